@@ -1,0 +1,83 @@
+"""The ``facerec`` command: one entry point whose subcommands call the library."""
+from __future__ import annotations
+
+import argparse
+import sys
+
+from ..errors import FacerecError
+
+
+def run_main(fn, argv=None, prog="facerec") -> int:
+    """Run fn(argv) turning user errors into one line on stderr and a non-zero exit."""
+    try:
+        return int(fn(argv) or 0)
+    except FacerecError as exc:
+        print(f"{prog}: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"{prog}: interrupted", file=sys.stderr)
+        return 130
+
+
+def _cmd_download(args) -> int:
+    from ..download import download
+
+    made = download(args.name, root=args.root, url=args.url, sha256=args.sha256, keep_archive=args.keep_archive)
+    for path in made:
+        print(path)
+    return 0
+
+
+def _cmd_model(args) -> int:
+    import time
+
+    from ..embedding import load_embedder
+
+    t = time.perf_counter()
+    emb = load_embedder(args.model, standardization=args.standardization)
+    took = time.perf_counter() - t
+    a = emb.alignment
+    print(f"model:           {emb.name}")
+    print(f"input:           {emb.input_size[0]}x{emb.input_size[1]} RGB")
+    print(f"embedding:       {emb.dim}-d, L2-normalised")
+    print(f"standardization: {emb.standardization}")
+    extra = f"padding {a.padding}" if a.kind == "similarity" else f"margin {a.margin}"
+    print(f"alignment:       {a.kind}, {a.size} px, {extra}")
+    where = getattr(emb, "loaded_from", None)
+    print(f"loaded in:       {took:.2f} s" + (f" ({where})" if where else ""))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from ..download import SOURCES
+
+    p = argparse.ArgumentParser(prog="facerec", description="FaceNet-style face recognition: align, embed, classify.")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    d = sub.add_parser("download", help="fetch FaceNet's pretrained models or LFW (explicit; nothing else downloads)")
+    d.add_argument("name", choices=sorted(SOURCES))
+    d.add_argument("--root", default=".", help="project folder holding models/ and datasets/ (default: .)")
+    d.add_argument("--url", help="fetch from this address instead (a mirror)")
+    d.add_argument("--sha256", help="expected SHA-256 of the file at --url")
+    d.add_argument("--keep-archive", action="store_true", help="keep the downloaded archive after unpacking")
+    d.set_defaults(func=_cmd_download)
+
+    m = sub.add_parser("model", help="load an embedding model (building the default one's cache) and describe it")
+    m.add_argument("model", nargs="?", default="default", help="'default' or a model path")
+    m.add_argument("--standardization", choices=["prewhiten", "fixed", "dlib", "none"])
+    m.set_defaults(func=_cmd_model)
+    return p
+
+
+def _main(argv):
+    args = build_parser().parse_args(argv)
+    return args.func(args)
+
+
+def main(argv=None) -> int:
+    """Entry point of the ``facerec`` console script."""
+    return run_main(_main, argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
