@@ -48,6 +48,12 @@ def _cmd_model(args) -> int:
     return 0
 
 
+def _cmd_align(args) -> int:
+    from .align import main as align_main
+
+    return align_main(args.rest)
+
+
 def build_parser() -> argparse.ArgumentParser:
     from ..download import SOURCES
 
@@ -61,6 +67,10 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--sha256", help="expected SHA-256 of the file at --url")
     d.add_argument("--keep-archive", action="store_true", help="keep the downloaded archive after unpacking")
     d.set_defaults(func=_cmd_download)
+
+    a = sub.add_parser("align", help="align a folder of people into face crops (align_dataset.py)", add_help=False)
+    a.add_argument("rest", nargs=argparse.REMAINDER)
+    a.set_defaults(func=_cmd_align)
 
     m = sub.add_parser("model", help="load an embedding model (building the default one's cache) and describe it")
     m.add_argument("model", nargs="?", default="default", help="'default' or a model path")

@@ -1,0 +1,423 @@
+"""MTCNN face detection in TensorFlow: P-Net, R-Net, O-Net with the `mtcnn` package's weights.
+
+The three networks and their weights are those the ``mtcnn`` package installs (read from its
+package files, no download).  What makes this fast is the pipeline around them: each network is
+built once in tf.keras and compiled to a TensorFlow Lite graph (cached on disk), run through an
+interpreter kept per input shape, so a call costs ~40 us of overhead instead of the ~700 us of
+an eager or tf.function call (MTCNN makes ~10 small calls per image, so overhead dominates).
+Images of the same size go through the pyramid as one batch, R-Net/O-Net crops are cut for all
+boxes at once, and NMS is a vectorised greedy loop instead of an all-pairs matrix.
+"""
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import os
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+
+from .errors import FacerecError
+from .paths import atomic_write_bytes, cache_dir
+
+LANDMARK_NAMES = ("left_eye", "right_eye", "nose", "mouth_left", "mouth_right")
+
+
+@dataclass
+class Detections:
+    """Faces found in one image: boxes (N, 4) x1,y1,x2,y2; scores (N,); landmarks (N, 5, 2) x,y."""
+
+    boxes: np.ndarray
+    scores: np.ndarray
+    landmarks: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.scores)
+
+    @classmethod
+    def empty(cls) -> "Detections":
+        return cls(np.zeros((0, 4), np.float32), np.zeros((0,), np.float32), np.zeros((0, 5, 2), np.float32))
+
+    def largest(self) -> int | None:
+        """Index of the face with the largest box area, or None when there is none."""
+        if not len(self):
+            return None
+        wh = self.boxes[:, 2:] - self.boxes[:, :2]
+        return int(np.argmax(wh[:, 0] * wh[:, 1]))
+
+    def scaled(self, factor: float) -> "Detections":
+        return Detections(self.boxes * factor, self.scores, self.landmarks * factor)
+
+
+def _weights_path(name: str) -> str:
+    spec = importlib.util.find_spec("mtcnn")
+    if spec is None or not spec.submodule_search_locations:
+        raise FacerecError("face detection needs the mtcnn package: pip install mtcnn")
+    path = os.path.join(spec.submodule_search_locations[0], "assets", "weights", f"{name}.lz4")
+    if not os.path.exists(path):
+        raise FacerecError(f"{path}: MTCNN weights missing from the mtcnn package; reinstall it")
+    return path
+
+
+def _weights(name: str) -> list:
+    import joblib
+
+    # joblib (pickle) is acceptable here only because this is the installed package's own file.
+    return joblib.load(_weights_path(name))
+
+
+def _build_nets():
+    """P-Net, R-Net and O-Net as tf.keras functional models with the mtcnn package's weights."""
+    import keras
+    from keras import layers as L
+
+    def prelu(x, shared=True):
+        return L.PReLU(shared_axes=[1, 2] if shared else None)(x)
+
+    x = inp = keras.Input((None, None, 3))
+    x = L.MaxPooling2D(2, 2, padding="same")(prelu(L.Conv2D(10, 3)(x)))
+    x = prelu(L.Conv2D(16, 3)(x))
+    x = prelu(L.Conv2D(32, 3)(x))
+    pnet = keras.Model(inp, [L.Conv2D(4, 1)(x), L.Conv2D(2, 1, activation="softmax")(x)])
+
+    x = inp = keras.Input((24, 24, 3))
+    x = L.MaxPooling2D(3, 2, padding="same")(prelu(L.Conv2D(28, 3)(x)))
+    x = L.MaxPooling2D(3, 2, padding="valid")(prelu(L.Conv2D(48, 3)(x)))
+    x = prelu(L.Conv2D(64, 2)(x))
+    # The weights come from Caffe, which flattens (C, W, H): transpose before flattening.
+    x = L.Flatten()(L.Permute((2, 1, 3))(x))
+    x = prelu(L.Dense(128)(x), shared=False)
+    rnet = keras.Model(inp, [L.Dense(4)(x), L.Dense(2, activation="softmax")(x)])
+
+    x = inp = keras.Input((48, 48, 3))
+    x = L.MaxPooling2D(3, 2, padding="same")(prelu(L.Conv2D(32, 3)(x)))
+    x = L.MaxPooling2D(3, 2, padding="valid")(prelu(L.Conv2D(64, 3)(x)))
+    x = L.MaxPooling2D(2, 2, padding="same")(prelu(L.Conv2D(64, 3)(x)))
+    x = prelu(L.Conv2D(128, 2)(x))
+    x = L.Flatten()(L.Permute((2, 1, 3))(x))
+    x = prelu(L.Dense(256)(x), shared=False)
+    onet = keras.Model(inp, [L.Dense(4)(x), L.Dense(10)(x), L.Dense(2, activation="softmax")(x)])
+
+    for net, name in ((pnet, "pnet"), (rnet, "rnet"), (onet, "onet")):
+        net.set_weights(_weights(name))
+    return pnet, rnet, onet
+
+
+def nms(boxes: np.ndarray, scores: np.ndarray, threshold: float, method: str = "union") -> np.ndarray:
+    """Greedy non-maximum suppression; returns kept indices, best first. method 'union' or 'min'."""
+    if len(boxes) == 0:
+        return np.zeros((0,), np.int64)
+    x1, y1, x2, y2 = boxes.T
+    area = (x2 - x1) * (y2 - y1)
+    order = np.argsort(-scores, kind="stable")
+    keep = []
+    while order.size:
+        i = order[0]
+        keep.append(i)
+        rest = order[1:]
+        w = np.maximum(0.0, np.minimum(x2[i], x2[rest]) - np.maximum(x1[i], x1[rest]))
+        h = np.maximum(0.0, np.minimum(y2[i], y2[rest]) - np.maximum(y1[i], y1[rest]))
+        inter = w * h
+        if method == "min":
+            overlap = inter / np.maximum(np.minimum(area[i], area[rest]), 1e-9)
+        else:
+            overlap = inter / np.maximum(area[i] + area[rest] - inter, 1e-9)
+        order = rest[overlap <= threshold]
+    return np.asarray(keep, np.int64)
+
+
+def _square(boxes: np.ndarray) -> np.ndarray:
+    """Grow each box to a square around its centre (MTCNN's rerec)."""
+    out = boxes.copy()
+    w = boxes[:, 2] - boxes[:, 0]
+    h = boxes[:, 3] - boxes[:, 1]
+    side = np.maximum(w, h)
+    out[:, 0] = boxes[:, 0] + w * 0.5 - side * 0.5
+    out[:, 1] = boxes[:, 1] + h * 0.5 - side * 0.5
+    out[:, 2:4] = out[:, 0:2] + side[:, None]
+    return out
+
+
+def _regress(boxes: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+    w = boxes[:, 2] - boxes[:, 0] + 1
+    h = boxes[:, 3] - boxes[:, 1] + 1
+    return boxes + offsets * np.stack([w, h, w, h], axis=1)
+
+
+def nms_strict(boxes: np.ndarray, scores: np.ndarray, threshold: float, method: str = "union") -> np.ndarray:
+    """Suppression as the mtcnn package does it: a box goes when any higher-scoring box overlaps it
+    by more than threshold, whether or not that box was itself suppressed. Kept indices, best first."""
+    n = len(boxes)
+    if n == 0:
+        return np.zeros((0,), np.int64)
+    order = np.argsort(-scores, kind="stable")
+    b = boxes[order]
+    area = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
+    dropped = np.zeros(n, bool)
+    step = 512  # blocks keep the all-pairs work in cache-sized pieces
+    for s0 in range(0, n, step):
+        blk = b[s0:s0 + step]
+        w = np.maximum(0.0, np.minimum(blk[:, None, 2], b[None, :, 2]) - np.maximum(blk[:, None, 0], b[None, :, 0]))
+        h = np.maximum(0.0, np.minimum(blk[:, None, 3], b[None, :, 3]) - np.maximum(blk[:, None, 1], b[None, :, 1]))
+        inter = w * h
+        a_blk = area[s0:s0 + step, None]
+        denom = np.minimum(a_blk, area[None]) if method == "min" else a_blk + area[None] - inter
+        over = inter / np.maximum(denom, 1e-9) > threshold
+        # only pairs where the row box scores higher (comes earlier) than the column box count
+        rows = np.arange(s0, s0 + len(blk))[:, None]
+        over &= rows < np.arange(n)[None]
+        dropped |= over.any(axis=0)
+    return order[~dropped]
+
+
+def _per_image_nms(img_idx, boxes, scores, threshold, method):
+    keep = []
+    for i in np.unique(img_idx):
+        sel = np.flatnonzero(img_idx == i)
+        keep.append(sel[nms_strict(boxes[sel], scores[sel], threshold, method)])
+    return np.concatenate(keep) if keep else np.zeros((0,), np.int64)
+
+
+# Bump when the networks or their conversion change, so cached graphs are rebuilt.
+_GRAPH_VERSION = 1
+
+
+def _tflite_graphs() -> dict:
+    """{'pnet','rnet','onet'}: TFLite flatbuffers of the three networks, built once and cached."""
+    h = hashlib.sha256(str(_GRAPH_VERSION).encode())
+    for name in ("pnet", "rnet", "onet"):
+        with open(_weights_path(name), "rb") as f:
+            h.update(f.read())
+    paths = {n: cache_dir() / f"mtcnn-{n}-{h.hexdigest()[:16]}.tflite" for n in ("pnet", "rnet", "onet")}
+    if all(p.is_file() and p.stat().st_size > 0 for p in paths.values()):
+        return {n: p.read_bytes() for n, p in paths.items()}
+    from .tfutil import import_tensorflow
+
+    tf = import_tensorflow()
+    out = {}
+    for name, net in zip(("pnet", "rnet", "onet"), _build_nets()):
+        conv = tf.lite.TFLiteConverter.from_keras_model(net)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            out[name] = conv.convert()
+        try:
+            atomic_write_bytes(paths[name], out[name])
+        except OSError:
+            pass  # an unwritable cache only costs the conversion next time
+    return out
+
+
+def _interpreter_class():
+    try:  # the maintained TFLite runtime
+        from ai_edge_litert.interpreter import Interpreter
+    except ImportError:  # TensorFlow's own copy, deprecated but present up to 2.21
+        import tensorflow as tf
+
+        Interpreter = tf.lite.Interpreter
+    return Interpreter
+
+
+class _LiteNet:
+    """One network: a TFLite interpreter per input shape, allocated once and reused."""
+
+    def __init__(self, model: bytes, threads: int, out_dims: tuple):
+        self.model, self.threads, self.out_dims = model, threads, out_dims
+        self._cls = _interpreter_class()
+        self._by_shape = {}
+
+    def __call__(self, x: np.ndarray) -> list:
+        it = self._by_shape.get(x.shape)
+        if it is None:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                interp = self._cls(model_content=self.model, num_threads=self.threads)
+            inp = interp.get_input_details()[0]["index"]
+            interp.resize_tensor_input(inp, list(x.shape), strict=False)
+            interp.allocate_tensors()
+            # TFLite may reorder outputs; each has a distinct width (box 4, landmarks 10, prob 2).
+            by_dim = {int(d["shape"][-1]): d["index"] for d in interp.get_output_details()}
+            it = (interp, inp, [by_dim[k] for k in self.out_dims])
+            if len(self._by_shape) > 64:  # many odd sizes (a folder of mixed photos): stay bounded
+                self._by_shape.clear()
+            self._by_shape[x.shape] = it
+        interp, inp, outs = it
+        interp.set_tensor(inp, np.ascontiguousarray(x, np.float32))
+        interp.invoke()
+        return [interp.get_tensor(o) for o in outs]
+
+
+def _bucket(n: int) -> int:
+    """Batch sizes are padded to a power of two so few interpreter shapes are ever made."""
+    return 1 << max(0, int(np.ceil(np.log2(max(n, 1)))))
+
+
+def crop_resize(images: np.ndarray, boxes: np.ndarray, idx: np.ndarray, size: int) -> np.ndarray:
+    """Bilinear crops (N, size, size, 3) of float images, sampled as tf.image.crop_and_resize does.
+
+    boxes are x1, y1, x2, y2 in pixels, normalised by the image size the way the mtcnn package
+    does; samples outside the image are 0 (mean grey after normalisation).  One cv2.warpAffine
+    per box: an order of magnitude faster than gathering the samples in NumPy.
+    """
+    import cv2
+
+    _, h, w, _ = images.shape
+    out = np.empty((len(boxes), size, size, 3), np.float32)
+    sy = (boxes[:, 3] - boxes[:, 1]) / h * (h - 1) / (size - 1)
+    sx = (boxes[:, 2] - boxes[:, 0]) / w * (w - 1) / (size - 1)
+    oy = boxes[:, 1] / h * (h - 1)
+    ox = boxes[:, 0] / w * (w - 1)
+    flags = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
+    for k in range(len(boxes)):
+        m = np.array([[sx[k], 0.0, ox[k]], [0.0, sy[k], oy[k]]], np.float64)
+        out[k] = cv2.warpAffine(images[idx[k]], m, (size, size), flags=flags,
+                                borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+    return out
+
+
+class MTCNN:
+    """Detects faces with five landmarks. FaceNet's aligner defaults: 20 px, 0.6/0.7/0.7, 0.709.
+
+    ``detect(image)`` for one uint8 RGB image, ``detect_batch(images)`` for many of any sizes.
+    Images whose longer side exceeds ``max_side`` are detected on a downscaled copy and the
+    results mapped back, so a 100-megapixel photo costs what a 1600 px one does.
+    """
+
+    def __init__(self, min_face_size: int = 20, thresholds=(0.6, 0.7, 0.7), scale_factor: float = 0.709,
+                 max_side: int | None = 1600, threads: int | None = None):
+        self.min_face_size = min_face_size
+        self.thresholds = tuple(thresholds)
+        self.scale_factor = scale_factor
+        self.max_side = max_side
+        graphs = _tflite_graphs()
+        threads = threads or os.cpu_count() or 1
+        self._pnet = _LiteNet(graphs["pnet"], threads, (4, 2))
+        self._rnet = _LiteNet(graphs["rnet"], threads, (4, 2))
+        self._onet = _LiteNet(graphs["onet"], threads, (4, 10, 2))
+
+    def _run_pnet(self, x):
+        reg, prob = self._pnet(x)
+        return reg, prob[..., 1]
+
+    def _run_boxes(self, net, images, boxes, idx, size):
+        """Run R-Net or O-Net on the crops of boxes, padding the batch to a power of two."""
+        n = len(boxes)
+        crops = crop_resize(images, boxes, idx, size)
+        padded = np.zeros((_bucket(n), size, size, 3), np.float32)
+        padded[:n] = crops
+        return [o[:n] for o in net(padded)]
+
+    # --- public API ------------------------------------------------------------------------
+
+    def detect(self, image: np.ndarray) -> Detections:
+        """Faces in one uint8 RGB image (H, W, 3)."""
+        return self.detect_batch([image])[0]
+
+    def detect_batch(self, images) -> list[Detections]:
+        """Faces in each of a list of uint8 RGB images of any sizes (same-size ones run batched)."""
+        images = [self._check(im) for im in images]
+        results: list[Detections | None] = [None] * len(images)
+        work, factors = [], []
+        for im in images:
+            f = 1.0
+            if self.max_side and max(im.shape[:2]) > self.max_side:
+                import cv2
+
+                f = self.max_side / max(im.shape[:2])
+                im = cv2.resize(im, (max(1, round(im.shape[1] * f)), max(1, round(im.shape[0] * f))),
+                                interpolation=cv2.INTER_AREA)
+            work.append(im)
+            factors.append(f)
+        groups: dict = {}
+        for i, im in enumerate(work):
+            groups.setdefault(im.shape, []).append(i)
+        for shape, idx in groups.items():
+            batch = np.stack([work[i] for i in idx])
+            for i, det in zip(idx, self._detect_same_size(batch)):
+                results[i] = det.scaled(1.0 / factors[i]) if factors[i] != 1.0 else det
+        return results
+
+    # --- the three stages -------------------------------------------------------------------
+
+    @staticmethod
+    def _check(im) -> np.ndarray:
+        im = np.asarray(im)
+        if im.ndim != 3 or im.shape[2] != 3 or im.dtype != np.uint8:
+            raise FacerecError(f"detection takes uint8 RGB images (H, W, 3), got {im.dtype} {im.shape}")
+        return im
+
+    def _scales(self, h: int, w: int) -> list[float]:
+        m = 12.0 / self.min_face_size
+        side = min(h, w) * m
+        scales = []
+        while side >= 12:
+            scales.append(m * self.scale_factor ** len(scales))
+            side *= self.scale_factor
+        return scales
+
+    def _detect_same_size(self, raw: np.ndarray) -> list[Detections]:
+        """Faces in each image of a uint8 batch (N, H, W, 3)."""
+        import cv2
+
+        n, h, w, _ = raw.shape
+        batch = (raw.astype(np.float32) - 127.5) * 0.0078125
+        t1, t2, t3 = self.thresholds
+        all_boxes, all_scores, all_img = [], [], []
+        for scale in self._scales(h, w):
+            # Truncated like the mtcnn package (tf.image.resize of a float shape), not ceil'd as
+            # in FaceNet: the boxes are mapped back with the nominal scale, so matching sizes
+            # matters for agreeing with it.
+            hs, ws = int(h * scale), int(w * scale)
+            scaled = np.stack([cv2.resize(b, (ws, hs), interpolation=cv2.INTER_AREA) for b in batch])
+            reg, prob = self._run_pnet(scaled)
+            img, yy, xx = np.nonzero(prob > t1)
+            if not len(img):
+                continue
+            score = prob[img, yy, xx]
+            # Each P-Net cell sees a 12x12 window at stride 2 of the scaled image.
+            x1, y1 = (2 * xx + 1) / scale, (2 * yy + 1) / scale
+            x2, y2 = (2 * xx + 12) / scale, (2 * yy + 12) / scale
+            boxes = np.stack([x1, y1, x2, y2], axis=1)
+            off = reg[img, yy, xx]
+            boxes = boxes + off * np.stack([x2 - x1, y2 - y1, x2 - x1, y2 - y1], axis=1)
+            keep = _per_image_nms(img, boxes, score, 0.5, "union")
+            all_boxes.append(boxes[keep]); all_scores.append(score[keep]); all_img.append(img[keep])
+        if not all_boxes:
+            return [Detections.empty() for _ in range(n)]
+        boxes = np.concatenate(all_boxes).astype(np.float32)
+        scores = np.concatenate(all_scores)
+        img = np.concatenate(all_img).astype(np.int32)
+        keep = _per_image_nms(img, boxes, scores, 0.7, "union")
+        boxes, img = _square(boxes[keep]), img[keep]
+
+        # R-Net refines and rejects.
+        reg, prob = self._run_boxes(self._rnet, batch, boxes, img, 24)
+        prob = prob[:, 1]
+        ok = prob > t2
+        boxes, scores, img = _regress(boxes[ok], reg[ok]), prob[ok], img[ok]
+        keep = _per_image_nms(img, boxes, scores, 0.7, "union")
+        boxes, img = _square(boxes[keep]).astype(np.float32), img[keep]
+        if not len(boxes):
+            return [Detections.empty() for _ in range(n)]
+
+        # O-Net: final boxes, scores and the five landmarks.
+        reg, lm, prob = self._run_boxes(self._onet, batch, boxes, img, 48)
+        prob = prob[:, 1]
+        bw = boxes[:, 2] - boxes[:, 0] + 1
+        bh = boxes[:, 3] - boxes[:, 1] + 1
+        lx = bw[:, None] * lm[:, 0:5] + boxes[:, 0:1] - 1
+        ly = bh[:, None] * lm[:, 5:10] + boxes[:, 1:2] - 1
+        ok = prob > t3
+        boxes, scores, img = _regress(boxes[ok], reg[ok]), prob[ok], img[ok]
+        marks = np.stack([lx[ok], ly[ok]], axis=2)
+        keep = _per_image_nms(img, boxes, scores, 0.7, "min")
+        boxes, scores, img, marks = boxes[keep], scores[keep], img[keep], marks[keep]
+        out = []
+        for i in range(n):
+            sel = img == i
+            b = boxes[sel].copy()
+            b[:, [0, 2]] = np.clip(b[:, [0, 2]], 0, w - 1)  # as the mtcnn package reports them
+            b[:, [1, 3]] = np.clip(b[:, [1, 3]], 0, h - 1)
+            out.append(Detections(b.astype(np.float32), scores[sel].astype(np.float32),
+                                  marks[sel].astype(np.float32)))
+        return out
