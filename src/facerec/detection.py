@@ -75,13 +75,20 @@ def _build_nets():
     def prelu(x, shared=True):
         return L.PReLU(shared_axes=[1, 2] if shared else None)(x)
 
+    # MTCNN's input normalisation, (x - 127.5) / 128, is folded into each graph: resizing and
+    # bilinear cropping commute with it, so the pipeline only ever converts pixels to float once.
+    def normalise(t):
+        return L.Rescaling(1 / 128, offset=-127.5 / 128)(t)
+
     x = inp = keras.Input((None, None, 3))
+    x = normalise(x)
     x = L.MaxPooling2D(2, 2, padding="same")(prelu(L.Conv2D(10, 3)(x)))
     x = prelu(L.Conv2D(16, 3)(x))
     x = prelu(L.Conv2D(32, 3)(x))
     pnet = keras.Model(inp, [L.Conv2D(4, 1)(x), L.Conv2D(2, 1, activation="softmax")(x)])
 
     x = inp = keras.Input((24, 24, 3))
+    x = normalise(x)
     x = L.MaxPooling2D(3, 2, padding="same")(prelu(L.Conv2D(28, 3)(x)))
     x = L.MaxPooling2D(3, 2, padding="valid")(prelu(L.Conv2D(48, 3)(x)))
     x = prelu(L.Conv2D(64, 2)(x))
@@ -91,6 +98,7 @@ def _build_nets():
     rnet = keras.Model(inp, [L.Dense(4)(x), L.Dense(2, activation="softmax")(x)])
 
     x = inp = keras.Input((48, 48, 3))
+    x = normalise(x)
     x = L.MaxPooling2D(3, 2, padding="same")(prelu(L.Conv2D(32, 3)(x)))
     x = L.MaxPooling2D(3, 2, padding="valid")(prelu(L.Conv2D(64, 3)(x)))
     x = L.MaxPooling2D(2, 2, padding="same")(prelu(L.Conv2D(64, 3)(x)))
@@ -172,6 +180,8 @@ def nms_strict(boxes: np.ndarray, scores: np.ndarray, threshold: float, method: 
 
 
 def _per_image_nms(img_idx, boxes, scores, threshold, method):
+    if len(img_idx) == 0 or img_idx.min() == img_idx.max():  # one image: no grouping needed
+        return nms_strict(boxes, scores, threshold, method)
     keep = []
     for i in np.unique(img_idx):
         sel = np.flatnonzero(img_idx == i)
@@ -180,7 +190,7 @@ def _per_image_nms(img_idx, boxes, scores, threshold, method):
 
 
 # Bump when the networks or their conversion change, so cached graphs are rebuilt.
-_GRAPH_VERSION = 1
+_GRAPH_VERSION = 2
 
 
 def _tflite_graphs() -> dict:
@@ -219,59 +229,81 @@ def _interpreter_class():
 
 
 class _LiteNet:
-    """One network: a TFLite interpreter per input shape, allocated once and reused."""
+    """One network behind TFLite interpreters.
 
-    def __init__(self, model: bytes, threads: int, out_dims: tuple):
-        self.model, self.threads, self.out_dims = model, threads, out_dims
+    per_shape=True keeps an interpreter per input shape (P-Net: one per pyramid level of each
+    image size, reused for every later image of that size).  per_shape=False keeps one
+    interpreter and resizes it to each exact batch (R-Net, O-Net): shrinking within the arena
+    already allocated is free, so no padding work is wasted on a rounded-up batch.
+    """
+
+    def __init__(self, model: bytes, threads: int, out_dims: tuple, per_shape: bool = True):
+        self.model, self.threads, self.out_dims, self.per_shape = model, threads, out_dims, per_shape
         self._cls = _interpreter_class()
         self._by_shape = {}
+        self._single = None
+        self._single_shape = None
+
+    def _make(self, shape):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            interp = self._cls(model_content=self.model, num_threads=self.threads)
+        inp = interp.get_input_details()[0]["index"]
+        interp.resize_tensor_input(inp, list(shape), strict=False)
+        interp.allocate_tensors()
+        # TFLite may reorder outputs; each has a distinct width (box 4, landmarks 10, prob 2).
+        by_dim = {int(d["shape"][-1]): d["index"] for d in interp.get_output_details()}
+        return interp, inp, [by_dim[k] for k in self.out_dims]
 
     def __call__(self, x: np.ndarray) -> list:
-        it = self._by_shape.get(x.shape)
-        if it is None:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                interp = self._cls(model_content=self.model, num_threads=self.threads)
-            inp = interp.get_input_details()[0]["index"]
-            interp.resize_tensor_input(inp, list(x.shape), strict=False)
-            interp.allocate_tensors()
-            # TFLite may reorder outputs; each has a distinct width (box 4, landmarks 10, prob 2).
-            by_dim = {int(d["shape"][-1]): d["index"] for d in interp.get_output_details()}
-            it = (interp, inp, [by_dim[k] for k in self.out_dims])
-            if len(self._by_shape) > 64:  # many odd sizes (a folder of mixed photos): stay bounded
-                self._by_shape.clear()
-            self._by_shape[x.shape] = it
+        if self.per_shape:
+            it = self._by_shape.get(x.shape)
+            if it is None:
+                if len(self._by_shape) > 64:  # many odd sizes (a folder of mixed photos): stay bounded
+                    self._by_shape.clear()
+                it = self._by_shape[x.shape] = self._make(x.shape)
+        else:
+            if self._single is None:
+                self._single = self._make(x.shape)
+            elif self._single_shape != x.shape:
+                interp, inp, _ = self._single
+                interp.resize_tensor_input(inp, list(x.shape), strict=False)
+                interp.allocate_tensors()
+            self._single_shape = x.shape
+            it = self._single
         interp, inp, outs = it
         interp.set_tensor(inp, np.ascontiguousarray(x, np.float32))
         interp.invoke()
         return [interp.get_tensor(o) for o in outs]
 
 
-def _bucket(n: int) -> int:
-    """Batch sizes are padded to a power of two so few interpreter shapes are ever made."""
-    return 1 << max(0, int(np.ceil(np.log2(max(n, 1)))))
-
-
 def crop_resize(images: np.ndarray, boxes: np.ndarray, idx: np.ndarray, size: int) -> np.ndarray:
     """Bilinear crops (N, size, size, 3) of float images, sampled as tf.image.crop_and_resize does.
 
     boxes are x1, y1, x2, y2 in pixels, normalised by the image size the way the mtcnn package
-    does; samples outside the image are 0 (mean grey after normalisation).  One cv2.warpAffine
-    per box: an order of magnitude faster than gathering the samples in NumPy.
+    does; samples outside the image are mid grey, 127.5 (0 after MTCNN's normalisation, which
+    is where crop_and_resize puts them in the package).  The sample grid of
+    every box is built at once and cut with one cv2.remap per image, which costs less than
+    either a NumPy gather or one warpAffine call per box.
     """
     import cv2
 
+    n = len(boxes)
     _, h, w, _ = images.shape
-    out = np.empty((len(boxes), size, size, 3), np.float32)
-    sy = (boxes[:, 3] - boxes[:, 1]) / h * (h - 1) / (size - 1)
-    sx = (boxes[:, 2] - boxes[:, 0]) / w * (w - 1) / (size - 1)
-    oy = boxes[:, 1] / h * (h - 1)
-    ox = boxes[:, 0] / w * (w - 1)
-    flags = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
-    for k in range(len(boxes)):
-        m = np.array([[sx[k], 0.0, ox[k]], [0.0, sy[k], oy[k]]], np.float64)
-        out[k] = cv2.warpAffine(images[idx[k]], m, (size, size), flags=flags,
-                                borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+    out = np.empty((n, size, size, 3), np.float32)
+    t = np.arange(size, dtype=np.float32) / (size - 1)
+    y1, x1 = boxes[:, 1] / h * (h - 1), boxes[:, 0] / w * (w - 1)
+    y2, x2 = boxes[:, 3] / h * (h - 1), boxes[:, 2] / w * (w - 1)
+    ys = (y1[:, None] + t[None] * (y2 - y1)[:, None]).astype(np.float32)  # (N, size)
+    xs = (x1[:, None] + t[None] * (x2 - x1)[:, None]).astype(np.float32)
+    for i in np.unique(idx):
+        sel = np.flatnonzero(idx == i)
+        k = len(sel)
+        map_y = np.broadcast_to(ys[sel][:, :, None], (k, size, size)).reshape(k * size, size)
+        map_x = np.broadcast_to(xs[sel][:, None, :], (k, size, size)).reshape(k * size, size)
+        crops = cv2.remap(images[i], map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT,
+                          borderValue=(127.5, 127.5, 127.5))
+        out[sel] = crops.reshape(k, size, size, 3)
     return out
 
 
@@ -292,20 +324,18 @@ class MTCNN:
         graphs = _tflite_graphs()
         threads = threads or os.cpu_count() or 1
         self._pnet = _LiteNet(graphs["pnet"], threads, (4, 2))
-        self._rnet = _LiteNet(graphs["rnet"], threads, (4, 2))
-        self._onet = _LiteNet(graphs["onet"], threads, (4, 10, 2))
+        self._lanes = None
+        if threads >= 2:
+            from concurrent.futures import ThreadPoolExecutor
 
-    def _run_pnet(self, x):
-        reg, prob = self._pnet(x)
-        return reg, prob[..., 1]
+            self._lanes = ThreadPoolExecutor(1, thread_name_prefix="mtcnn-pnet")
+            self._pnet_lanes = (_LiteNet(graphs["pnet"], 1, (4, 2)), _LiteNet(graphs["pnet"], 1, (4, 2)))
+        self._rnet = _LiteNet(graphs["rnet"], threads, (4, 2), per_shape=False)
+        self._onet = _LiteNet(graphs["onet"], threads, (4, 10, 2), per_shape=False)
 
     def _run_boxes(self, net, images, boxes, idx, size):
-        """Run R-Net or O-Net on the crops of boxes, padding the batch to a power of two."""
-        n = len(boxes)
-        crops = crop_resize(images, boxes, idx, size)
-        padded = np.zeros((_bucket(n), size, size, 3), np.float32)
-        padded[:n] = crops
-        return [o[:n] for o in net(padded)]
+        """Run R-Net or O-Net on the crops of the boxes."""
+        return net(crop_resize(images, boxes, idx, size))
 
     # --- public API ------------------------------------------------------------------------
 
@@ -360,28 +390,51 @@ class MTCNN:
         import cv2
 
         n, h, w, _ = raw.shape
-        batch = (raw.astype(np.float32) - 127.5) * 0.0078125
+        batch = raw.astype(np.float32)
         t1, t2, t3 = self.thresholds
-        all_boxes, all_scores, all_img = [], [], []
-        for scale in self._scales(h, w):
-            # Truncated like the mtcnn package (tf.image.resize of a float shape), not ceil'd as
-            # in FaceNet: the boxes are mapped back with the nominal scale, so matching sizes
-            # matters for agreeing with it.
-            hs, ws = int(h * scale), int(w * scale)
-            scaled = np.stack([cv2.resize(b, (ws, hs), interpolation=cv2.INTER_AREA) for b in batch])
-            reg, prob = self._run_pnet(scaled)
+        scales = self._scales(h, w)
+        if not scales:
+            return [Detections.empty() for _ in range(n)]
+        # Truncated like the mtcnn package (tf.image.resize of a float shape), not ceil'd as in
+        # FaceNet: boxes are mapped back with the nominal scale, so matching sizes matters for
+        # agreeing with it.
+        sizes = [(int(h * sc), int(w * sc)) for sc in scales]
+        first = np.stack([cv2.resize(b, sizes[0][::-1], interpolation=cv2.INTER_AREA) for b in batch])
+
+        def level(k: int, net) -> tuple:
+            # Area resizing costs in proportion to its source: the smaller levels are cut from
+            # the first one, not from the photo again.
+            scaled = first if k == 0 else np.stack(
+                [cv2.resize(b, sizes[k][::-1], interpolation=cv2.INTER_AREA) for b in first])
+            reg, prob = net(scaled)
+            prob = prob[..., 1]
             img, yy, xx = np.nonzero(prob > t1)
             if not len(img):
-                continue
+                return None
             score = prob[img, yy, xx]
+            sc = scales[k]
             # Each P-Net cell sees a 12x12 window at stride 2 of the scaled image.
-            x1, y1 = (2 * xx + 1) / scale, (2 * yy + 1) / scale
-            x2, y2 = (2 * xx + 12) / scale, (2 * yy + 12) / scale
+            x1, y1 = (2 * xx + 1) / sc, (2 * yy + 1) / sc
+            x2, y2 = (2 * xx + 12) / sc, (2 * yy + 12) / sc
             boxes = np.stack([x1, y1, x2, y2], axis=1)
             off = reg[img, yy, xx]
             boxes = boxes + off * np.stack([x2 - x1, y2 - y1, x2 - x1, y2 - y1], axis=1)
             keep = _per_image_nms(img, boxes, score, 0.5, "union")
-            all_boxes.append(boxes[keep]); all_scores.append(score[keep]); all_img.append(img[keep])
+            return boxes[keep], score[keep], img[keep]
+
+        if self._lanes is not None and len(scales) > 1:
+            # Two lanes of single-threaded interpreters: the largest level on one, all the
+            # others on the other, so the NumPy and OpenCV work between network calls overlaps
+            # with network work instead of leaving a core idle.
+            big = self._lanes.submit(level, 0, self._pnet_lanes[0])
+            rest = [level(k, self._pnet_lanes[1]) for k in range(1, len(scales))]
+            results = [big.result()] + rest
+        else:
+            results = [level(k, self._pnet) for k in range(len(scales))]
+        results = [r for r in results if r is not None]
+        all_boxes = [r[0] for r in results]
+        all_scores = [r[1] for r in results]
+        all_img = [r[2] for r in results]
         if not all_boxes:
             return [Detections.empty() for _ in range(n)]
         boxes = np.concatenate(all_boxes).astype(np.float32)
