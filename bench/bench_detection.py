@@ -1,0 +1,100 @@
+"""Face detection and alignment speed: facerec's MTCNN against the `mtcnn` package, same run.
+
+Per LFW photo (250x250) and per frame of the real video (640x360), both detectors with
+FaceNet's thresholds; then align_dataset end to end (decode, detect, crop, write PNG and
+sidecar) over all of lfw-dev.  Needs ../shared/data.  Writes bench/out/detection.json.
+"""
+from __future__ import annotations
+
+import argparse
+import glob
+import json
+import os
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+SHARED = Path(os.environ.get("FACEREC_SHARED_DATA", HERE.parent.parent / "shared" / "data"))
+
+
+def per_item(fn, items) -> float:
+    """Mean seconds per item in steady state: one warm-up pass first, so one-time set-up
+    (TensorFlow tracing in the mtcnn package, interpreter allocation per new shape in facerec)
+    is not counted for either."""
+    for x in items:
+        fn(x)
+    t = time.perf_counter()
+    for x in items:
+        fn(x)
+    return (time.perf_counter() - t) / len(items)
+
+
+def video_frames(n: int) -> list:
+    import cv2
+
+    cap = cv2.VideoCapture(str(SHARED / "video" / "short_hamilton_clip.mp4"))
+    frames = []
+    while len(frames) < n:
+        ok, f = cap.read()
+        if not ok:
+            break
+        frames.append(cv2.cvtColor(f, cv2.COLOR_BGR2RGB))
+    cap.release()
+    return frames
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--photos", type=int, default=100)
+    ap.add_argument("--frames", type=int, default=60)
+    args = ap.parse_args(argv)
+    if not (SHARED / "lfw-dev").is_dir():
+        print(f"skipped: {SHARED} not available")
+        return None
+
+    from facerec.tfutil import import_tensorflow
+
+    import_tensorflow()
+    from mtcnn import MTCNN as PackageMTCNN
+
+    from facerec.aligner import align_dataset
+    from facerec.detection import MTCNN
+    from facerec.io import load_image
+
+    photos = [load_image(f) for f in sorted(glob.glob(str(SHARED / "lfw-dev" / "*" / "*.jpg")))[: args.photos]]
+    frames = video_frames(args.frames)
+    ours, theirs = MTCNN(), PackageMTCNN()
+    r = {}
+    for label, items in (("lfw_photo", photos), ("video_frame", frames)):
+        r[f"{label}_ours_ms"] = 1000 * per_item(ours.detect, items)
+        r[f"{label}_mtcnn_ms"] = 1000 * per_item(lambda im: theirs.detect_faces(im, threshold_onet=0.7), items)
+
+    out = Path(tempfile.mkdtemp(prefix="bench-align-"))
+    try:
+        s = align_dataset(SHARED / "lfw-dev", out, log=lambda *_: None, progress=False)
+        r["align_dataset_photos_per_s"] = s.images / s.seconds
+        r["align_dataset_images"] = s.images
+        r["align_dataset_workers"] = os.cpu_count()
+    finally:
+        shutil.rmtree(out, ignore_errors=True)
+
+    print(f"\nMTCNN detection, facerec vs the mtcnn package (same run, {os.cpu_count()} cores)")
+    print(f"{'':34}{'facerec':>10}{'mtcnn':>10}{'speed-up':>10}")
+    for label, name in (("lfw_photo", f"LFW photo 250x250 (n={len(photos)})"),
+                        ("video_frame", f"video frame 640x360 (n={len(frames)})")):
+        a, b = r[f"{label}_ours_ms"], r[f"{label}_mtcnn_ms"]
+        r[f"{label}_speedup"] = b / a
+        print(f"{name:<34}{a:8.1f}ms{b:8.1f}ms{b / a:9.1f}x")
+    print(f"align_dataset.py end to end on lfw-dev: {r['align_dataset_photos_per_s']:.1f} photos/s "
+          f"({r['align_dataset_images']} photos, {r['align_dataset_workers']} workers)")
+    (HERE / "out").mkdir(exist_ok=True)
+    (HERE / "out" / "detection.json").write_text(json.dumps(r, indent=2))
+    return r
+
+
+if __name__ == "__main__":
+    main()

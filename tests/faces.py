@@ -1,0 +1,16 @@
+"""Face photos the tests make themselves from what registry packages ship."""
+from __future__ import annotations
+
+import numpy as np
+
+
+def astronaut() -> np.ndarray:
+    """scikit-image's astronaut (Eileen Collins, public domain): one face, 512x512 RGB."""
+    from skimage import data
+
+    return data.astronaut()
+
+
+def face_crop_of_astronaut() -> np.ndarray:
+    """A tighter photo of the astronaut's face region (about 250x250, like LFW)."""
+    return astronaut()[0:260, 110:370].copy()
