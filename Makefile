@@ -24,6 +24,7 @@ demo: install
 bench: install
 	$(BIN)/python -m pip install --quiet -e '.[bench]'
 	$(BIN)/python bench/bench_embedding.py
+	$(BIN)/python bench/bench_detection.py
 
 clean:
 	rm -rf $(VENV) build src/*.egg-info .pytest_cache
