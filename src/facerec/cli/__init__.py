@@ -54,6 +54,12 @@ def _cmd_align(args) -> int:
     return align_main(args.rest)
 
 
+def _cmd_classify(args) -> int:
+    from .classify import main as classify_main
+
+    return classify_main(args.rest)
+
+
 def build_parser() -> argparse.ArgumentParser:
     from ..download import SOURCES
 
@@ -71,6 +77,10 @@ def build_parser() -> argparse.ArgumentParser:
     a = sub.add_parser("align", help="align a folder of people into face crops (align_dataset.py)", add_help=False)
     a.add_argument("rest", nargs=argparse.REMAINDER)
     a.set_defaults(func=_cmd_align)
+
+    c = sub.add_parser("classify", help="TRAIN or CLASSIFY with a face classifier (classifier.py)", add_help=False)
+    c.add_argument("rest", nargs=argparse.REMAINDER)
+    c.set_defaults(func=_cmd_classify)
 
     m = sub.add_parser("model", help="load an embedding model (building the default one's cache) and describe it")
     m.add_argument("model", nargs="?", default="default", help="'default' or a model path")

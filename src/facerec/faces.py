@@ -1,0 +1,162 @@
+"""From image files to face embeddings: sidecar crops, raw photos, caching, mirroring."""
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .alignment import align_for
+from .errors import FacerecError
+
+
+@dataclass
+class FileFaces:
+    """The faces of one file: boxes (K, 4), landmarks (K, 5, 2), embeddings (K, D)."""
+
+    path: str
+    boxes: np.ndarray
+    landmarks: np.ndarray
+    embeddings: np.ndarray
+    flipped: np.ndarray | None = None
+    error: str | None = None
+
+    def __len__(self):
+        return len(self.embeddings)
+
+    def largest(self) -> int | None:
+        if not len(self):
+            return None
+        wh = self.boxes[:, 2:] - self.boxes[:, :2]
+        return int(np.argmax(wh[:, 0] * wh[:, 1]))
+
+
+def model_key(embedder) -> str:
+    """Identity of an embedder for caching: its name, weights, standardisation and alignment."""
+    parts = [type(embedder).__name__, embedder.name, embedder.standardization, repr(embedder.alignment)]
+    path = getattr(embedder, "path", None)
+    if path is not None:
+        p = Path(path)
+        files = [p] if p.is_file() else sorted(q for q in p.rglob("*") if q.is_file()) if p.exists() else []
+        for f in files:
+            st = f.stat()
+            parts.append(f"{f.name}:{st.st_size}:{st.st_mtime_ns}")
+    if getattr(embedder, "loaded_from", None) is not None:  # the default model: its weights file
+        from .embedding.dlib_resnet import weights_path
+
+        st = weights_path().stat()
+        parts.append(f"dlib:{st.st_size}")
+    return hashlib.sha1("|".join(parts).encode()).hexdigest()[:20]
+
+
+class FaceEncoder:
+    """Embeds the faces of image files with one embedder, detecting only where it must.
+
+    A crop written by align_dataset (with its landmark sidecar) is aligned from the sidecar; any
+    other image is searched with MTCNN. Results are cached by file content and model.
+    """
+
+    def __init__(self, embedder, detector=None, cache: bool = True, batch_size: int = 64):
+        self.embedder = embedder
+        self._detector = detector
+        self.batch_size = batch_size
+        self.cache = None
+        if cache:
+            from .embedding_cache import EmbeddingCache
+
+            self.cache = EmbeddingCache(model_key(embedder))
+
+    @property
+    def detector(self):
+        if self._detector is None:
+            from .detection import MTCNN
+
+            self._detector = MTCNN()
+        return self._detector
+
+    def _faces_of(self, path: str, image: np.ndarray):
+        """(boxes, landmarks, chips) for one image, from its sidecar or by detection."""
+        import cv2
+
+        from .aligner import read_sidecar
+
+        side = read_sidecar(path)
+        a = self.embedder.alignment
+        if side is not None:
+            boxes = np.asarray([np.asarray(side["box"], np.float32).reshape(-1)])
+            landmarks = np.asarray([side["landmarks"]], np.float32)
+            if a.kind == "crop":
+                # FaceNet's classifier feeds align_dataset's crop itself, resized to the model.
+                h, w = self.embedder.input_size
+                chips = [cv2.resize(image, (w, h), interpolation=cv2.INTER_AREA if image.shape[0] > h
+                                    else cv2.INTER_LINEAR)]
+            else:
+                chips = [align_for(a, image, boxes[0], landmarks[0])]
+            return boxes, landmarks, chips
+        det = self.detector.detect(image)
+        chips = [align_for(a, image, det.boxes[i], det.landmarks[i]) for i in range(len(det))]
+        return det.boxes, det.landmarks, chips
+
+    def encode(self, paths, flip: bool = False, progress: bool = False) -> list[FileFaces]:
+        """FileFaces for each path (error set when unreadable); flip adds mirrored-face embeddings."""
+        from tqdm import tqdm
+
+        from .embedding_cache import file_digest
+        from .io import UnreadableImage, load_image
+
+        variant = "faces-v1"
+        out: list[FileFaces | None] = [None] * len(paths)
+        pending = []  # (index, digest, boxes, landmarks, chips)
+        for i, path in enumerate(tqdm(paths, disable=not progress, desc="Faces", unit="img")):
+            path = str(path)
+            try:
+                digest = file_digest(path)
+            except OSError as exc:
+                out[i] = FileFaces(path, *_empty(self.embedder.dim), error=f"cannot open: {exc.strerror or exc}")
+                continue
+            hit = self.cache.get(digest, variant) if self.cache else None
+            if hit is not None and (not flip or "flipped" in hit):
+                out[i] = FileFaces(path, hit["boxes"], hit["landmarks"], hit["embeddings"], hit.get("flipped"))
+                continue
+            try:
+                image = load_image(path)
+            except UnreadableImage as exc:
+                out[i] = FileFaces(path, *_empty(self.embedder.dim), error=str(exc))
+                continue
+            boxes, landmarks, chips = self._faces_of(path, image)
+            pending.append((i, path, digest, boxes, landmarks, chips))
+            if sum(len(p[5]) for p in pending) >= self.batch_size:
+                self._flush(pending, out, flip, variant)
+                pending = []
+        self._flush(pending, out, flip, variant)
+        return out
+
+    def _flush(self, pending, out, flip, variant):
+        if not pending:
+            return
+        chips = [c for p in pending for c in p[5]]
+        dim = self.embedder.dim
+        if chips:
+            stack = np.stack(chips)
+            emb = self.embedder.embed(stack)
+            emb_f = self.embedder.embed(stack[:, :, ::-1]) if flip else None
+        k = 0
+        for i, path, digest, boxes, landmarks, c in pending:
+            n = len(c)
+            e = emb[k:k + n] if n else np.zeros((0, dim), np.float32)
+            ef = (emb_f[k:k + n] if n else np.zeros((0, dim), np.float32)) if flip else None
+            k += n
+            ff = FileFaces(path, np.asarray(boxes, np.float32).reshape(-1, 4),
+                           np.asarray(landmarks, np.float32).reshape(-1, 5, 2), e, ef)
+            out[i] = ff
+            if self.cache:
+                arrays = {"boxes": ff.boxes, "landmarks": ff.landmarks, "embeddings": ff.embeddings}
+                if ef is not None:
+                    arrays["flipped"] = ef
+                self.cache.put(digest, variant, arrays)
+
+
+def _empty(dim):
+    return np.zeros((0, 4), np.float32), np.zeros((0, 5, 2), np.float32), np.zeros((0, dim), np.float32)
