@@ -61,7 +61,8 @@ def _named(model, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(labels, probability of each label): the SVM's decision names the face, Platt scaling
     scores it.  FaceNet takes the arg-max of predict_proba instead, but with one or two photos
     per person libsvm's internal calibration is unreliable: on lfw-dev with 1-3 training photos
-    per person its arg-max named almost no one right, while the decision function named 96-99%."""
+    per person its arg-max named almost no one right, while the decision function named 96-99%
+    (bench/mirror_augmentation.py measures the decision function)."""
     labels = model.predict(X)
     p = model.predict_proba(X)
     col = np.searchsorted(model.classes_, labels)
