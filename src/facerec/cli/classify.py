@@ -140,6 +140,12 @@ def train(args) -> int:
             dist = "" if np.isinf(clf.max_distance) else f", distance {clf.max_distance:.3f}"
             print(f"Unknown threshold: probability {clf.threshold:.3f}{dist} (held-out people: "
                   f"known {cal['known_accuracy']:.3f}, strangers rejected {cal['stranger_rejection']:.3f})")
+        elif emb.same_person_distance is not None:
+            # Too few people to hold any out: fall back on the model's own measured distance.
+            clf.max_distance = float(emb.same_person_distance)
+            clf.calibration = {"method": f"{emb.name}'s same-person distance ({cal['method']})"}
+            print(f"Unknown threshold: distance {clf.max_distance:.3f}, {emb.name}'s same-person distance "
+                  f"({cal['method']})")
         else:
             print(f"Unknown threshold: {cal['method']}")
     clf.embedder_info = _embedder_info(emb, args.model)

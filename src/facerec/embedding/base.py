@@ -38,6 +38,9 @@ class Embedder:
     standardization: str = "prewhiten"
     alignment: Alignment = Alignment("crop", 160, margin=32)
     default_batch_size: int = 32
+    # Distance between unit embeddings under which two faces are taken for the same person,
+    # when the model has a measured one (used when a gallery is too small to calibrate its own).
+    same_person_distance: float | None = None
 
     def _forward(self, batch: np.ndarray) -> np.ndarray:
         raise NotImplementedError
