@@ -1,0 +1,48 @@
+"""real_time_face_recognition.py: name the people on a webcam, video file or stream."""
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def parse_arguments(argv=None):
+    p = argparse.ArgumentParser(prog="real_time_face_recognition.py",
+                                description="Detect, embed and classify every face of a camera or video.")
+    p.add_argument("--source", default="0", help="camera index, video file or rtsp:// URL (default 0)")
+    p.add_argument("--classifier", required=True, help="classifier file from classifier.py TRAIN")
+    p.add_argument("--model", default="default", help="embedding model the classifier was trained with")
+    p.add_argument("--output", help="write the annotated video here (.mp4)")
+    p.add_argument("--log", help="write one JSON line per appearance here (.jsonl)")
+    p.add_argument("--no-display", action="store_true", help="open no window (servers, CI)")
+    p.add_argument("--detect-every", type=int, default=2, help="run the detector every N frames (default 2)")
+    p.add_argument("--embed-every", type=int, default=5, help="re-embed a tracked face every N frames (default 5)")
+    p.add_argument("--min-face-size", type=int, default=40, help="smallest face to find, in pixels (default 40)")
+    p.add_argument("--max-frames", type=int, help="stop after this many frames")
+    return p.parse_args(argv)
+
+
+def main(argv=None) -> int:
+    from . import run_main
+
+    def _run(argv):
+        from ..realtime import recognise_video
+
+        args = parse_arguments(argv)
+        stats = recognise_video(args.source, args.classifier, model=args.model, output=args.output, log=args.log,
+                                display=not args.no_display, detect_every=args.detect_every,
+                                embed_every=args.embed_every, min_face_size=args.min_face_size,
+                                max_frames=args.max_frames)
+        print(f"Processed {stats.frames} frames in {stats.seconds:.1f} s ({stats.fps:.1f} fps)")
+        if stats.dropped:
+            print(f"Dropped {stats.dropped} frames to keep up with the live source")
+        if args.output:
+            print(f"Annotated video: {args.output}")
+        if args.log:
+            print(f"Events: {args.log} ({len(stats.events)} appearances)")
+        return 0
+
+    return run_main(_run, argv, prog="real_time_face_recognition.py")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
