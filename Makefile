@@ -18,14 +18,15 @@ $(STAMP): setup.cfg pyproject.toml
 test: install
 	$(BIN)/python -m pytest -q
 
-# The main job on the default model (grows into the full align -> train -> live demo).
+# The main job end to end on the default model: align, train, classify, real time.
 demo: install
-	$(BIN)/facerec model default
+	$(BIN)/facerec demo
 
 bench: install
 	$(BIN)/python -m pip install --quiet -e '.[bench]'
 	$(BIN)/python bench/bench_embedding.py
 	$(BIN)/python bench/bench_detection.py
+	$(BIN)/python bench/bench_realtime.py
 
 clean:
 	rm -rf $(VENV) build src/*.egg-info .pytest_cache

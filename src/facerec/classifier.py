@@ -170,7 +170,7 @@ class FaceClassifier:
 
     def _default_rule(self, why: str) -> dict:
         self.threshold, self.max_distance = 0.0, float("inf")
-        self.calibration = {"method": f"none ({why}); every face gets its closest name"}
+        self.calibration = {"method": f"none ({why}); every face gets its closest name", "reason": why}
         return self.calibration
 
     # --- prediction ------------------------------------------------------------------------

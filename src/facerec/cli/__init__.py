@@ -60,6 +60,19 @@ def _cmd_classify(args) -> int:
     return classify_main(args.rest)
 
 
+def _cmd_demo(args) -> int:
+    from ..demo import run_demo
+
+    run_demo(args.out)
+    return 0
+
+
+def _cmd_realtime(args) -> int:
+    from .realtime import main as realtime_main
+
+    return realtime_main(args.rest)
+
+
 def build_parser() -> argparse.ArgumentParser:
     from ..download import SOURCES
 
@@ -81,6 +94,15 @@ def build_parser() -> argparse.ArgumentParser:
     c = sub.add_parser("classify", help="TRAIN or CLASSIFY with a face classifier (classifier.py)", add_help=False)
     c.add_argument("rest", nargs=argparse.REMAINDER)
     c.set_defaults(func=_cmd_classify)
+
+    r = sub.add_parser("realtime", help="recognise people on a camera or video (real_time_face_recognition.py)",
+                       add_help=False)
+    r.add_argument("rest", nargs=argparse.REMAINDER)
+    r.set_defaults(func=_cmd_realtime)
+
+    dm = sub.add_parser("demo", help="the whole job end to end on sample photos (what `make demo` runs)")
+    dm.add_argument("--out", default="demo_output", help="where to put everything (default demo_output)")
+    dm.set_defaults(func=_cmd_demo)
 
     m = sub.add_parser("model", help="load an embedding model (building the default one's cache) and describe it")
     m.add_argument("model", nargs="?", default="default", help="'default' or a model path")

@@ -143,9 +143,9 @@ def train(args) -> int:
         elif emb.same_person_distance is not None:
             # Too few people to hold any out: fall back on the model's own measured distance.
             clf.max_distance = float(emb.same_person_distance)
-            clf.calibration = {"method": f"{emb.name}'s same-person distance ({cal['method']})"}
+            clf.calibration = {"method": f"{emb.name}'s same-person distance ({cal['reason']})"}
             print(f"Unknown threshold: distance {clf.max_distance:.3f}, {emb.name}'s same-person distance "
-                  f"({cal['method']})")
+                  f"({cal['reason']})")
         else:
             print(f"Unknown threshold: {cal['method']}")
     clf.embedder_info = _embedder_info(emb, args.model)
