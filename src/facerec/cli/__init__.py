@@ -73,6 +73,22 @@ def _cmd_realtime(args) -> int:
     return realtime_main(args.rest)
 
 
+def _cmd_validate(args) -> int:
+    from ..validate_on_lfw import main as validate_main
+
+    return validate_main(args.rest)
+
+
+def _cmd_pairs(args) -> int:
+    from ..evaluation import make_pairs
+    from ..paths import atomic_write_bytes
+
+    text = make_pairs(args.lfw_dir, n_folds=args.folds, per_fold=args.per_fold, seed=args.seed)
+    atomic_write_bytes(args.output, text.encode(), fsync=False)
+    print(f"Wrote {args.folds} folds x {args.per_fold} same + {args.per_fold} different pairs to {args.output}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     from ..download import SOURCES
 
@@ -99,6 +115,18 @@ def build_parser() -> argparse.ArgumentParser:
                        add_help=False)
     r.add_argument("rest", nargs=argparse.REMAINDER)
     r.set_defaults(func=_cmd_realtime)
+
+    v = sub.add_parser("validate", help="verification accuracy on LFW pairs (validate_on_lfw)", add_help=False)
+    v.add_argument("rest", nargs=argparse.REMAINDER)
+    v.set_defaults(func=_cmd_validate)
+
+    pp = sub.add_parser("pairs", help="write an LFW-format pairs file for a folder of people")
+    pp.add_argument("lfw_dir")
+    pp.add_argument("output")
+    pp.add_argument("--folds", type=int, default=10)
+    pp.add_argument("--per_fold", type=int, default=100, help="same-person (and as many different) pairs per fold")
+    pp.add_argument("--seed", type=int, default=0)
+    pp.set_defaults(func=_cmd_pairs)
 
     dm = sub.add_parser("demo", help="the whole job end to end on sample photos (what `make demo` runs)")
     dm.add_argument("--out", default="demo_output", help="where to put everything (default demo_output)")

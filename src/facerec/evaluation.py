@@ -1,0 +1,187 @@
+"""LFW-style verification: pairs files, 10-fold accuracy, VAL@FAR, AUC, EER, ROC (FaceNet's protocol)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from .errors import FacerecError
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
+
+
+def read_pairs(path) -> list[list[str]]:
+    """LFW's pairs.txt: a header line, then 'name n1 n2' (same) or 'name1 n1 name2 n2' (different)."""
+    path = Path(path)
+    if not path.is_file():
+        raise FacerecError(f"{path}: pairs file not found")
+    pairs = []
+    for k, line in enumerate(path.read_text().splitlines()[1:], start=2):
+        parts = line.split()
+        if not parts:
+            continue
+        if len(parts) not in (3, 4):
+            raise FacerecError(f"{path}:{k}: expected 'name n1 n2' or 'name1 n1 name2 n2', got '{line}'")
+        pairs.append(parts)
+    if not pairs:
+        raise FacerecError(f"{path}: no pairs in it")
+    return pairs
+
+
+def _find(root: Path, name: str, number: str) -> Path | None:
+    stem = f"{name}_{int(number):04d}"
+    for suffix in IMAGE_SUFFIXES:
+        p = root / name / (stem + suffix)
+        if p.exists():
+            return p
+    return None
+
+
+def pair_paths(root, pairs) -> tuple[list, list, list]:
+    """(path pairs, same flags, missing pair lines) for the pairs whose two images both exist."""
+    root = Path(root)
+    out, same, missing = [], [], []
+    for p in pairs:
+        if len(p) == 3:
+            a, b, issame = _find(root, p[0], p[1]), _find(root, p[0], p[2]), True
+        else:
+            a, b, issame = _find(root, p[0], p[1]), _find(root, p[2], p[3]), False
+        if a is None or b is None:
+            missing.append(" ".join(p))
+            continue
+        out.append((a, b))
+        same.append(issame)
+    return out, np.asarray(same, bool), missing
+
+
+def distance(e1: np.ndarray, e2: np.ndarray, metric: int = 0) -> np.ndarray:
+    """metric 0: squared Euclidean (FaceNet's); 1: angular distance arccos(cosine)/pi."""
+    if metric == 0:
+        return np.sum(np.square(e1 - e2), axis=1)
+    if metric == 1:
+        cos = np.sum(e1 * e2, axis=1) / (np.linalg.norm(e1, axis=1) * np.linalg.norm(e2, axis=1))
+        return np.arccos(np.clip(cos, -1.0, 1.0)) / np.pi
+    raise FacerecError(f"unknown distance metric {metric}: 0 (Euclidean) or 1 (cosine)")
+
+
+def _acc(threshold, dist, same):
+    pred = dist < threshold
+    tp = np.sum(pred & same); fp = np.sum(pred & ~same)
+    tn = np.sum(~pred & ~same); fn = np.sum(~pred & same)
+    tpr = tp / max(tp + fn, 1); fpr = fp / max(fp + tn, 1)
+    return tpr, fpr, (tp + tn) / len(dist)
+
+
+def _folds(n, n_folds):
+    from sklearn.model_selection import KFold
+
+    return list(KFold(n_splits=n_folds, shuffle=False).split(np.arange(n)))
+
+
+def evaluate(emb1, emb2, same, n_folds=10, metric=0, subtract_mean=False, far_target=1e-3) -> dict:
+    """FaceNet's 10-fold protocol: accuracy with the threshold chosen on the training folds,
+    VAL at FAR=far_target, ROC, AUC and EER."""
+    from scipy.interpolate import interp1d
+    from scipy.optimize import brentq
+    from sklearn.metrics import auc
+
+    thresholds = np.arange(0, 4, 0.01) if metric == 0 else np.arange(0, 1, 0.0025)
+    folds = _folds(len(same), n_folds)
+    tprs = np.zeros((n_folds, len(thresholds)))
+    fprs = np.zeros((n_folds, len(thresholds)))
+    accuracy, val, far = np.zeros(n_folds), np.zeros(n_folds), np.zeros(n_folds)
+    for f, (train, test) in enumerate(folds):
+        if subtract_mean:
+            mean = np.mean(np.concatenate([emb1[train], emb2[train]]), axis=0)
+        else:
+            mean = 0.0
+        dist = distance(emb1 - mean, emb2 - mean, metric)
+        train_acc = np.array([_acc(t, dist[train], same[train])[2] for t in thresholds])
+        best = thresholds[np.argmax(train_acc)]
+        for i, t in enumerate(thresholds):
+            tprs[f, i], fprs[f, i], _ = _acc(t, dist[test], same[test])
+        accuracy[f] = _acc(best, dist[test], same[test])[2]
+        # VAL@FAR: the threshold giving the target FAR on the training folds, applied to the test fold.
+        far_train = np.array([_far_val(t, dist[train], same[train])[1] for t in thresholds])
+        if np.max(far_train) >= far_target:
+            uniq, idx = np.unique(far_train, return_index=True)
+            t_far = float(interp1d(uniq, thresholds[idx], kind="slinear")(far_target)) if len(uniq) > 1 else 0.0
+        else:
+            t_far = 0.0
+        val[f], far[f] = _far_val(t_far, dist[test], same[test])
+    tpr, fpr = tprs.mean(0), fprs.mean(0)
+    area = auc(fpr, tpr)
+    try:
+        eer = brentq(lambda x: 1.0 - x - interp1d(fpr, tpr)(x), 0.0, 1.0)
+    except ValueError:
+        eer = float("nan")
+    return {"accuracy": float(accuracy.mean()), "accuracy_std": float(accuracy.std()),
+            "val": float(val.mean()), "val_std": float(val.std()), "far": float(far.mean()),
+            "auc": float(area), "eer": float(eer), "tpr": tpr, "fpr": fpr, "pairs": int(len(same))}
+
+
+def _far_val(threshold, dist, same):
+    pred = dist < threshold
+    ta = np.sum(pred & same); fa = np.sum(pred & ~same)
+    return ta / max(np.sum(same), 1), fa / max(np.sum(~same), 1)
+
+
+def plot_roc(result: dict, path, title: str) -> Path:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(5, 5))
+    ax.plot(result["fpr"], result["tpr"], lw=2, label=f"AUC {result['auc']:.4f}")
+    ax.plot([0, 1], [0, 1], "k--", lw=0.5)
+    ax.set_xscale("log")
+    ax.set_xlim(1e-4, 1)
+    ax.set_ylim(0, 1.01)
+    ax.set_xlabel("false accept rate")
+    ax.set_ylabel("true accept rate")
+    ax.set_title(title, fontsize=9)
+    ax.legend(loc="lower right")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return Path(path)
+
+
+def make_pairs(lfw_dir, n_folds: int = 10, per_fold: int = 100, seed: int = 0) -> str:
+    """A pairs file in LFW's pairs.txt format from a folder of people.
+
+    As in LFW's View 2, people are split into n_folds disjoint groups; each fold draws per_fold
+    same-person pairs and per_fold different-person pairs from its own people only.
+    """
+    from .io import get_dataset
+
+    rng = np.random.default_rng(seed)
+    people = [(c.name, sorted(int(Path(p).stem.rsplit("_", 1)[1]) for p in c.image_paths))
+              for c in get_dataset(lfw_dir) if len(c)]
+    if len(people) < 2 * n_folds:
+        raise FacerecError(f"{lfw_dir}: {len(people)} people are too few for {n_folds} folds")
+    order = rng.permutation(len(people))
+    lines = [f"{n_folds}\t{per_fold}"]
+    for f in range(n_folds):
+        group = [people[i] for i in order[f::n_folds]]
+        multi = [g for g in group if len(g[1]) >= 2]
+        seen = set()
+        same = []
+        while len(same) < per_fold:
+            name, nums = multi[rng.integers(len(multi))]
+            a, b = sorted(rng.choice(nums, 2, replace=False))
+            if (name, a, b) not in seen:
+                seen.add((name, a, b))
+                same.append(f"{name}\t{a}\t{b}")
+        diff = []
+        while len(diff) < per_fold:
+            i, j = rng.choice(len(group), 2, replace=False)
+            (n1, s1), (n2, s2) = group[i], group[j]
+            a, b = int(rng.choice(s1)), int(rng.choice(s2))
+            key = (n1, a, n2, b)
+            if key not in seen:
+                seen.add(key)
+                diff.append(f"{n1}\t{a}\t{n2}\t{b}")
+        lines += same + diff
+    return "\n".join(lines) + "\n"
