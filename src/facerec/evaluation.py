@@ -134,7 +134,6 @@ def plot_roc(result: dict, path, title: str) -> Path:
 
     fig, ax = plt.subplots(figsize=(5, 5))
     ax.plot(result["fpr"], result["tpr"], lw=2, label=f"AUC {result['auc']:.4f}")
-    ax.plot([0, 1], [0, 1], "k--", lw=0.5)
     ax.set_xscale("log")
     ax.set_xlim(1e-4, 1)
     ax.set_ylim(0, 1.01)

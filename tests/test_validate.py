@@ -1,0 +1,71 @@
+"""validate_on_lfw: pairs files, FaceNet's 10-fold protocol, raw and aligned LFW."""
+import re
+
+import numpy as np
+import pytest
+
+from conftest import shared
+from facerec import FacerecError
+from facerec.evaluation import evaluate, make_pairs, pair_paths, read_pairs
+from facerec.validate_on_lfw import main as validate_main
+
+
+def _people(root, n_people=24, per=4):
+    for i in range(n_people):
+        d = root / f"Person_{i:02d}"
+        d.mkdir(parents=True)
+        for k in range(1, per + 1):
+            (d / f"Person_{i:02d}_{k:04d}.jpg").write_bytes(b"x")
+
+
+def test_pairs_file_is_lfw_format_with_disjoint_folds(tmp_path):
+    _people(tmp_path)
+    text = make_pairs(tmp_path, n_folds=4, per_fold=5, seed=1)
+    lines = text.strip().splitlines()
+    assert lines[0] == "4\t5" and len(lines) == 1 + 4 * 10
+    (tmp_path / "pairs.txt").write_text(text)
+    pairs = read_pairs(tmp_path / "pairs.txt")
+    folds = [pairs[i * 10:(i + 1) * 10] for i in range(4)]
+    people = [{p[0] for p in f} | {p[2] for p in f if len(p) == 4} for f in folds]
+    for i in range(4):
+        assert all(len(p) == 3 for p in folds[i][:5]) and all(len(p) == 4 for p in folds[i][5:])
+        for j in range(i + 1, 4):
+            assert not people[i] & people[j]  # as in LFW View 2, no one appears in two folds
+    paths, same, missing = pair_paths(tmp_path, pairs + [["Nobody", "1", "2"]])
+    assert len(paths) == 40 and same.sum() == 20 and missing == ["Nobody 1 2"]
+
+
+def test_protocol_on_separable_and_random_embeddings(rng):
+    n = 400
+    same = np.arange(n) % 2 == 0
+    e1 = rng.normal(size=(n, 16))
+    e1 /= np.linalg.norm(e1, axis=1, keepdims=True)
+    close = e1 + 0.05 * rng.normal(size=e1.shape)
+    far = rng.normal(size=e1.shape)
+    e2 = np.where(same[:, None], close, far)
+    e2 /= np.linalg.norm(e2, axis=1, keepdims=True)
+    r = evaluate(e1, e2, same)
+    assert r["accuracy"] == 1.0 and r["auc"] > 0.999 and r["eer"] < 0.01
+    r = evaluate(e1, rng.permutation(e2), same, metric=1)
+    assert 0.3 < r["accuracy"] < 0.7
+
+
+def test_bad_pairs_file(tmp_path):
+    (tmp_path / "p.txt").write_text("10\t300\nonly_a_name\n")
+    with pytest.raises(FacerecError, match="expected"):
+        read_pairs(tmp_path / "p.txt")
+    with pytest.raises(FacerecError, match="not found"):
+        read_pairs(tmp_path / "missing.txt")
+
+
+def test_validate_on_raw_lfw_dev(tmp_path, capsys):
+    lfw = shared("lfw-dev")
+    pairs = tmp_path / "pairs.txt"
+    pairs.write_text(make_pairs(lfw, n_folds=10, per_fold=20, seed=3) + "Nobody_Here\t1\t2\n")
+    rc = validate_main([str(lfw), "default", "--lfw_pairs", str(pairs), "--roc", str(tmp_path / "roc.png")])
+    out = capsys.readouterr().out
+    assert rc == 0
+    assert "skipped pair (image missing): Nobody_Here 1 2" in out
+    acc = float(re.search(r"Accuracy: (\S+)\+-", out).group(1))
+    print(f"\n{out}")
+    assert acc > 0.95 and (tmp_path / "roc.png").stat().st_size > 1000
