@@ -77,7 +77,7 @@ def main():
         lower_is_better = any(u in name for u in ("(ms)", "(s)", "(MB)"))
         return anchor / ours if lower_is_better else ours / anchor
 
-    header = f"| figure | facerec | anchor | facerec advantage | anchor is |\n|---|---|---|---|---|"
+    header = "| figure | facerec | anchor | facerec advantage | anchor is |\n|---|---|---|---|---|"
     lines = [header]
     for name, ours, anchor, what in rows:
         adv = f"{better(name, ours, anchor):.1f}x" if anchor else "-"

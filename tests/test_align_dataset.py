@@ -1,5 +1,4 @@
 """align/align_dataset.py on a folder holding everything real photo folders throw at it."""
-import json
 import subprocess
 import sys
 from pathlib import Path

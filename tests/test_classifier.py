@@ -1,5 +1,4 @@
 """FaceClassifier: training, the unknown rule, and a file format that never runs code."""
-import io
 import pickle
 import zipfile
 

@@ -1,6 +1,5 @@
 """The default embedder: dlib's ResNet read without dlib and run in TensorFlow."""
 import json
-import os
 
 import numpy as np
 import pytest

@@ -5,7 +5,7 @@ import shutil
 import numpy as np
 import pytest
 
-from conftest import REPO, shared
+from conftest import shared
 from faces import astronaut, sample
 from facerec import FacerecError
 from facerec.cli.classify import main as classifier_main

@@ -6,7 +6,6 @@ through a temporary folder so an interrupted unpack leaves nothing half-made.
 """
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
 import sys
@@ -19,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import FacerecError
+from .paths import file_digest
 
 
 @dataclass(frozen=True)
@@ -46,14 +46,6 @@ SOURCES = {
                    "055f7d9c632d7370e6fb4afc7468d40f970c34a80d4c6f50ffec63f5a8d536c0"),
             Source("https://ndownloader.figshare.com/files/5976006", "pairs.txt", "datasets", "lfw_pairs.txt")],
 }
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def _progress(total, initial, desc):
@@ -107,7 +99,7 @@ def fetch(url: str, target: Path, sha256: str | None = None, timeout: float = 60
                 raise FacerecError(f"download of {url} stopped at {got} of {total} bytes; "
                                    f"run the same command again to resume")
     if sha256:
-        digest = _sha256(part)
+        digest = file_digest(part)
         if digest != sha256:
             part.unlink()
             raise FacerecError(f"{target.name}: checksum mismatch (got {digest[:12]}…, expected "

@@ -1,7 +1,6 @@
 """Embeddings keyed by file content and model, so reruns on the same photos skip the network."""
 from __future__ import annotations
 
-import hashlib
 import io
 import sqlite3
 from pathlib import Path
@@ -13,11 +12,9 @@ from .paths import cache_dir
 
 def file_digest(path) -> str:
     """SHA-1 of a file's bytes: the cache key survives renames and moves."""
-    h = hashlib.sha1()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+    from .paths import file_digest as digest
+
+    return digest(path, "sha1")
 
 
 class EmbeddingCache:

@@ -2,14 +2,12 @@
 from __future__ import annotations
 
 import hashlib
-import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from .alignment import align_for
-from .errors import FacerecError
 
 
 @dataclass

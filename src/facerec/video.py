@@ -4,7 +4,6 @@ from __future__ import annotations
 import json
 import queue
 import threading
-import time
 from collections import Counter, deque
 from dataclasses import dataclass, field
 from pathlib import Path

@@ -48,35 +48,11 @@ def _cmd_model(args) -> int:
     return 0
 
 
-def _cmd_align(args) -> int:
-    from .align import main as align_main
-
-    return align_main(args.rest)
-
-
-def _cmd_classify(args) -> int:
-    from .classify import main as classify_main
-
-    return classify_main(args.rest)
-
-
 def _cmd_demo(args) -> int:
     from ..demo import run_demo
 
     run_demo(args.out)
     return 0
-
-
-def _cmd_realtime(args) -> int:
-    from .realtime import main as realtime_main
-
-    return realtime_main(args.rest)
-
-
-def _cmd_validate(args) -> int:
-    from ..validate_on_lfw import main as validate_main
-
-    return validate_main(args.rest)
 
 
 def _cmd_pairs(args) -> int:
@@ -87,6 +63,21 @@ def _cmd_pairs(args) -> int:
     atomic_write_bytes(args.output, text.encode(), fsync=False)
     print(f"Wrote {args.folds} folds x {args.per_fold} same + {args.per_fold} different pairs to {args.output}")
     return 0
+
+
+# Subcommands that are the FaceNet-style scripts themselves: their arguments pass through.
+_SCRIPTS = {
+    "align": ("facerec.cli.align", "align a folder of people into face crops (align_dataset.py)"),
+    "classify": ("facerec.cli.classify", "TRAIN or CLASSIFY with a face classifier (classifier.py)"),
+    "realtime": ("facerec.cli.realtime", "recognise people on a camera or video (real_time_face_recognition.py)"),
+    "validate": ("facerec.validate_on_lfw", "verification accuracy on LFW pairs (validate_on_lfw)"),
+}
+
+
+def _cmd_script(args) -> int:
+    import importlib
+
+    return importlib.import_module(_SCRIPTS[args.command][0]).main(args.rest)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -103,22 +94,10 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--keep-archive", action="store_true", help="keep the downloaded archive after unpacking")
     d.set_defaults(func=_cmd_download)
 
-    a = sub.add_parser("align", help="align a folder of people into face crops (align_dataset.py)", add_help=False)
-    a.add_argument("rest", nargs=argparse.REMAINDER)
-    a.set_defaults(func=_cmd_align)
-
-    c = sub.add_parser("classify", help="TRAIN or CLASSIFY with a face classifier (classifier.py)", add_help=False)
-    c.add_argument("rest", nargs=argparse.REMAINDER)
-    c.set_defaults(func=_cmd_classify)
-
-    r = sub.add_parser("realtime", help="recognise people on a camera or video (real_time_face_recognition.py)",
-                       add_help=False)
-    r.add_argument("rest", nargs=argparse.REMAINDER)
-    r.set_defaults(func=_cmd_realtime)
-
-    v = sub.add_parser("validate", help="verification accuracy on LFW pairs (validate_on_lfw)", add_help=False)
-    v.add_argument("rest", nargs=argparse.REMAINDER)
-    v.set_defaults(func=_cmd_validate)
+    for name, (_, help_text) in _SCRIPTS.items():
+        sp = sub.add_parser(name, help=help_text, add_help=False)
+        sp.add_argument("rest", nargs=argparse.REMAINDER)
+        sp.set_defaults(func=_cmd_script)
 
     pp = sub.add_parser("pairs", help="write an LFW-format pairs file for a folder of people")
     pp.add_argument("lfw_dir")

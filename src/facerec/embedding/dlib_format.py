@@ -7,7 +7,6 @@ stack it expects and this reader checks every layer's details against it.
 """
 from __future__ import annotations
 
-import struct
 from dataclasses import dataclass, field
 
 import numpy as np

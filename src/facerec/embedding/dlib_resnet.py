@@ -6,17 +6,15 @@ that; later loads rebuild the tf.keras model straight from the cache.
 """
 from __future__ import annotations
 
-import hashlib
 import io
 import json
-import os
 import zipfile
 from pathlib import Path
 
 import numpy as np
 
 from ..errors import FacerecError
-from ..paths import atomic_write_bytes, cache_dir
+from ..paths import atomic_write_bytes, cache_dir, file_digest
 from .base import Alignment, Embedder
 from .dlib_format import DlibFormatError, read_network
 
@@ -161,16 +159,8 @@ def build_keras_model(ops: list, arrays: dict, input_size: tuple):
     return keras.Model(inp, x, name=NAME)
 
 
-def _file_sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def _cache_file(source: Path) -> Path:
-    return cache_dir() / f"{NAME}-{_file_sha256(source)[:16]}-c{CONVERTER_VERSION}.npz"
+    return cache_dir() / f"{NAME}-{file_digest(source)[:16]}-c{CONVERTER_VERSION}.npz"
 
 
 def _save_cache(path: Path, meta: dict, ops: list, arrays: dict) -> None:
