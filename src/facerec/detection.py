@@ -313,6 +313,8 @@ class MTCNN:
     ``detect(image)`` for one uint8 RGB image, ``detect_batch(images)`` for many of any sizes.
     Images whose longer side exceeds ``max_side`` are detected on a downscaled copy and the
     results mapped back, so a 100-megapixel photo costs what a 1600 px one does.
+    One object holds its own interpreters: use one per thread (align_dataset gives each worker
+    process its own).
     """
 
     def __init__(self, min_face_size: int = 20, thresholds=(0.6, 0.7, 0.7), scale_factor: float = 0.709,
