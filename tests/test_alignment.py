@@ -5,7 +5,6 @@ import numpy as np
 import pytest
 
 from conftest import shared
-from faces import face_crop_of_astronaut
 from facerec import FacerecError
 from facerec.alignment import (DLIB_5POINT_TEMPLATE, crop_with_margin, margin_box, similarity_transform,
                                template_points, warp_to_template)
@@ -35,10 +34,26 @@ def test_facenet_crop_is_box_plus_margin_clipped_and_resized():
 
 
 def test_warp_puts_landmarks_on_the_template():
-    img = face_crop_of_astronaut()
+    """Bright dots drawn at the landmarks must land on the template's points in the chip."""
+    from facerec.alignment import DLIB_CHIP_TEMPLATE
+
     lm = np.array([[100, 100], [150, 98], [126, 130], [104, 160], [148, 158]], float)
-    chip = warp_to_template(img, lm, 150, 0.25)
-    assert chip.shape == (150, 150, 3) and chip.dtype == np.uint8
+    m = similarity_transform(template_points(DLIB_CHIP_TEMPLATE, 150, 0.25), lm)
+    image_to_chip = np.linalg.inv(np.vstack([m, [0, 0, 1]]))[:2]
+    mapped = lm @ image_to_chip[:, :2].T + image_to_chip[:, 2]
+    for k in range(5):
+        img = np.zeros((260, 260, 3), np.uint8)
+        x, y = np.round(lm[k]).astype(int)
+        img[y - 1:y + 2, x - 1:x + 2] = 255
+        chip = warp_to_template(img, lm, 150, 0.25)
+        assert chip.shape == (150, 150, 3) and chip.dtype == np.uint8
+        w = chip[:, :, 0].astype(float)
+        ys, xs = np.mgrid[0:150, 0:150]
+        found = np.array([(xs * w).sum() / w.sum(), (ys * w).sum() / w.sum()])
+        # exactly where the fitted similarity sends it (dlib's chip convention shifts by < 1 px) ...
+        assert np.linalg.norm(found - mapped[k]) < 1.0, (k, found, mapped[k])
+        # ... which, the fit being least-squares, is near (not on) the template point
+        assert np.linalg.norm(found - template_points(DLIB_CHIP_TEMPLATE, 150, 0.25)[k]) < 6
 
 
 def test_warp_reproduces_dlibs_own_chips():

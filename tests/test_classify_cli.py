@@ -144,3 +144,5 @@ def test_rerun_uses_the_embedding_cache(gallery, tmp_path, capsys, monkeypatch):
     monkeypatch.setattr(Embedder, "embed", lambda self, *a, **k: calls.append(1) or real(self, *a, **k))
     assert run(capsys, "TRAIN", gallery, "default", clf)[0] == 0
     assert calls == []  # every photo's embeddings came from the cache
+    assert run(capsys, "TRAIN", gallery, "default", clf, "--no_cache")[0] == 0
+    assert calls  # and the patch does see the network when the cache is bypassed

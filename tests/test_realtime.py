@@ -113,3 +113,15 @@ def test_hamilton_clip_names_lin_manuel_miranda(tmp_path):
     names = [json.loads(line)["name"] for line in log.read_text().splitlines()]
     print(f"\n{stats.fps:.1f} fps; appearances: {names}")
     assert "lin_manuel_miranda" in names
+
+
+def test_classifier_for_another_model_is_refused(tmp_path, classifier, tf):
+    from test_model_formats import _frozen_pb
+
+    r = np.random.default_rng(1)
+    w = dict(k=r.normal(0, 0.3, (3, 3, 3, 8)).astype(np.float32), b=np.zeros(8, np.float32),
+             w=r.normal(0, 0.3, (8, 6)).astype(np.float32))
+    pb = _frozen_pb(tf, tmp_path, w)
+    clip = _clip(tmp_path / "clip.mp4", frames=5)
+    with pytest.raises(FacerecError, match="was trained with model 'default'"):
+        recognise_video(str(clip), classifier, model=str(pb), output=tmp_path / "o.mp4", display=False)
