@@ -176,13 +176,17 @@ class FaceClassifier:
     # --- prediction ------------------------------------------------------------------------
 
     @_quiet
-    def predict_proba(self, X: np.ndarray) -> np.ndarray:
-        """Class probabilities (N, n_classes) in the order of class_names."""
+    def _checked(self, X) -> np.ndarray:
         self._check_fitted()
         X = np.asarray(X, np.float32)
         if X.ndim != 2 or X.shape[1] != self.train_embeddings.shape[1]:
             raise FacerecError(f"embeddings of width {X.shape[-1]} given to a classifier trained on "
                                f"{self.train_embeddings.shape[1]}-d embeddings")
+        return X
+
+    def predict_proba(self, X: np.ndarray) -> np.ndarray:
+        """Class probabilities (N, n_classes) in the order of class_names."""
+        X = self._checked(X)
         p = self.model.predict_proba(X)
         out = np.zeros((len(X), len(self.class_names)), np.float64)
         out[:, self.model.classes_] = p
@@ -193,9 +197,9 @@ class FaceClassifier:
         """(names, probabilities): each face's name, or Unknown, and that name's probability."""
         if len(X) == 0:
             return [], np.zeros((0,))
-        self.predict_proba(X[:1])  # checks width and fit
-        best, prob = _named(self.model, np.asarray(X, np.float32))
-        far = _nearest_distance(np.asarray(X, np.float32), self.train_embeddings) > self.max_distance
+        X = self._checked(X)
+        best, prob = _named(self.model, X)
+        far = _nearest_distance(X, self.train_embeddings) > self.max_distance
         names = [UNKNOWN if (prob[i] < self.threshold or far[i]) else self.class_names[best[i]]
                  for i in range(len(X))]
         return names, prob

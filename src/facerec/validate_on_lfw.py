@@ -80,7 +80,11 @@ def validate(args) -> dict:
 def main(argv=None) -> int:
     from .cli import run_main
 
-    return run_main(lambda a: validate(parse_arguments(a)) and 0, argv, prog="validate_on_lfw")
+    def _run(a):
+        validate(parse_arguments(a))
+        return 0
+
+    return run_main(_run, argv, prog="validate_on_lfw")
 
 
 if __name__ == "__main__":

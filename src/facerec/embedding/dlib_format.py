@@ -30,9 +30,9 @@ class Reader:
         self.pos += n
         return chunk
 
-    def int(self, signed: bool = True) -> int:
-        # A control byte (bit 7 = sign for signed types, low 4 bits = byte count), then the
-        # magnitude in little-endian bytes.
+    def int(self) -> int:
+        # A control byte (bit 7 = sign, low 4 bits = byte count), then the magnitude in
+        # little-endian bytes. Unsigned values use the same layout with the sign bit clear.
         ctrl = self._take(1)[0]
         size = ctrl & 0x0F
         if size == 0 or size > 8 or (ctrl & 0x70):
@@ -43,7 +43,10 @@ class Reader:
         return value
 
     def uint(self) -> int:
-        return self.int(signed=False)
+        value = self.int()
+        if value < 0:
+            raise DlibFormatError(f"negative value {value} where dlib writes an unsigned one")
+        return value
 
     def float(self) -> float:
         # float_details: a signed 64-bit mantissa then a 16-bit exponent, value = m * 2**e.
