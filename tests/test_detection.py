@@ -58,6 +58,28 @@ def test_wrong_input_is_a_clear_error(detector):
         detector.detect(np.zeros((100, 100, 3), np.float32))
 
 
+def test_rearranged_networks_compute_what_the_packages_networks_compute():
+    """The graphs fold, pad and merge the package's layers (detection._build_nets); on random
+    pixels their outputs must match the package's own P-, R- and O-Net to float precision."""
+    from mtcnn.stages import StageONet, StagePNet, StageRNet
+
+    from facerec.detection import _LiteNet, _sigmoid, _tflite_graphs
+
+    graphs = _tflite_graphs()
+    rng = np.random.default_rng(0)
+    for name, stage, shape, widths in (("pnet", StagePNet, (2, 57, 83, 3), (4,)),
+                                       ("rnet", StageRNet, (9, 24, 24, 3), (4,)),
+                                       ("onet", StageONet, (5, 48, 48, 3), (4, 10))):
+        x = rng.uniform(0, 255, shape).astype(np.float32)
+        ours = _LiteNet(graphs[name], 1)(x)
+        theirs = [np.asarray(t) for t in stage().model((x - 127.5) / 128)]
+        at = 0
+        for t, width in zip(theirs, widths):
+            np.testing.assert_allclose(ours[..., at:at + width], t, atol=2e-5, err_msg=name)
+            at += width
+        np.testing.assert_allclose(_sigmoid(ours[..., at]), theirs[-1][..., 1], atol=2e-5, err_msg=name)
+
+
 def test_nms_variants():
     boxes = np.array([[0, 0, 10, 10], [1, 1, 11, 11], [2, 2, 12, 12], [50, 50, 60, 60]], np.float32)
     scores = np.array([0.9, 0.8, 0.7, 0.6])
