@@ -126,3 +126,34 @@ def test_agrees_with_the_mtcnn_package_on_500_lfw_photos(detector):
     print(f"\nmtcnn package found {total} faces in 500 LFW photos; facerec found {rate:.2%} of them "
           f"(IoU >= 0.8), mean landmark distance {mean:.2f} px")
     assert rate >= 0.99 and mean <= 3.0
+
+
+def _strict_reference(boxes, scores, threshold, method):
+    """The mtcnn package's rule, one pair at a time."""
+    order = sorted(range(len(boxes)), key=lambda i: -scores[i])
+    kept = []
+    for rank, j in enumerate(order):
+        bj = boxes[j]
+        for i in order[:rank]:
+            bi = boxes[i]
+            w = max(0.0, min(bi[2], bj[2]) - max(bi[0], bj[0]))
+            h = max(0.0, min(bi[3], bj[3]) - max(bi[1], bj[1]))
+            ai, aj = (bi[2] - bi[0]) * (bi[3] - bi[1]), (bj[2] - bj[0]) * (bj[3] - bj[1])
+            denom = min(ai, aj) if method == "min" else ai + aj - w * h
+            if w * h / max(denom, 1e-9) > threshold:
+                break
+        else:
+            kept.append(j)
+    return kept
+
+
+def test_strict_nms_matches_a_pair_by_pair_reference():
+    rng = np.random.default_rng(3)
+    for trial in range(40):
+        n = int(rng.integers(0, 120))
+        xy = rng.uniform(0, 200, (n, 2))
+        boxes = np.concatenate([xy, xy + rng.uniform(2, 60, (n, 2))], 1)
+        scores = rng.permutation(n) / max(n, 1)  # distinct scores: one right order
+        for threshold, method in ((0.5, "union"), (0.7, "union"), (0.7, "min")):
+            assert nms_strict(boxes, scores, threshold, method).tolist() == \
+                _strict_reference(boxes, scores, threshold, method)
