@@ -20,16 +20,26 @@ HERE = Path(__file__).resolve().parent
 SHARED = Path(os.environ.get("FACEREC_SHARED_DATA", HERE.parent.parent / "shared" / "data"))
 
 
-def per_item(fn, items) -> float:
-    """Mean seconds per item in steady state: one warm-up pass first, so one-time set-up
-    (TensorFlow tracing in the mtcnn package, interpreter allocation per new shape in facerec)
-    is not counted for either."""
-    for x in items:
-        fn(x)
-    t = time.perf_counter()
-    for x in items:
-        fn(x)
-    return (time.perf_counter() - t) / len(items)
+def paired_ms(fns: dict, items, rounds: int = 2) -> dict:
+    """Mean milliseconds per item for each function, timed side by side.
+
+    One warm-up pass first, so one-time set-up (TensorFlow tracing in the mtcnn package,
+    interpreter allocation per new shape in facerec) counts for neither.  Then every item goes
+    through every function in turn, the order alternating, so a slow spell of this shared
+    machine lands on both sides of the ratio instead of on whichever ran during it.
+    """
+    for fn in fns.values():
+        for x in items:
+            fn(x)
+    total = dict.fromkeys(fns, 0.0)
+    names = list(fns)
+    for r in range(rounds):
+        for i, x in enumerate(items):
+            for name in (names if (r + i) % 2 == 0 else names[::-1]):
+                t = time.perf_counter()
+                fns[name](x)
+                total[name] += time.perf_counter() - t
+    return {name: 1000 * t / (rounds * len(items)) for name, t in total.items()}
 
 
 def video_frames(n: int) -> list:
@@ -68,9 +78,10 @@ def main(argv=None):
     frames = video_frames(args.frames)
     ours, theirs = MTCNN(), PackageMTCNN()
     r = {}
+    fns = {"ours": ours.detect, "mtcnn": lambda im: theirs.detect_faces(im, threshold_onet=0.7)}
     for label, items in (("lfw_photo", photos), ("video_frame", frames)):
-        r[f"{label}_ours_ms"] = 1000 * per_item(ours.detect, items)
-        r[f"{label}_mtcnn_ms"] = 1000 * per_item(lambda im: theirs.detect_faces(im, threshold_onet=0.7), items)
+        ms = paired_ms(fns, items)
+        r[f"{label}_ours_ms"], r[f"{label}_mtcnn_ms"] = ms["ours"], ms["mtcnn"]
 
     out = Path(tempfile.mkdtemp(prefix="bench-align-"))
     try:
