@@ -20,13 +20,16 @@ HERE = Path(__file__).resolve().parent
 SHARED = Path(os.environ.get("FACEREC_SHARED_DATA", HERE.parent.parent / "shared" / "data"))
 
 
-def paired_ms(fns: dict, items, rounds: int = 2) -> dict:
+def paired_ms(fns: dict, items, rounds: int = 2, block: int = 10) -> dict:
     """Mean milliseconds per item for each function, timed side by side.
 
     One warm-up pass first, so one-time set-up (TensorFlow tracing in the mtcnn package,
-    interpreter allocation per new shape in facerec) counts for neither.  Then every item goes
-    through every function in turn, the order alternating, so a slow spell of this shared
-    machine lands on both sides of the ratio instead of on whichever ran during it.
+    interpreter allocation per new shape in facerec) counts for neither.  Then the items go
+    through the functions in short blocks, back to back as in a video loop, the functions taking
+    turns block by block (order alternating), so a slow spell of this shared machine lands on
+    both sides of the ratio instead of on whichever ran during it.  Each block starts with one
+    untimed call: right after the other detector has filled the caches and left the cores in
+    another state, the first call runs up to 1.4x slower, on either side.
     """
     for fn in fns.values():
         for x in items:
@@ -34,10 +37,13 @@ def paired_ms(fns: dict, items, rounds: int = 2) -> dict:
     total = dict.fromkeys(fns, 0.0)
     names = list(fns)
     for r in range(rounds):
-        for i, x in enumerate(items):
-            for name in (names if (r + i) % 2 == 0 else names[::-1]):
+        for b, start in enumerate(range(0, len(items), block)):
+            chunk = items[start:start + block]
+            for name in (names if (r + b) % 2 == 0 else names[::-1]):
+                fns[name](chunk[0])
                 t = time.perf_counter()
-                fns[name](x)
+                for x in chunk:
+                    fns[name](x)
                 total[name] += time.perf_counter() - t
     return {name: 1000 * t / (rounds * len(items)) for name, t in total.items()}
 
