@@ -12,6 +12,7 @@ only the pairs that can suppress each other.
 """
 from __future__ import annotations
 
+import collections
 import hashlib
 import importlib.util
 import os
@@ -501,7 +502,15 @@ class MTCNN:
             # and forth every few hundred microseconds and stall each other (the waiting one
             # sleeps, and waking a sleeping core is slow on a virtual machine).
             first_box, first_ready, helper_outs = [], threading.Event(), {}
-            todo = iter(small)  # next() on a shared iterator is atomic under the GIL
+            # The helper takes levels largest first, this thread smallest first (it also has
+            # every level's NumPy to do); they meet in the middle.  deque pops are atomic.
+            todo = collections.deque(small)
+
+            def take(pop):
+                try:
+                    return pop()
+                except IndexError:
+                    return None
 
             def helper():
                 try:
@@ -509,14 +518,14 @@ class MTCNN:
                 finally:  # on failure the error surfaces from job.result(); nobody waits forever
                     first_ready.set()
                 helper_outs[0] = self._helper_pnet(first_box[0])
-                for k in todo:
+                while (k := take(todo.popleft)) is not None:
                     helper_outs[k] = self._helper_pnet(resized(first_box[0], k))
 
             job = self._helper.submit(helper)
             results = [None] * len(scales)
             results[1] = candidates(1, self._pnet(resized(batch, 1)))
             first_ready.wait()
-            for k in todo if first_box else ():
+            while first_box and (k := take(todo.pop)) is not None:
                 results[k] = candidates(k, self._pnet(resized(first_box[0], k)))
             job.result()
             for k, out in helper_outs.items():
