@@ -98,7 +98,7 @@ def main(argv=None):
 
     result["cold_start"] = cold_start()
 
-    print(f"\nDefault embedder dlib-resnet-v1 on {result['machine']} (faces/s; anchor: dlib {''}same network)")
+    print(f"\nDefault embedder dlib-resnet-v1 on {result['machine']} (faces/s; anchor: dlib, same network)")
     print(f"{'batch':>6} {'facerec':>10} {'dlib':>10} {'ratio':>7}")
     for batch in (1, 32):
         ours = result[f"ours_b{batch}_faces_per_s"]

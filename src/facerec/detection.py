@@ -489,22 +489,18 @@ class MTCNN:
         small = list(range(2, len(scales)))
         if self._helper is None or len(scales) < 2:
             first = resized(batch, 0)
-            outs = {0: self._pnet(first)}
-            if len(scales) > 1:
-                outs[1] = self._pnet(resized(batch, 1))
-            outs.update((k, self._pnet(resized(first, k))) for k in small)
-            results = [candidates(k, outs[k]) for k in range(len(scales))]
+            results = [candidates(k, self._pnet(first if k == 0 else resized(first if k > 1 else batch, k)))
+                       for k in range(len(scales))]
         else:
             # Two cores.  The helper thread cuts level 0 and runs P-Net on it (about half of
-            # the work), then takes levels from the same queue as this thread.  It only resizes
-            # and runs P-Net, long calls that release the GIL; this thread does all the NumPy
-            # work on every level's output.  Two threads both running Python hand the GIL back
-            # and forth every few hundred microseconds and stall each other (the waiting one
-            # sleeps, and waking a sleeping core is slow on a virtual machine).
+            # the work), then takes the remaining levels largest first while this thread takes
+            # them smallest first (it also has every level's NumPy to do); they meet in the
+            # middle.  The helper only resizes and runs P-Net, long calls that release the GIL:
+            # two threads both running Python hand the GIL back and forth every few hundred
+            # microseconds and stall each other (the waiting one sleeps, and waking a sleeping
+            # core is slow on a virtual machine).
             first_box, first_ready, helper_outs = [], threading.Event(), {}
-            # The helper takes levels largest first, this thread smallest first (it also has
-            # every level's NumPy to do); they meet in the middle.  deque pops are atomic.
-            todo = collections.deque(small)
+            todo = collections.deque(small)  # pops from either end are atomic
 
             def take(pop):
                 try:
