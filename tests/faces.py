@@ -20,7 +20,7 @@ def sample(name: str) -> np.ndarray:
     """A photo from face_recognition 1.3.0's source distribution (fetched by `make install`)."""
     import pytest
 
-    from facerec.io import load_image
+    from facerec import load_image
     from facerec.samples import find
 
     root = find()

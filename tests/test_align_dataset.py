@@ -9,7 +9,8 @@ from PIL import Image
 
 from conftest import REPO
 from faces import astronaut
-from facerec.aligner import FAILURES_FILE, align_dataset, read_sidecar
+from facerec.align_dataset import FAILURES_FILE, align_dataset
+from facerec.datasets import read_sidecar
 from facerec.cli.align import main as align_main
 
 GOOD = "Eileen Collins"
@@ -68,7 +69,7 @@ BAD = {"truncated.jpg": "truncated", "text.jpg": "not an image", "zero.jpg": "em
 @pytest.fixture(scope="module")
 def aligned(messy_folder, tmp_path_factory):
     out = tmp_path_factory.mktemp("aligned")
-    summary = align_dataset(messy_folder, out, workers=1, log=lambda *_: None)
+    summary = align_dataset(messy_folder, out, workers=1)
     return out, summary
 
 
@@ -120,7 +121,7 @@ def test_rerun_skips_finished_files_and_redoes_interrupted_ones(messy_folder, al
     out, _ = aligned
     victim = out / GOOD / "gray.png"
     victim.with_suffix(".json").unlink()  # as if the run stopped between the crop and its sidecar
-    again = align_dataset(messy_folder, out, workers=1, log=lambda *_: None)
+    again = align_dataset(messy_folder, out, workers=1)
     assert again.skipped == again.aligned_images - 1
     assert read_sidecar(victim) is not None
     assert not list(out.rglob("*.tmp"))

@@ -58,7 +58,7 @@ def test_warp_puts_landmarks_on_the_template():
 
 def test_warp_reproduces_dlibs_own_chips():
     """With dlib's landmarks and dlib's template, our warp cuts dlib's chip (to JPEG-decoder noise)."""
-    from facerec.io import load_image
+    from facerec import load_image
 
     root = shared("dlib-reference")
     refs = json.loads((root / "reference.json").read_text())
@@ -74,8 +74,9 @@ def test_warp_reproduces_dlibs_own_chips():
 
 def test_mtcnn_chips_give_dlib_descriptors(default_embedder):
     """The default embedder on chips warped from MTCNN landmarks vs dlib's descriptors of dlib's chips."""
+    from facerec import load_image
     from facerec.detection import MTCNN
-    from facerec.io import load_image
+    from facerec.subject import largest_face
 
     root = shared("dlib-reference")
     refs = json.loads((root / "reference.json").read_text())
@@ -85,7 +86,7 @@ def test_mtcnn_chips_give_dlib_descriptors(default_embedder):
         image = load_image(root / r["image"])
         faces = det.detect(image)
         assert len(faces), r["image"]
-        j = faces.largest()
+        j = largest_face(faces.boxes)
         chips.append(warp_to_template(image, faces.landmarks[j], 150, 0.25))
         want.append(r["descriptor"])
     got = default_embedder.descriptors(np.stack(chips))

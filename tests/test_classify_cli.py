@@ -7,7 +7,7 @@ from PIL import Image
 
 from conftest import shared
 from faces import astronaut
-from facerec.aligner import align_dataset
+from facerec.align_dataset import align_dataset
 from facerec.cli.classify import main as classifier_main
 
 SPLIT = ["--use_split_dataset", "--min_nrof_images_per_class", "15", "--nrof_train_images_per_class", "10"]
@@ -23,8 +23,8 @@ def run(capsys, *args):
 def aligned_lfw(tmp_path_factory):
     lfw, unknown = shared("lfw-dev"), shared("lfw-unknown")
     out = tmp_path_factory.mktemp("lfw-aligned")
-    align_dataset(lfw, out / "dev", log=lambda *_: None, progress=False)
-    align_dataset(unknown, out / "unknown", log=lambda *_: None, progress=False)
+    align_dataset(lfw, out / "dev", progress=False)
+    align_dataset(unknown, out / "unknown", progress=False)
     return out
 
 
@@ -122,7 +122,7 @@ def test_foreign_or_damaged_classifier_file(gallery, tmp_path, capsys):
 
 
 def test_classifier_for_another_model(gallery, tmp_path, capsys, tf):
-    from test_model_formats import _frozen_pb, weights  # noqa: F401 - reuse the tiny FaceNet graph
+    from test_model_formats import _frozen_pb  # reuse the tiny FaceNet graph
 
     clf = tmp_path / "c.npz"
     assert run(capsys, "TRAIN", gallery, "default", clf)[0] == 0

@@ -7,7 +7,8 @@ import pytest
 from conftest import shared
 from faces import astronaut, face_crop_of_astronaut
 from facerec import FacerecError
-from facerec.detection import MTCNN, nms, nms_strict
+from facerec.detection import MTCNN
+from facerec.detection.boxes import nms_strict
 
 
 @pytest.fixture(scope="module")
@@ -59,35 +60,35 @@ def test_wrong_input_is_a_clear_error(detector):
 
 
 def test_rearranged_networks_compute_what_the_packages_networks_compute():
-    """The graphs fold, pad and merge the package's layers (detection._build_nets); on random
+    """The graphs fold, pad and merge the package's layers (detection.networks.build_nets); on random
     pixels their outputs must match the package's own P-, R- and O-Net to float precision."""
     from mtcnn.stages import StageONet, StagePNet, StageRNet
 
-    from facerec.detection import _LiteNet, _sigmoid, _tflite_graphs
+    from facerec.detection.boxes import sigmoid
+    from facerec.detection.litert import LiteNet
+    from facerec.detection.networks import tflite_graphs
 
-    graphs = _tflite_graphs()
+    graphs = tflite_graphs()
     rng = np.random.default_rng(0)
     for name, stage, shape, widths in (("pnet", StagePNet, (2, 57, 83, 3), (4,)),
                                        ("rnet", StageRNet, (9, 24, 24, 3), (4,)),
                                        ("onet", StageONet, (5, 48, 48, 3), (4, 10))):
         x = rng.uniform(0, 255, shape).astype(np.float32)
-        ours = _LiteNet(graphs[name], 1)(x)
+        ours = LiteNet(graphs[name], 1)(x)
         theirs = [np.asarray(t) for t in stage().model((x - 127.5) / 128)]
         at = 0
         for t, width in zip(theirs, widths):
             np.testing.assert_allclose(ours[..., at:at + width], t, atol=2e-5, err_msg=name)
             at += width
-        np.testing.assert_allclose(_sigmoid(ours[..., at]), theirs[-1][..., 1], atol=2e-5, err_msg=name)
+        np.testing.assert_allclose(sigmoid(ours[..., at]), theirs[-1][..., 1], atol=2e-5, err_msg=name)
 
 
-def test_nms_variants():
+def test_strict_nms_drops_every_box_a_better_one_overlaps():
     boxes = np.array([[0, 0, 10, 10], [1, 1, 11, 11], [2, 2, 12, 12], [50, 50, 60, 60]], np.float32)
     scores = np.array([0.9, 0.8, 0.7, 0.6])
-    # greedy: box 2 survives because box 1, which overlaps it, was suppressed
-    assert nms(boxes, scores, 0.6).tolist() == [0, 2, 3]
-    # strict (the mtcnn package's): any higher-scoring overlap removes a box
+    # as the mtcnn package does it: box 2 goes although box 1, which overlaps it, went too
     assert nms_strict(boxes, scores, 0.6).tolist() == [0, 3]
-    assert nms(boxes[:0], scores[:0], 0.5).size == 0
+    assert nms_strict(boxes[:0], scores[:0], 0.5).size == 0
 
 
 def _iou(a, b):
@@ -98,7 +99,7 @@ def _iou(a, b):
 
 
 def test_agrees_with_the_mtcnn_package_on_500_lfw_photos(detector):
-    from facerec.io import load_image
+    from facerec import load_image
     from mtcnn import MTCNN as PackageMTCNN
 
     files = sorted(glob.glob(str(shared("lfw-dev") / "*" / "*.jpg")))[::2][:500]

@@ -8,9 +8,13 @@ import pytest
 from conftest import shared
 from faces import astronaut, sample
 from facerec import FacerecError
-from facerec.cli.classify import main as classifier_main
+from facerec import Recognizer, train_classifier
 from facerec.cli.realtime import main as realtime_main
-from facerec.realtime import recognise_video
+from facerec.video import run_video
+
+
+def recognise_video(source, classifier, model=None, **kw):
+    return run_video(source, Recognizer.load(classifier, model=model), **kw)
 
 
 def _clip(path, frames=30, fourcc="mp4v", size=320):
@@ -41,7 +45,7 @@ def classifier(tmp_path_factory):
         for i, img in enumerate(photos):
             Image.fromarray(img).save(root / name / f"{i}.jpg")
     clf = root / "clf.npz"
-    assert classifier_main(["TRAIN", str(root), "default", str(clf)]) == 0
+    train_classifier(root).save(clf)
     return clf
 
 
@@ -106,7 +110,7 @@ def test_hamilton_clip_names_lin_manuel_miranda(tmp_path):
         (tmp_path / "g" / person).mkdir(parents=True)
         shutil.copy(video / photo, tmp_path / "g" / person / photo)
     clf = tmp_path / "h.npz"
-    assert classifier_main(["TRAIN", str(tmp_path / "g"), "default", str(clf)]) == 0
+    train_classifier(tmp_path / "g").save(clf)
     log = tmp_path / "events.jsonl"
     stats = recognise_video(str(video / "short_hamilton_clip.mp4"), clf, log=log, display=False)
     assert stats.frames == 275

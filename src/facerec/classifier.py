@@ -192,17 +192,43 @@ class FaceClassifier:
         out[:, self.model.classes_] = p
         return out
 
-    @_quiet
     def predict(self, X: np.ndarray) -> tuple[list[str], np.ndarray]:
         """(names, probabilities): each face's name, or Unknown, and that name's probability."""
+        names, prob, _ = self.identify(X)
+        return names, prob
+
+    @_quiet
+    def identify(self, X: np.ndarray) -> tuple[list[str], np.ndarray, np.ndarray]:
+        """(names, probabilities, distances): each face's name or Unknown, the SVM's probability
+        for the name it picked, and the distance to the nearest training face."""
         if len(X) == 0:
-            return [], np.zeros((0,))
+            return [], np.zeros((0,)), np.zeros((0,))
         X = self._checked(X)
         best, prob = _named(self.model, X)
-        far = _nearest_distance(X, self.train_embeddings) > self.max_distance
-        names = [UNKNOWN if (prob[i] < self.threshold or far[i]) else self.class_names[best[i]]
+        dist = _nearest_distance(X, self.train_embeddings)
+        names = [UNKNOWN if (prob[i] < self.threshold or dist[i] > self.max_distance) else self.class_names[best[i]]
                  for i in range(len(X))]
-        return names, prob
+        return names, prob, dist
+
+    # --- the model it belongs to -------------------------------------------------------------
+
+    def set_embedder(self, embedder) -> None:
+        """Record the model the training embeddings came from (what check_model compares with)."""
+        self.embedder_info = {"name": embedder.name, "spec": embedder.spec, "key": embedder.key,
+                              "dim": embedder.dim, "input_size": list(embedder.input_size),
+                              "standardization": embedder.standardization}
+
+    @property
+    def model_spec(self) -> str:
+        """How to load the model this classifier was trained with ('default' or a path)."""
+        return self.embedder_info.get("spec") or "default"
+
+    def check_model(self, embedder, source="the classifier") -> None:
+        """Refuse an embedder other than the one this classifier was trained with."""
+        key = self.embedder_info.get("key")
+        if key and key != embedder.key:
+            raise FacerecError(f"{source} was trained with model '{self.model_spec}' ({self.embedder_info.get('name')}); "
+                               f"use it with that model, or train again with '{embedder.spec}'")
 
     def _check_fitted(self):
         if self.model is None:
@@ -215,7 +241,7 @@ class FaceClassifier:
         """Write atomically as a NumPy archive (no pickle anywhere)."""
         import sklearn
 
-        from .paths import atomic_write_bytes
+        from .files import atomic_write_bytes
 
         self._check_fitted()
         m = self.model

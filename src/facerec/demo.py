@@ -56,10 +56,11 @@ def run_demo(out_dir="demo_output", log=print) -> dict:
     from PIL import Image
 
     from . import samples
-    from .aligner import align_dataset, format_summary
-    from .cli.classify import main as classifier_main
-    from .io import load_image
-    from .realtime import recognise_video
+    from .align_dataset import align_dataset, format_summary
+    from .images import load_image
+    from .recognizer import Recognizer
+    from .training import describe_unknown_rule, train_classifier
+    from .video import run_video
 
     src = samples.find()
     if src is None:
@@ -81,19 +82,26 @@ def run_demo(out_dir="demo_output", log=print) -> dict:
         Image.fromarray(stranger).save(test / "stranger_astronaut.png")
 
     log("\n== 1. Align the gallery (align_dataset.py)")
-    s = align_dataset(gallery, out / "aligned", log=log, progress=False)
+    s = align_dataset(gallery, out / "aligned", progress=False)
     log(format_summary(s, out / "aligned"))
     log("\n== 2. Train (classifier.py TRAIN)")
-    clf = out / "classifier.npz"
-    if classifier_main(["TRAIN", str(out / "aligned"), "default", str(clf)]) != 0:
-        raise FacerecError("training failed")
+    clf = train_classifier(out / "aligned")
+    log(f"People: {', '.join(clf.class_names)}")
+    log(describe_unknown_rule(clf))
+    clf_path = out / "classifier.npz"
+    clf.save(clf_path)
+    log(f'Saved classifier model to file "{clf_path}"')
     log("\n== 3. Classify photos not used in training (classifier.py CLASSIFY)")
-    classifier_main(["CLASSIFY", str(test), "default", str(clf)])
+    rec = Recognizer(clf)
+    photos = sorted(test.iterdir())
+    for res in rec.recognize_files(photos, progress=False):
+        for face in res.faces:
+            box = ", ".join(str(int(v)) for v in face.box)
+            log(f"  {face.name}: {face.probability:.3f}  ({Path(res.path).name}, face at {box})")
     log("\n== 4. Render a clip of those photos and recognise it (real_time_face_recognition.py --no-display)")
-    photos = [load_image(p) for p in sorted(test.iterdir())]
-    clip = render_clip(photos, out / "clip.mp4")
+    clip = render_clip([load_image(p) for p in photos], out / "clip.mp4")
     annotated, events = out / "annotated.mp4", out / "events.jsonl"
-    stats = recognise_video(str(clip), clf, output=annotated, log=events, display=False)
+    stats = run_video(str(clip), rec, output=annotated, log=events, display=False)
     log(f"Processed {stats.frames} frames in {stats.seconds:.1f} s ({stats.fps:.1f} fps)")
     for e in stats.events:
         log(f"  {e['start_s']:5.1f}-{e['end_s']:5.1f} s  {e['name']} ({e['probability']:.2f})")

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import FacerecError
-from .paths import file_digest
+from .files import file_digest
 
 
 @dataclass(frozen=True)

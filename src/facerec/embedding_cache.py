@@ -7,12 +7,12 @@ from pathlib import Path
 
 import numpy as np
 
-from .paths import cache_dir
+from .files import cache_dir
 
 
 def file_digest(path) -> str:
     """SHA-1 of a file's bytes: the cache key survives renames and moves."""
-    from .paths import file_digest as digest
+    from .files import file_digest as digest
 
     return digest(path, "sha1")
 

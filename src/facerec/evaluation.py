@@ -153,7 +153,7 @@ def make_pairs(lfw_dir, n_folds: int = 10, per_fold: int = 100, seed: int = 0) -
     As in LFW's View 2, people are split into n_folds disjoint groups; each fold draws per_fold
     same-person pairs and per_fold different-person pairs from its own people only.
     """
-    from .io import get_dataset
+    from .datasets import get_dataset
 
     rng = np.random.default_rng(seed)
     people = [(c.name, sorted(int(Path(p).stem.rsplit("_", 1)[1]) for p in c.image_paths))
@@ -184,3 +184,56 @@ def make_pairs(lfw_dir, n_folds: int = 10, per_fold: int = 100, seed: int = 0) -
                 diff.append(f"{n1}\t{a}\t{n2}\t{b}")
         lines += same + diff
     return "\n".join(lines) + "\n"
+
+
+def validate_pairs(lfw_dir, pairs_file, model="default", *, n_folds: int = 10, metric: int = 0,
+                   subtract_mean: bool = False, use_flipped_images: bool = False, batch_size: int = 100,
+                   image_size: int | None = None, distance_threshold: float | None = None,
+                   progress: bool = True) -> dict:
+    """FaceNet's validate_on_lfw on a folder (raw photos, or crops from align_dataset.py) and a
+    pairs file: evaluate()'s figures, plus the accuracy at one fixed Euclidean distance (by
+    default the model's same-person distance, what verify() uses) under "fixed_accuracy"."""
+    from .embedding import load_embedder
+    from .encoder import FaceEncoder
+
+    pairs = read_pairs(pairs_file)
+    if not Path(lfw_dir).is_dir():
+        raise FacerecError(f"{lfw_dir}: LFW folder does not exist")
+    paths, same, missing = pair_paths(lfw_dir, pairs)
+    if not paths:
+        raise FacerecError(f"none of the pairs in {pairs_file} has both images under {lfw_dir}")
+    emb = load_embedder(model, image_size=image_size)
+    files = sorted({str(p) for pair in paths for p in pair})
+    encoded = FaceEncoder(emb, batch_size=batch_size).encode(files, flip=use_flipped_images, progress=progress)
+    faces = dict(zip(files, encoded))
+    e1, e2, keep = [], [], []
+    for k, (a, b) in enumerate(paths):
+        fa, fb = faces[str(a)], faces[str(b)]
+        ja, jb = fa.subject(), fb.subject()
+        if ja is None or jb is None:
+            continue
+        va, vb = [fa.embeddings[ja]], [fb.embeddings[jb]]
+        if use_flipped_images:
+            va.append(fa.flipped[ja]); vb.append(fb.flipped[jb])
+        e1.append(np.concatenate(va)); e2.append(np.concatenate(vb)); keep.append(k)
+    if not keep:
+        raise FacerecError(f"no pair under {lfw_dir} has a face found in both images")
+    e1, e2, same = np.asarray(e1), np.asarray(e2), same[keep]
+    r = evaluate(e1, e2, same, n_folds=n_folds, metric=metric, subtract_mean=subtract_mean)
+    t = emb.same_person_distance if distance_threshold is None else distance_threshold
+    if t is not None and not use_flipped_images:
+        r["fixed_threshold"] = float(t)
+        r["fixed_accuracy"] = float(np.mean((np.linalg.norm(e1 - e2, axis=1) <= t) == same))
+    r.update(missing=missing, no_face=len(paths) - len(keep), total_pairs=len(pairs), model_name=emb.name)
+    return r
+
+
+def score_classification(rows, class_names, unknown: str = "Unknown") -> dict:
+    """rows: (true name, predicted name or None) per face; a true name outside class_names is a
+    stranger.  Accuracy on known people and the share of strangers left unnamed."""
+    known = set(class_names)
+    k = [(t, p) for t, p in rows if t in known]
+    s = [(t, p) for t, p in rows if t not in known]
+    return {"known_faces": len(k), "accuracy": float(np.mean([t == p for t, p in k])) if k else float("nan"),
+            "stranger_faces": len(s),
+            "stranger_rejection": float(np.mean([p in (unknown, None) for _, p in s])) if s else float("nan")}

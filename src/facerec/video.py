@@ -1,10 +1,12 @@
-"""Video: frame sources read in their own thread, face tracks, name voting, drawing, writers."""
+"""Video around the recognizer: frame sources read in their own thread, drawing, writers, the events log."""
 from __future__ import annotations
 
 import json
 import queue
 import threading
-from collections import Counter, deque
+import os
+import sys
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -89,97 +91,6 @@ class FrameSource:
         self.cap.release()
 
 
-def iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """IoU of each box in a (N, 4) with each in b (M, 4): (N, M)."""
-    if len(a) == 0 or len(b) == 0:
-        return np.zeros((len(a), len(b)))
-    x1 = np.maximum(a[:, None, 0], b[None, :, 0]); y1 = np.maximum(a[:, None, 1], b[None, :, 1])
-    x2 = np.minimum(a[:, None, 2], b[None, :, 2]); y2 = np.minimum(a[:, None, 3], b[None, :, 3])
-    inter = np.clip(x2 - x1, 0, None) * np.clip(y2 - y1, 0, None)
-    area = lambda z: (z[:, 2] - z[:, 0]) * (z[:, 3] - z[:, 1])
-    return inter / np.maximum(area(a)[:, None] + area(b)[None] - inter, 1e-9)
-
-
-@dataclass
-class Track:
-    """One face followed across frames, with the recent predictions it votes over."""
-
-    id: int
-    box: np.ndarray
-    landmarks: np.ndarray
-    start_frame: int
-    last_seen: int
-    last_embedded: int = -10**9
-    votes: deque = field(default_factory=lambda: deque(maxlen=7))
-    history: list = field(default_factory=list)
-    embedding: np.ndarray | None = None
-
-    def add_vote(self, name: str, prob: float):
-        self.votes.append((name, prob))
-        self.history.append((name, prob))
-
-    @staticmethod
-    def _winner(votes) -> str:
-        return Counter(n for n, _ in votes).most_common(1)[0][0] if votes else "..."
-
-    @property
-    def name(self) -> str:
-        """The vote of the recent predictions: what is drawn now."""
-        return self._winner(self.votes)
-
-    @property
-    def probability(self) -> float:
-        probs = [p for n, p in self.votes if n == self.name]
-        return float(np.mean(probs)) if probs else 0.0
-
-    def summary(self) -> tuple[str, float]:
-        """(name, mean probability) voted over the whole appearance, for the events log."""
-        name = self._winner(self.history)
-        probs = [p for n, p in self.history if n == name]
-        return name, float(np.mean(probs)) if probs else 0.0
-
-
-class Tracker:
-    """Greedy IoU matching of detections to tracks; a track ends after max_missed frames unseen."""
-
-    def __init__(self, iou_threshold: float = 0.3, max_missed: int = 10):
-        self.iou_threshold, self.max_missed = iou_threshold, max_missed
-        self.tracks: list[Track] = []
-        self.next_id = 0
-
-    def update(self, frame_index: int, boxes: np.ndarray, landmarks: np.ndarray) -> list[Track]:
-        """Match this frame's detections; returns the tracks that ended."""
-        current = np.array([t.box for t in self.tracks]).reshape(-1, 4)
-        m = iou(current, boxes)
-        matched_t, matched_d = set(), set()
-        for flat in np.argsort(-m, axis=None):
-            ti, di = np.unravel_index(flat, m.shape)
-            if m[ti, di] < self.iou_threshold:
-                break
-            if ti in matched_t or di in matched_d:
-                continue
-            matched_t.add(ti); matched_d.add(di)
-            t = self.tracks[ti]
-            t.box, t.landmarks, t.last_seen = boxes[di], landmarks[di], frame_index
-        for di in range(len(boxes)):
-            if di not in matched_d:
-                self.tracks.append(Track(self.next_id, boxes[di], landmarks[di], frame_index, frame_index))
-                self.next_id += 1
-        ended = [t for t in self.tracks if frame_index - t.last_seen > self.max_missed]
-        self.tracks = [t for t in self.tracks if frame_index - t.last_seen <= self.max_missed]
-        return ended
-
-    def restart(self, track: Track, frame_index: int) -> Track:
-        """Replace a track whose face turned out to be someone else (a cut): same box, new id."""
-        new = Track(self.next_id, track.box, track.landmarks, frame_index, frame_index)
-        self.next_id += 1
-        self.tracks[self.tracks.index(track)] = new
-        return new
-
-    def visible(self, frame_index: int, within: int) -> list[Track]:
-        return [t for t in self.tracks if frame_index - t.last_seen <= within]
-
-
 def draw(frame: np.ndarray, tracks, fps: float | None = None) -> None:
     """Boxes with name and probability (green known, red Unknown), and frames/s, in place (BGR)."""
     import cv2
@@ -206,7 +117,7 @@ class EventLog:
         self._f = open(self.path, "w", encoding="utf-8") if self.path else None
         self.events = []
 
-    def write(self, track: Track, fps: float):
+    def write(self, track, fps: float):
         name, prob = track.summary()
         event = {"track": track.id, "name": name, "start_s": round(track.start_frame / fps, 3),
                  "end_s": round(track.last_seen / fps, 3), "probability": round(prob, 4),
@@ -219,3 +130,80 @@ class EventLog:
     def close(self):
         if self._f:
             self._f.close()
+
+
+def display_available() -> bool:
+    """False where a window cannot open: Linux with no X or Wayland display (OpenCV's Qt backend
+    aborts the whole process there instead of raising)."""
+    if sys.platform.startswith("linux"):
+        return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+    return True
+
+
+@dataclass
+class RunStats:
+    frames: int
+    seconds: float
+    events: list
+    dropped: int = 0
+    notes: list = field(default_factory=list)
+
+    @property
+    def fps(self) -> float:
+        return self.frames / self.seconds if self.seconds > 0 else 0.0
+
+
+def run_video(source, recognizer, output=None, log=None, display: bool = True, max_frames: int | None = None,
+              **tracking) -> RunStats:
+    """Frame source -> recognizer's tracker -> drawing, the annotated video, the events log.
+
+    tracking: detect_every, embed_every, min_face_size (see FaceTracker).
+    """
+    import cv2
+
+    tracker = recognizer.video(**tracking)
+    notes = []
+    if display and not display_available():
+        display = False
+        notes.append("no display found: running without a window")
+    src = FrameSource(str(source))
+    writer = None
+    events = EventLog(log)
+    window = "facerec" if display else None
+    n = 0
+    t0 = time.perf_counter()
+    recent = []
+    try:
+        if output:
+            writer = cv2.VideoWriter(str(output), cv2.VideoWriter_fourcc(*"mp4v"), src.fps, src.size)
+            if not writer.isOpened():
+                raise FacerecError(f"{output}: cannot write a video there")
+        for index, frame in src:
+            visible = tracker.step(np.ascontiguousarray(frame[:, :, ::-1]), index)
+            for t in tracker.ended:
+                events.write(t, src.fps)
+            now = time.perf_counter()
+            recent = (recent + [now])[-30:]
+            fps = (len(recent) - 1) / (recent[-1] - recent[0]) if len(recent) > 1 else None
+            if writer is not None or window:
+                draw(frame, visible, fps)
+            if writer is not None:
+                writer.write(frame)
+            if window:
+                cv2.imshow(window, frame)
+                if cv2.waitKey(1) & 0xFF in (ord("q"), 27):
+                    break
+            n += 1
+            if max_frames and n >= max_frames:
+                break
+    finally:
+        seconds = time.perf_counter() - t0
+        for t in tracker.close():
+            events.write(t, src.fps)
+        events.close()
+        if writer is not None:
+            writer.release()
+        src.close()
+        if window:
+            cv2.destroyAllWindows()
+    return RunStats(n, seconds, events.events, src.dropped, notes)

@@ -48,6 +48,16 @@ def _cmd_model(args) -> int:
     return 0
 
 
+def _cmd_verify(args) -> int:
+    from ..api import verify
+
+    r = verify(args.a, args.b, model=args.model, threshold=args.threshold)
+    print(f"same:      {'yes' if r.same else 'no'}")
+    print(f"distance:  {r.distance:.4f}")
+    print(f"threshold: {r.threshold:.4f}")
+    return 0
+
+
 def _cmd_demo(args) -> int:
     from ..demo import run_demo
 
@@ -57,7 +67,7 @@ def _cmd_demo(args) -> int:
 
 def _cmd_pairs(args) -> int:
     from ..evaluation import make_pairs
-    from ..paths import atomic_write_bytes
+    from ..files import atomic_write_bytes
 
     text = make_pairs(args.lfw_dir, n_folds=args.folds, per_fold=args.per_fold, seed=args.seed)
     atomic_write_bytes(args.output, text.encode(), fsync=False)
@@ -65,19 +75,14 @@ def _cmd_pairs(args) -> int:
     return 0
 
 
-# Subcommands that are the FaceNet-style scripts themselves: their arguments pass through.
+# Subcommands that are the FaceNet-style scripts themselves: their own parsers take every
+# argument (so --help and options in any order work), under the name "facerec SUBCOMMAND".
 _SCRIPTS = {
     "align": ("facerec.cli.align", "align a folder of people into face crops (align_dataset.py)"),
     "classify": ("facerec.cli.classify", "TRAIN or CLASSIFY with a face classifier (classifier.py)"),
     "realtime": ("facerec.cli.realtime", "recognise people on a camera or video (real_time_face_recognition.py)"),
-    "validate": ("facerec.validate_on_lfw", "verification accuracy on LFW pairs (validate_on_lfw)"),
+    "validate": ("facerec.cli.validate", "verification accuracy on LFW pairs (validate_on_lfw)"),
 }
-
-
-def _cmd_script(args) -> int:
-    import importlib
-
-    return importlib.import_module(_SCRIPTS[args.command][0]).main(args.rest)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -95,9 +100,15 @@ def build_parser() -> argparse.ArgumentParser:
     d.set_defaults(func=_cmd_download)
 
     for name, (_, help_text) in _SCRIPTS.items():
-        sp = sub.add_parser(name, help=help_text, add_help=False)
-        sp.add_argument("rest", nargs=argparse.REMAINDER)
-        sp.set_defaults(func=_cmd_script)
+        sub.add_parser(name, help=help_text, add_help=False)  # listed here, run by main()
+
+    v = sub.add_parser("verify", help="are two photos of the same person?")
+    v.add_argument("a", help="first photo")
+    v.add_argument("b", help="second photo")
+    v.add_argument("--model", default="default", help="'default' or a model path")
+    v.add_argument("--threshold", type=float, help="distance under which the faces are one person "
+                   "(default: the model's measured same-person distance)")
+    v.set_defaults(func=_cmd_verify)
 
     pp = sub.add_parser("pairs", help="write an LFW-format pairs file for a folder of people")
     pp.add_argument("lfw_dir")
@@ -125,6 +136,11 @@ def _main(argv):
 
 def main(argv=None) -> int:
     """Entry point of the ``facerec`` console script."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv and argv[0] in _SCRIPTS:
+        import importlib
+
+        return importlib.import_module(_SCRIPTS[argv[0]][0]).main(argv[1:], prog=f"facerec {argv[0]}")
     return run_main(_main, argv)
 
 

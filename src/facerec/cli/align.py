@@ -23,12 +23,12 @@ def parse_arguments(argv=None, prog="align_dataset.py"):
     return p.parse_args(argv)
 
 
-def main(argv=None) -> int:
-    from ..aligner import align_dataset, format_summary
+def main(argv=None, prog="align_dataset.py") -> int:
+    from ..align_dataset import align_dataset, format_summary
     from . import run_main
 
     def _run(argv):
-        args = parse_arguments(argv)
+        args = parse_arguments(argv, prog)
         s = align_dataset(args.input_dir, args.output_dir, image_size=args.image_size, margin=args.margin,
                           random_order=args.random_order, detect_multiple_faces=args.detect_multiple_faces,
                           workers=args.workers)
@@ -38,7 +38,7 @@ def main(argv=None) -> int:
                                + (" (no images found)" if s.images == 0 else ""))
         return 0
 
-    return run_main(_run, argv, prog="align_dataset.py")
+    return run_main(_run, argv, prog=prog)
 
 
 if __name__ == "__main__":

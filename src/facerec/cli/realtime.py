@@ -5,12 +5,11 @@ import argparse
 import sys
 
 
-def parse_arguments(argv=None):
-    p = argparse.ArgumentParser(prog="real_time_face_recognition.py",
-                                description="Detect, embed and classify every face of a camera or video.")
+def parse_arguments(argv=None, prog="real_time_face_recognition.py"):
+    p = argparse.ArgumentParser(prog=prog, description="Detect, embed and classify every face of a camera or video.")
     p.add_argument("--source", default="0", help="camera index, video file or rtsp:// URL (default 0)")
     p.add_argument("--classifier", required=True, help="classifier file from classifier.py TRAIN")
-    p.add_argument("--model", default="default", help="embedding model the classifier was trained with")
+    p.add_argument("--model", default=None, help="embedding model (default: the one the classifier was trained with)")
     p.add_argument("--output", help="write the annotated video here (.mp4)")
     p.add_argument("--log", help="write one JSON line per appearance here (.jsonl)")
     p.add_argument("--no-display", action="store_true", help="open no window (servers, CI)")
@@ -21,17 +20,20 @@ def parse_arguments(argv=None):
     return p.parse_args(argv)
 
 
-def main(argv=None) -> int:
+def main(argv=None, prog="real_time_face_recognition.py") -> int:
     from . import run_main
 
     def _run(argv):
-        from ..realtime import recognise_video
+        from ..recognizer import Recognizer
+        from ..video import run_video
 
-        args = parse_arguments(argv)
-        stats = recognise_video(args.source, args.classifier, model=args.model, output=args.output, log=args.log,
-                                display=not args.no_display, detect_every=args.detect_every,
-                                embed_every=args.embed_every, min_face_size=args.min_face_size,
-                                max_frames=args.max_frames)
+        args = parse_arguments(argv, prog)
+        rec = Recognizer.load(args.classifier, model=args.model)
+        stats = run_video(args.source, rec, output=args.output, log=args.log, display=not args.no_display,
+                          max_frames=args.max_frames, detect_every=args.detect_every,
+                          embed_every=args.embed_every, min_face_size=args.min_face_size)
+        for note in stats.notes:
+            print(f"{prog}: note: {note}", file=sys.stderr)
         print(f"Processed {stats.frames} frames in {stats.seconds:.1f} s ({stats.fps:.1f} fps)")
         if stats.dropped:
             print(f"Dropped {stats.dropped} frames to keep up with the live source")
@@ -41,7 +43,7 @@ def main(argv=None) -> int:
             print(f"Events: {args.log} ({len(stats.events)} appearances)")
         return 0
 
-    return run_main(_run, argv, prog="real_time_face_recognition.py")
+    return run_main(_run, argv, prog=prog)
 
 
 if __name__ == "__main__":

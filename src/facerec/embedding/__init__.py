@@ -30,18 +30,23 @@ def load_embedder(spec: str | Path = "default", standardization: str | None = No
     if standardization is not None and standardization not in _std.NAMES:
         raise FacerecError(f"unknown standardization '{standardization}': use one of {', '.join(_std.NAMES)}")
     import_tensorflow()
+    emb = _load(spec, standardization, image_size)
+    emb.spec = str(spec)
+    return emb
+
+
+def _load(spec, standardization, image_size) -> Embedder:
+    from . import facenet
+
     if str(spec) in _DEFAULT_NAMES:
         from .dlib_resnet import DlibResNetEmbedder
 
-        emb = DlibResNetEmbedder()
-        return _check_size(emb, image_size, spec)
+        return _check_size(DlibResNetEmbedder(), image_size, spec)
 
     path = Path(spec).expanduser()
     if not path.exists():
         raise FacerecError(f"{path}: no such model file or folder (expected {describe_formats()})")
     kw = dict(standardization=standardization, image_size=image_size)
-    from . import facenet
-
     if path.is_dir():
         if (path / "saved_model.pb").is_file():
             return facenet.SavedModelEmbedder(path, **kw)

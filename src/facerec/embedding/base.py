@@ -1,6 +1,7 @@
 """The embedder interface every face embedding network implements."""
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 
 import numpy as np
@@ -41,6 +42,9 @@ class Embedder:
     # Distance between unit embeddings under which two faces are taken for the same person,
     # when the model has a measured one (used when a gallery is too small to calibrate its own).
     same_person_distance: float | None = None
+    # How the user named the model ('default' or a path): what a classifier records so the same
+    # model can be loaded again to use it.
+    spec: str = "default"
 
     def _forward(self, batch: np.ndarray) -> np.ndarray:
         raise NotImplementedError
@@ -75,6 +79,17 @@ class Embedder:
         d = self.descriptors(faces, batch_size)
         norms = np.linalg.norm(d, axis=1, keepdims=True)
         return (d / np.maximum(norms, 1e-12)).astype(np.float32)
+
+    def _weights_identity(self) -> list[str]:
+        """Strings that change when the weights do (file names, sizes, times)."""
+        return []
+
+    @property
+    def key(self) -> str:
+        """This model's identity: the embedding cache and classifier files are keyed by it, so
+        embeddings of one model are never mixed with another's."""
+        parts = [type(self).__name__, self.name, self.standardization, repr(self.alignment)]
+        return hashlib.sha1("|".join(parts + self._weights_identity()).encode()).hexdigest()[:20]
 
     def __repr__(self) -> str:
         h, w = self.input_size

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import FacerecError
-from ..paths import atomic_write_bytes, cache_dir, file_digest
+from ..files import atomic_write_bytes, cache_dir, file_digest
 from .base import Alignment, Embedder
 from .dlib_format import DlibFormatError, read_network
 
@@ -23,16 +23,16 @@ NAME = "dlib-resnet-v1"
 CONVERTER_VERSION = 1
 
 
-def _block(stride: int) -> list:
+def _block() -> list:
     return [("affine",), ("con",), ("relu",), ("affine",), ("con",)]
 
 
 def _ares() -> list:
-    return [("relu",), ("add_prev", 1)] + _block(1) + [("tag", 1)]
+    return [("relu",), ("add_prev", 1)] + _block() + [("tag", 1)]
 
 
 def _ares_down() -> list:
-    return [("relu",), ("add_prev", 2), ("avg_pool",), ("skip", 1), ("tag", 2)] + _block(2) + [("tag", 1)]
+    return [("relu",), ("add_prev", 2), ("avg_pool",), ("skip", 1), ("tag", 2)] + _block() + [("tag", 1)]
 
 
 def layer_stack() -> list:
@@ -221,7 +221,8 @@ class DlibResNetEmbedder(Embedder):
     def __init__(self, source: Path | None = None, rebuild: bool = False):
         import tensorflow as tf
 
-        meta, ops, arrays, self.loaded_from = load_converted(source, rebuild)
+        self.source = Path(source) if source else weights_path()
+        meta, ops, arrays, self.loaded_from = load_converted(self.source, rebuild)
         self.input_size = tuple(meta["input_size"])
         self.dim = meta["dim"]
         self.mean_rgb = tuple(meta["mean_rgb"])
@@ -230,6 +231,9 @@ class DlibResNetEmbedder(Embedder):
         h, w = self.input_size
         self._fn = tf.function(self.model, input_signature=[tf.TensorSpec([None, h, w, 3], tf.float32)],
                                jit_compile=False)
+
+    def _weights_identity(self) -> list[str]:
+        return [f"dlib:{self.source.stat().st_size}"]
 
     def _forward(self, batch: np.ndarray) -> np.ndarray:
         return self._fn(batch).numpy()

@@ -41,6 +41,11 @@ class _FileEmbedder(Embedder):
         self.standardization = standardization or default_standardization(self.path)
         self.alignment = facenet_alignment(self.input_size[0])
 
+    def _weights_identity(self) -> list[str]:
+        p = self.path
+        files = [p] if p.is_file() else sorted(q for q in p.rglob("*") if q.is_file()) if p.exists() else []
+        return [f"{q.name}:{q.stat().st_size}:{q.stat().st_mtime_ns}" for q in files]
+
     def _set_dim_by_probe(self):
         # Graph shapes are often partly unknown: one blank face tells the true output size and
         # proves the model runs at this input size before any real work starts.

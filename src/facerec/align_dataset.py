@@ -11,16 +11,15 @@ from __future__ import annotations
 import json
 import os
 import random
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from .datasets import sidecar_path
 from .errors import FacerecError
 
-SIDECAR_SUFFIX = ".json"
 FAILURES_FILE = "align_failures.txt"
 
 
@@ -37,32 +36,6 @@ class AlignSummary:
     @property
     def failures(self) -> list:
         return self.no_face + self.unreadable
-
-
-def sidecar_path(crop_path) -> Path:
-    """The landmark sidecar that belongs to a crop written by align_dataset."""
-    return Path(crop_path).with_suffix(SIDECAR_SUFFIX)
-
-
-def read_sidecar(crop_path) -> dict | None:
-    """The sidecar of a crop (box and landmarks in crop pixels), or None when it has none."""
-    p = sidecar_path(crop_path)
-    try:
-        data = json.loads(p.read_text())
-    except (OSError, ValueError):
-        return None
-    if not isinstance(data, dict) or "landmarks" not in data:
-        return None
-    return data
-
-
-def choose_face(boxes: np.ndarray, shape) -> int:
-    """FaceNet's single-face choice: large boxes near the image centre win."""
-    h, w = shape[:2]
-    size = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
-    centre = np.array([w / 2, h / 2])
-    offsets = (boxes[:, :2] + boxes[:, 2:4]) / 2 - centre
-    return int(np.argmax(size - (offsets ** 2).sum(axis=1) * 2.0))
 
 
 # --- work done per image (in worker processes) ------------------------------------------------
@@ -96,8 +69,9 @@ def _outputs_done(out_stem: Path) -> list[Path] | None:
 def align_one(task: tuple) -> dict:
     """Detect, crop and write the faces of one image; returns what happened."""
     from .alignment import crop_with_margin, margin_box
-    from .io import UnreadableImage, atomic_save_png, load_image
-    from .paths import atomic_write_bytes
+    from .subject import central_face
+    from .files import atomic_write_bytes
+    from .images import UnreadableImage, atomic_save_png, load_image
 
     src, out_stem, image_size, margin, multiple = task
     out_stem = Path(out_stem)
@@ -113,7 +87,7 @@ def align_one(task: tuple) -> dict:
     det = _DETECTOR.detect(image)
     if not len(det):
         return {"src": src, "status": "no_face", "reason": "no face found"}
-    order = list(range(len(det))) if multiple else [choose_face(det.boxes, image.shape)]
+    order = list(range(len(det))) if multiple else [central_face(det.boxes, image.shape)]
     out_stem.parent.mkdir(parents=True, exist_ok=True)
     outputs = []
     for k, j in enumerate(order):
@@ -146,7 +120,7 @@ def align_one(task: tuple) -> dict:
 # --- the whole run ------------------------------------------------------------------------------
 
 def _tasks(input_dir: Path, output_dir: Path, image_size, margin, multiple, random_order, summary):
-    from .io import get_dataset
+    from .datasets import get_dataset
 
     classes = get_dataset(input_dir)
     if random_order:
@@ -160,7 +134,7 @@ def _tasks(input_dir: Path, output_dir: Path, image_size, margin, multiple, rand
         for src in paths:
             tasks.append((src, str(out_class / Path(src).stem), image_size, margin, multiple))
     # Visible files that are not images (by name) are reported too, so nothing is silently dropped.
-    from .io import is_image_name
+    from .images import is_image_name
 
     for d in sorted(p for p in input_dir.iterdir() if p.is_dir() and not p.name.startswith(".")):
         for f in sorted(d.iterdir()):
@@ -170,10 +144,10 @@ def _tasks(input_dir: Path, output_dir: Path, image_size, margin, multiple, rand
 
 
 def align_dataset(input_dir, output_dir, image_size: int = 160, margin: int = 32, random_order: bool = False,
-                  detect_multiple_faces: bool = False, workers: int | None = None, progress: bool | None = None,
-                  log=print) -> AlignSummary:
+                  detect_multiple_faces: bool = False, workers: int | None = None,
+                  progress: bool = True) -> AlignSummary:
     """Align every image under input_dir/<person>/ into output_dir/<person>/; returns the summary."""
-    from tqdm import tqdm
+    from .progress import progress as progress_bar
 
     input_dir, output_dir = Path(input_dir), Path(output_dir)
     if not input_dir.is_dir():
@@ -186,16 +160,14 @@ def align_dataset(input_dir, output_dir, image_size: int = 160, margin: int = 32
     tasks = _tasks(input_dir, output_dir, image_size, margin, detect_multiple_faces, random_order, summary)
     summary.images = len(tasks)
     workers = max(1, min(workers or (os.cpu_count() or 1), max(1, len(tasks))))
-    if progress is None:
-        progress = sys.stderr.isatty()
 
     # Build (or read the cached) detector graphs once here, before workers start.
-    from .detection import _tflite_graphs
+    from .detection.networks import tflite_graphs
 
-    _tflite_graphs()
+    tflite_graphs()
     key = random.randint(0, 99999)
     bb_path = output_dir / f"bounding_boxes_{key:05d}.txt"
-    bar = tqdm(total=len(tasks), unit="img", disable=not progress, desc="Aligning")
+    bar = progress_bar(len(tasks), "Aligning", enabled=progress)
     with open(bb_path, "w") as bb:
         if workers == 1:
             _init_worker(threads=os.cpu_count() or 1)
@@ -227,7 +199,7 @@ def align_dataset(input_dir, output_dir, image_size: int = 160, margin: int = 32
             bar.close()
     failures = output_dir / FAILURES_FILE
     lines = [f"{path}\t{reason}" for path, reason in summary.no_face + summary.unreadable]
-    from .paths import atomic_write_bytes
+    from .files import atomic_write_bytes
 
     atomic_write_bytes(failures, ("\n".join(lines) + ("\n" if lines else "")).encode(), fsync=False)
     summary.seconds = time.perf_counter() - t0

@@ -1,7 +1,6 @@
-"""Images and datasets on disk: robust image loading and FaceNet's class-per-folder layout."""
+"""Reading images safely (EXIF, every mode Pillow reads, size limits) and writing crops."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -76,35 +75,11 @@ def _to_rgb(im) -> np.ndarray:
     return np.asarray(im, dtype=np.uint8).copy()
 
 
-@dataclass
-class ImageClass:
-    """One person: a name (the folder) and the image paths in it."""
-
-    name: str
-    image_paths: list = field(default_factory=list)
-
-    def __len__(self) -> int:
-        return len(self.image_paths)
-
-
-def get_dataset(path, include_empty: bool = True) -> list[ImageClass]:
-    """FaceNet's layout: one sub-folder per person holding images, sorted by name."""
-    root = Path(path)
-    if not root.is_dir():
-        raise FacerecError(f"{root}: no such folder")
-    classes = []
-    for d in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
-        images = sorted(str(f) for f in d.iterdir() if f.is_file() and is_image_name(f))
-        if images or include_empty:
-            classes.append(ImageClass(d.name, images))
-    return classes
-
-
 def atomic_save_png(path, rgb: np.ndarray) -> None:
     """Write an RGB image as PNG via a temporary file and a rename."""
     import cv2
 
-    from .paths import atomic_write_bytes
+    from .files import atomic_write_bytes
 
     ok, buf = cv2.imencode(".png", np.ascontiguousarray(rgb[:, :, ::-1]), [cv2.IMWRITE_PNG_COMPRESSION, 1])
     if not ok:

@@ -1,9 +1,7 @@
-"""From image files to face embeddings: sidecar crops, raw photos, caching, mirroring."""
+"""Image files to face embeddings: crops from their sidecars, raw photos by detection, cached."""
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
@@ -24,29 +22,11 @@ class FileFaces:
     def __len__(self):
         return len(self.embeddings)
 
-    def largest(self) -> int | None:
-        if not len(self):
-            return None
-        wh = self.boxes[:, 2:] - self.boxes[:, :2]
-        return int(np.argmax(wh[:, 0] * wh[:, 1]))
+    def subject(self) -> int | None:
+        """Index of the face this file is taken to show when it is a photo of one person."""
+        from .subject import subject_face
 
-
-def model_key(embedder) -> str:
-    """Identity of an embedder for caching: its name, weights, standardisation and alignment."""
-    parts = [type(embedder).__name__, embedder.name, embedder.standardization, repr(embedder.alignment)]
-    path = getattr(embedder, "path", None)
-    if path is not None:
-        p = Path(path)
-        files = [p] if p.is_file() else sorted(q for q in p.rglob("*") if q.is_file()) if p.exists() else []
-        for f in files:
-            st = f.stat()
-            parts.append(f"{f.name}:{st.st_size}:{st.st_mtime_ns}")
-    if getattr(embedder, "loaded_from", None) is not None:  # the default model: its weights file
-        from .embedding.dlib_resnet import weights_path
-
-        st = weights_path().stat()
-        parts.append(f"dlib:{st.st_size}")
-    return hashlib.sha1("|".join(parts).encode()).hexdigest()[:20]
+        return subject_face(self.boxes)
 
 
 class FaceEncoder:
@@ -64,7 +44,7 @@ class FaceEncoder:
         if cache:
             from .embedding_cache import EmbeddingCache
 
-            self.cache = EmbeddingCache(model_key(embedder))
+            self.cache = EmbeddingCache(embedder.key)
 
     @property
     def detector(self):
@@ -78,7 +58,7 @@ class FaceEncoder:
         """(boxes, landmarks, chips) for one image, from its sidecar or by detection."""
         import cv2
 
-        from .aligner import read_sidecar
+        from .datasets import read_sidecar
 
         side = read_sidecar(path)
         a = self.embedder.alignment
@@ -97,17 +77,18 @@ class FaceEncoder:
         chips = [align_for(a, image, det.boxes[i], det.landmarks[i]) for i in range(len(det))]
         return det.boxes, det.landmarks, chips
 
-    def encode(self, paths, flip: bool = False, progress: bool = False) -> list[FileFaces]:
+    def encode(self, paths, flip: bool = False, progress: bool = True) -> list[FileFaces]:
         """FileFaces for each path (error set when unreadable); flip adds mirrored-face embeddings."""
-        from tqdm import tqdm
-
         from .embedding_cache import file_digest
-        from .io import UnreadableImage, load_image
+        from .images import UnreadableImage, load_image
+        from .progress import progress as progress_bar
 
         variant = "faces-v1"
         out: list[FileFaces | None] = [None] * len(paths)
         pending = []  # (index, digest, boxes, landmarks, chips)
-        for i, path in enumerate(tqdm(paths, disable=not progress, desc="Faces", unit="img")):
+        bar = progress_bar(len(paths), "Faces", enabled=progress)
+        for i, path in enumerate(paths):
+            bar.update()
             path = str(path)
             try:
                 digest = file_digest(path)
@@ -129,6 +110,7 @@ class FaceEncoder:
                 self._flush(pending, out, flip, variant)
                 pending = []
         self._flush(pending, out, flip, variant)
+        bar.close()
         return out
 
     def _flush(self, pending, out, flip, variant):

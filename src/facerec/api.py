@@ -1,0 +1,159 @@
+"""The short public API: photos in, faces, embeddings, distances and same/different answers out.
+
+Models are loaded on first use and kept for later calls (embedders per model, a detector per
+thread: an MTCNN object owns its interpreters), never at import.
+"""
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .errors import FacerecError
+
+_lock = threading.Lock()
+_embedders: dict = {}
+_local = threading.local()
+
+
+def _embedder(model):
+    from .embedding import Embedder, load_embedder
+
+    if isinstance(model, Embedder):
+        return model
+    with _lock:
+        if str(model) not in _embedders:
+            _embedders[str(model)] = load_embedder(model)
+        return _embedders[str(model)]
+
+
+def _detector(min_face_size: int = 20):
+    from .detection import MTCNN
+
+    detectors = _local.__dict__.setdefault("detectors", {})
+    if min_face_size not in detectors:
+        detectors[min_face_size] = MTCNN(min_face_size=min_face_size)
+    return detectors[min_face_size]
+
+
+def _image(image) -> np.ndarray:
+    return load_image(image) if isinstance(image, (str, Path)) else np.asarray(image)
+
+
+def load_image(path) -> np.ndarray:
+    """uint8 RGB (H, W, 3) of an image file, turned upright by its EXIF orientation.
+
+    >>> image = load_image("photo.jpg")     # doctest: +SKIP
+    """
+    from .images import load_image as _load
+
+    return _load(path)
+
+
+def detect_faces(image, min_face_size: int = 20) -> list:
+    """The faces in an image (array or path): a list of Face with .box (x1, y1, x2, y2), .score
+    and .landmarks (5, 2: eyes, nose, mouth corners), largest scores first.
+
+    >>> [f.box for f in detect_faces(load_image("group.jpg"))]       # doctest: +SKIP
+    """
+    return _detector(min_face_size).detect(_image(image)).faces()
+
+
+def face_encodings(image, faces=None, model="default") -> np.ndarray:
+    """One unit-length embedding per face, float32 (N, D); faces from detect_faces, or found
+    here when None.
+
+    >>> face_encodings(load_image("alice.jpg")).shape     # doctest: +SKIP
+    (1, 128)
+    """
+    from .alignment import align_for
+
+    image = _image(image)
+    emb = _embedder(model)
+    faces = detect_faces(image) if faces is None else list(faces)
+    if not faces:
+        return np.zeros((0, emb.dim), np.float32)
+    chips = np.stack([align_for(emb.alignment, image, np.asarray(f.box), np.asarray(f.landmarks)) for f in faces])
+    return emb.embed(chips)
+
+
+def face_distance(known, candidate) -> np.ndarray:
+    """Euclidean distance from each of the known embeddings (N, D) to a candidate (D,): (N,).
+
+    >>> face_distance(known_encodings, face_encodings(image)[0])     # doctest: +SKIP
+    array([0.31, 0.78])
+    """
+    known = np.asarray(known, np.float32).reshape(-1, np.asarray(candidate).shape[-1])
+    return np.linalg.norm(known - np.asarray(candidate, np.float32)[None], axis=1)
+
+
+def same_person_distance(model="default") -> float:
+    """The distance under which ``model``'s embeddings are taken for one person (measured on
+    lfw-dev for the default model)."""
+    d = _embedder(model).same_person_distance
+    if d is None:
+        raise FacerecError(f"model '{model}' has no measured same-person distance: pass a tolerance")
+    return float(d)
+
+
+def compare_faces(known, candidate, tolerance: float | None = None, model="default") -> list:
+    """For each known embedding, whether the candidate is the same person (distance <= tolerance,
+    by default the model's same-person distance).
+
+    >>> compare_faces(known_encodings, unknown_encoding)     # doctest: +SKIP
+    [True, False]
+    """
+    tol = same_person_distance(model) if tolerance is None else float(tolerance)
+    return [bool(d <= tol) for d in face_distance(known, candidate)]
+
+
+@dataclass
+class Verification:
+    """Whether two photos show one person: distance between their faces against threshold."""
+
+    same: bool
+    distance: float
+    threshold: float
+
+
+def _subject_embedding(image, model, name) -> np.ndarray:
+    """The embedding of the face a photo of one person shows (files go through the cache)."""
+    if isinstance(image, (str, Path)):
+        from .encoder import FaceEncoder
+
+        emb = _embedder(model)
+        encoders = _local.__dict__.setdefault("encoders", {})
+        if emb.key not in encoders:
+            encoders[emb.key] = FaceEncoder(emb, detector=_detector())
+        encoder = encoders[emb.key]
+        ff = encoder.encode([str(image)], progress=False)[0]
+        if ff.error:
+            raise FacerecError(f"{image}: {ff.error}")
+        j = ff.subject()
+        if j is None:
+            raise FacerecError(f"{image}: no face found")
+        return ff.embeddings[j]
+    from .subject import subject_face
+
+    image = _image(image)
+    faces = detect_faces(image)
+    j = subject_face(np.asarray([f.box for f in faces]))
+    if j is None:
+        raise FacerecError(f"{name}: no face found")
+    return face_encodings(image, [faces[j]], model)[0]
+
+
+def verify(a, b, model="default", threshold: float | None = None) -> Verification:
+    """Are two photos (paths or RGB arrays) of the same person? Each photo's main face is used.
+
+    >>> r = verify("alice1.jpg", "alice2.jpg")     # doctest: +SKIP
+    >>> r.same, r.distance, r.threshold            # doctest: +SKIP
+    (True, 0.29, 0.42)
+    """
+    ea = _subject_embedding(a, model, "first image")
+    eb = _subject_embedding(b, model, "second image")
+    t = same_person_distance(model) if threshold is None else float(threshold)
+    d = float(np.linalg.norm(ea - eb))
+    return Verification(d <= t, d, t)

@@ -1,0 +1,64 @@
+"""Running a TFLite graph with little overhead per call: one interpreter per input shape."""
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+
+
+def interpreter_class():
+    try:  # the maintained TFLite runtime
+        from ai_edge_litert.interpreter import Interpreter
+    except ImportError:  # TensorFlow's own copy, deprecated but present up to 2.21
+        import tensorflow as tf
+
+        Interpreter = tf.lite.Interpreter
+    return Interpreter
+
+
+class LiteNet:
+    """One network behind TFLite interpreters.
+
+    per_shape=True keeps an interpreter per input shape (P-Net: one per pyramid level of each
+    image size, reused for every later image of that size).  per_shape=False keeps one
+    interpreter and resizes it to each exact batch (R-Net, O-Net): shrinking within the arena
+    already allocated is free, so no padding work is wasted on a rounded-up batch.
+    """
+
+    def __init__(self, model: bytes, threads: int, per_shape: bool = True):
+        self.model, self.threads, self.per_shape = model, threads, per_shape
+        self._cls = interpreter_class()
+        self._by_shape = {}
+        self._single = None
+        self._single_shape = None
+
+    def _make(self, shape):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            interp = self._cls(model_content=self.model, num_threads=self.threads)
+        inp = interp.get_input_details()[0]["index"]
+        interp.resize_tensor_input(inp, list(shape), strict=False)
+        interp.allocate_tensors()
+        return interp, inp, interp.get_output_details()[0]["index"]
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        if self.per_shape:
+            it = self._by_shape.get(x.shape)
+            if it is None:
+                if len(self._by_shape) > 64:  # many odd sizes (a folder of mixed photos): stay bounded
+                    self._by_shape.clear()
+                it = self._by_shape[x.shape] = self._make(x.shape)
+        else:
+            if self._single is None:
+                self._single = self._make(x.shape)
+            elif self._single_shape != x.shape:
+                interp, inp, _ = self._single
+                interp.resize_tensor_input(inp, list(x.shape), strict=False)
+                interp.allocate_tensors()
+            self._single_shape = x.shape
+            it = self._single
+        interp, inp, out = it
+        interp.set_tensor(inp, np.ascontiguousarray(x, np.float32))
+        interp.invoke()
+        return interp.get_tensor(out)
+
