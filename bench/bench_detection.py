@@ -78,9 +78,9 @@ def main(argv=None):
     import_tensorflow()
     from mtcnn import MTCNN as PackageMTCNN
 
-    from facerec.aligner import align_dataset
+    from facerec import load_image
+    from facerec.align_dataset import align_dataset
     from facerec.detection import MTCNN
-    from facerec.io import load_image
 
     photos = [load_image(f) for f in sorted(glob.glob(str(SHARED / "lfw-dev" / "*" / "*.jpg")))[: args.photos]]
     frames = video_frames(args.frames)
@@ -93,7 +93,7 @@ def main(argv=None):
 
     out = Path(tempfile.mkdtemp(prefix="bench-align-"))
     try:
-        s = align_dataset(SHARED / "lfw-dev", out, log=lambda *_: None, progress=False)
+        s = align_dataset(SHARED / "lfw-dev", out, progress=False)
         r["align_dataset_photos_per_s"] = s.images / s.seconds
         r["align_dataset_images"] = s.images
         r["align_dataset_workers"] = os.cpu_count()

@@ -24,13 +24,13 @@ CLIP = SHARED / "video" / "short_hamilton_clip.mp4"
 
 
 def train(tmp: Path) -> Path:
-    from facerec.cli.classify import main as classifier_main
+    from facerec import train_classifier
 
     for person, photo in (("lin_manuel_miranda", "lin-manuel-miranda.png"), ("alex_lacamoire", "alex-lacamoire.png")):
         (tmp / "gallery" / person).mkdir(parents=True)
         shutil.copy(SHARED / "video" / photo, tmp / "gallery" / person / photo)
     clf = tmp / "hamilton.npz"
-    assert classifier_main(["TRAIN", str(tmp / "gallery"), "default", str(clf)]) == 0
+    train_classifier(tmp / "gallery").save(clf)
     return clf
 
 
@@ -39,11 +39,11 @@ def anchor_loop(clf_path, frames: int) -> float:
     import cv2
     from mtcnn import MTCNN as PackageMTCNN
 
-    from facerec import load_embedder
+    from facerec import Recognizer
     from facerec.alignment import align_for
-    from facerec.classifier import FaceClassifier
 
-    clf, emb, det = FaceClassifier.load(clf_path), load_embedder("default"), PackageMTCNN()
+    rec = Recognizer.load(clf_path)
+    clf, emb, det = rec.classifier, rec.embedder, PackageMTCNN()
     cap = cv2.VideoCapture(str(CLIP))
     ok, frame = cap.read()
     det.detect_faces(frame[:, :, ::-1].copy())  # warm-up
@@ -72,13 +72,15 @@ def main(argv=None):
     if not CLIP.exists():
         print(f"skipped: {CLIP} not available")
         return None
-    from facerec.realtime import recognise_video
+    from facerec import Recognizer
+    from facerec.video import run_video
 
     tmp = Path(tempfile.mkdtemp(prefix="bench-rt-"))
     try:
         clf = train(tmp)
-        recognise_video(str(CLIP), clf, display=False, max_frames=10)  # warm caches and graphs
-        stats = recognise_video(str(CLIP), clf, display=False, log=tmp / "events.jsonl")
+        rec = Recognizer.load(clf)
+        run_video(str(CLIP), rec, display=False, max_frames=10)  # warm caches and graphs
+        stats = run_video(str(CLIP), rec, display=False, log=tmp / "events.jsonl")
         names = sorted({e["name"] for e in stats.events})
         anchor = anchor_loop(clf, args.anchor_frames)
     finally:

@@ -23,22 +23,21 @@ def main():
         return
     warnings.simplefilter("ignore")
     from facerec import load_embedder
-    from facerec.aligner import align_dataset
+    from facerec.align_dataset import align_dataset
     from facerec.classifier import FaceClassifier
-    from facerec.cli.classify import split_dataset
-    from facerec.faces import FaceEncoder
-    from facerec.io import get_dataset
+    from facerec.datasets import get_dataset, split_dataset
+    from facerec.encoder import FaceEncoder
 
     with tempfile.TemporaryDirectory() as tmp:
-        align_dataset(SHARED / "lfw-dev", tmp, log=lambda *_: None, progress=False)
+        align_dataset(SHARED / "lfw-dev", tmp, progress=False)
         enc = FaceEncoder(load_embedder("default"))
         dataset = get_dataset(tmp)
 
         def encode(part):
             X, Xf, y = [], [], []
             for i, (_, paths) in enumerate(part):
-                for f in enc.encode(paths, flip=True):
-                    j = f.largest()
+                for f in enc.encode(paths, flip=True, progress=False):
+                    j = f.subject()
                     X.append(f.embeddings[j]); Xf.append(f.flipped[j]); y.append(i)
             return np.array(X), np.array(Xf), np.array(y)
 

@@ -21,8 +21,9 @@ import sys, json
 sys.path.insert(0, {here!r})
 import bench_realtime as b
 if {which!r} == "ours":
-    from facerec.realtime import recognise_video
-    recognise_video(str(b.CLIP), {clf!r}, display=False)
+    from facerec import Recognizer
+    from facerec.video import run_video
+    run_video(str(b.CLIP), Recognizer.load({clf!r}), display=False)
 else:
     b.anchor_loop({clf!r}, 40)
 # VmHWM, not ru_maxrss: Linux carries ru_maxrss over from the parent across fork and exec.

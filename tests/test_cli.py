@@ -35,3 +35,99 @@ def test_model_describes_the_default():
     p = _run("model", "default")
     assert p.returncode == 0, p.stderr
     assert "dlib-resnet-v1" in p.stdout and "150x150" in p.stdout and "128-d" in p.stdout
+
+
+def _subcommands():
+    from facerec.cli import build_parser
+
+    sub = next(a for a in build_parser()._actions if a.dest == "command")
+    return sorted(sub.choices)
+
+
+def test_every_subcommand_and_script_has_help():
+    from conftest import REPO
+
+    names = _subcommands()
+    assert {"align", "classify", "realtime", "validate", "verify", "download", "pairs", "model", "demo"} <= set(names)
+    for name in names:
+        p = _run(name, "--help")
+        assert p.returncode == 0 and p.stdout.startswith(f"usage: facerec {name}"), (name, p.stderr)
+    for script in ("align/align_dataset.py", "classify/classifier.py", "realtime/real_time_face_recognition.py"):
+        p = subprocess.run([sys.executable, str(REPO / script), "--help"], capture_output=True, text=True, timeout=120)
+        assert p.returncode == 0 and p.stdout.startswith("usage:"), (script, p.stderr)
+
+
+def test_progress_lines_when_not_a_terminal(capsys):
+    from facerec.progress import progress
+
+    bar = progress(3, "Faces", every=0.0)
+    for _ in range(3):
+        bar.update()
+    bar.close()
+    lines = capsys.readouterr().err.splitlines()
+    assert lines[0].startswith("Faces: 1/3 img (33%)") and lines[2].startswith("Faces: 3/3 img (100%)")
+
+
+@pytest.fixture(scope="module")
+def obama_biden(tmp_path_factory):
+    """A classifier trained on face_recognition's sample photos, and a clip of photos it did not see."""
+    from faces import astronaut
+    from facerec import load_image, train_classifier
+    from facerec.demo import render_clip
+    from facerec.samples import find
+
+    src = find()
+    if src is None:
+        pytest.skip("face_recognition sample photos not fetched (run: python -m facerec.samples)")
+    root = tmp_path_factory.mktemp("people")
+    for person, photos in (("Barack_Obama", ["obama.jpg", "obama2.jpg"]), ("Joe_Biden", ["biden.jpg"])):
+        (root / "people" / person).mkdir(parents=True)
+        for p in photos:
+            (root / "people" / person / p).write_bytes((src / p).read_bytes())
+    train_classifier(root / "people").save(root / "people.npz")
+    render_clip([load_image(src / "obama3.jpg"), astronaut()], root / "clip.mp4", seconds_each=1.0)
+    return root
+
+
+def test_realtime_options_in_any_order_and_no_display(obama_biden, tmp_path):
+    import json
+    import os
+
+    clf, clip, log = obama_biden / "people.npz", obama_biden / "clip.mp4", tmp_path / "events.jsonl"
+    p = _run("realtime", "--no-display", "--log", str(log), "--source", str(clip), "--classifier", str(clf))
+    assert p.returncode == 0, p.stderr
+    assert "Processed 30 frames" in p.stdout
+    assert "Barack_Obama" in {json.loads(line)["name"] for line in log.read_text().splitlines()}
+    # Without --no-display on a machine with no display: a one-line note, not an abort.
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
+    p = subprocess.run([sys.executable, "-m", "facerec", "realtime", "--classifier", str(clf), "--source", str(clip),
+                        "--max-frames", "5"], capture_output=True, text=True, timeout=300, env=env)
+    assert p.returncode == 0, p.stderr
+    assert p.stderr.strip() == "facerec realtime: note: no display found: running without a window"
+
+
+def test_verify_prints_same_distance_threshold():
+    from facerec.samples import find
+
+    src = find()
+    if src is None:
+        pytest.skip("face_recognition sample photos not fetched (run: python -m facerec.samples)")
+    same = _run("verify", str(src / "obama.jpg"), str(src / "obama2.jpg"))
+    other = _run("verify", str(src / "obama.jpg"), str(src / "biden.jpg"))
+    assert same.returncode == 0 and other.returncode == 0, same.stderr + other.stderr
+    assert same.stdout.startswith("same:      yes") and other.stdout.startswith("same:      no")
+    assert "threshold: 0.4200" in same.stdout and same.stderr == "" and other.stderr == ""
+    bad = _run("verify", str(src / "obama.jpg"), "/no/such.jpg")
+    assert bad.returncode == 1 and bad.stderr.count("\n") == 1 and "/no/such.jpg" in bad.stderr
+
+
+def test_no_tensorflow_chatter_while_building_the_cache(obama_biden, tmp_path):
+    """A first TRAIN on a fresh cache converts MTCNN and the default model: nothing but our lines."""
+    import os
+
+    env = dict(os.environ, FACEREC_CACHE=str(tmp_path / "fresh-cache"))
+    p = subprocess.run([sys.executable, "-m", "facerec", "classify", "TRAIN", str(obama_biden / "people"), "default",
+                        str(tmp_path / "c.npz")], capture_output=True, text=True, timeout=600, env=env)
+    assert p.returncode == 0, p.stderr
+    assert p.stderr == ""
+    assert p.stdout.splitlines()[0] == "Number of classes: 2" and len(p.stdout.splitlines()) == 7, p.stdout

@@ -69,3 +69,29 @@ def test_validate_on_raw_lfw_dev(tmp_path, capsys):
     acc = float(re.search(r"Accuracy: (\S+)\+-", out).group(1))
     print(f"\n{out}")
     assert acc > 0.95 and (tmp_path / "roc.png").stat().st_size > 1000
+
+
+def test_verify_agrees_with_validate_at_the_same_threshold(tmp_path):
+    """facerec.verify, pair by pair on images it detects and embeds itself, against validate's
+    accuracy at the model's same-person distance on the same pairs."""
+    from facerec import load_image, verify
+    from facerec.evaluation import validate_pairs
+
+    lfw = shared("lfw-dev")
+    pairs = tmp_path / "pairs.txt"
+    pairs.write_text(make_pairs(lfw, n_folds=10, per_fold=15, seed=5))
+    r = validate_pairs(lfw, pairs, "default", progress=False)
+    paths, same, _ = pair_paths(lfw, read_pairs(pairs))
+    right = n = 0
+    for (a, b), s in zip(paths, same):
+        try:
+            v = verify(load_image(a), load_image(b))
+        except FacerecError:  # no face in one of them: validate skips such pairs too
+            continue
+        n += 1
+        right += v.same == s
+        assert v.threshold == r["fixed_threshold"]
+    print(f"\nverify: {right}/{n} = {right / n:.4f}; validate at {r['fixed_threshold']}: {r['fixed_accuracy']:.4f} "
+          f"over {r['pairs']} pairs (10-fold accuracy {r['accuracy']:.4f})")
+    assert n == r["pairs"]
+    assert right / n == pytest.approx(r["fixed_accuracy"], abs=1e-12)

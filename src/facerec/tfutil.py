@@ -4,16 +4,32 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
+import threading
+
+# The descriptors and sys.stdout/stderr are process-wide: one quiet section at a time (MTCNN's
+# helper thread creates interpreters while the caller's thread may be creating its own).
+_QUIET = threading.RLock()
 
 
 @contextlib.contextmanager
 def quiet_output(fds=(1, 2)):
-    """Send what is written to file descriptors 1 and 2 to /dev/null for the duration.
+    """Send what is written to file descriptors 1 and 2, and to sys.stdout/sys.stderr, to
+    /dev/null for the duration.
 
-    TensorFlow's C++ core and its converters write straight to the descriptors (absl before its
-    logging is set up, the TFLite converter through print), so redirecting sys.stdout is not enough.
+    TensorFlow's C++ core writes straight to the descriptors (absl before its logging is set up)
+    and the TFLite converter prints, so both the descriptors and Python's streams are covered
+    (Python's may be something else than the descriptors, as under pytest or redirect_stdout).
     """
-    saved = []
+    with _QUIET:
+        with _quiet(fds):
+            yield
+
+
+@contextlib.contextmanager
+def _quiet(fds):
+    streams = [name for fd, name in ((1, "stdout"), (2, "stderr")) if fd in fds]
+    saved, saved_streams = [], {name: getattr(sys, name) for name in streams}
+    sink = open(os.devnull, "w")
     try:
         sys.stdout.flush()
         sys.stderr.flush()
@@ -24,12 +40,14 @@ def quiet_output(fds=(1, 2)):
         os.close(devnull)
     except OSError:
         pass
+    for name in streams:
+        setattr(sys, name, sink)
     try:
         yield
     finally:
-        with contextlib.suppress(Exception):
-            sys.stdout.flush()
-            sys.stderr.flush()
+        for name, stream in saved_streams.items():
+            setattr(sys, name, stream)
+        sink.close()
         for fd, copy in saved:
             os.dup2(copy, fd)
             os.close(copy)

@@ -33,12 +33,16 @@ class LiteNet:
         self._single_shape = None
 
     def _make(self, shape):
-        with warnings.catch_warnings():
+        from ..tfutil import quiet_output
+
+        # LiteRT's C++ logs "Created TensorFlow Lite XNNPACK delegate" on stderr once per process
+        # (when the delegate is applied, at allocate_tensors) ignoring TF_CPP_MIN_LOG_LEVEL.
+        with warnings.catch_warnings(), quiet_output(fds=(2,)):
             warnings.simplefilter("ignore")
             interp = self._cls(model_content=self.model, num_threads=self.threads)
-        inp = interp.get_input_details()[0]["index"]
-        interp.resize_tensor_input(inp, list(shape), strict=False)
-        interp.allocate_tensors()
+            inp = interp.get_input_details()[0]["index"]
+            interp.resize_tensor_input(inp, list(shape), strict=False)
+            interp.allocate_tensors()
         return interp, inp, interp.get_output_details()[0]["index"]
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
