@@ -3,24 +3,15 @@
 A face is Unknown when the SVM's best probability is below ``threshold`` or its embedding is
 farther than ``max_distance`` from every training embedding.  When the user gives no
 threshold, both are chosen on the training data itself by cross-validation that holds whole
-people out as strangers.  Files are written as a NumPy archive read with allow_pickle=False:
-opening a classifier file never runs code from it.
+people out as strangers.  Its file format is in classifier_file.py.
 """
 from __future__ import annotations
-
-import io
-import json
-import time
-import zipfile
-from pathlib import Path
 
 import numpy as np
 
 from .errors import FacerecError
 
 UNKNOWN = "Unknown"
-FORMAT = "facerec-classifier"
-FORMAT_VERSION = 1
 
 
 def _svc(seed: int):
@@ -236,87 +227,16 @@ class FaceClassifier:
 
     # --- files -----------------------------------------------------------------------------
 
-    @_quiet
     def save(self, path) -> None:
-        """Write atomically as a NumPy archive (no pickle anywhere)."""
-        import sklearn
-
-        from .files import atomic_write_bytes
+        """Write atomically as a NumPy archive (no pickle anywhere); see classifier_file."""
+        from .classifier_file import write_classifier
 
         self._check_fitted()
-        m = self.model
-        meta = {
-            "format": FORMAT, "version": FORMAT_VERSION, "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
-            "class_names": self.class_names, "threshold": self.threshold,
-            "max_distance": None if np.isinf(self.max_distance) else self.max_distance,
-            "embedder": self.embedder_info, "seed": self.seed, "calibration": self.calibration,
-            "sklearn": sklearn.__version__,
-        }
-        arrays = {
-            "meta": np.frombuffer(json.dumps(meta).encode(), np.uint8),
-            "train_embeddings": self.train_embeddings, "train_labels": self.train_labels,
-            "svc_classes": m.classes_, "svc_support": m.support_, "svc_support_vectors": m.support_vectors_,
-            "svc_n_support": m._n_support, "svc_dual_coef": m._dual_coef_, "svc_intercept": m._intercept_,
-            "svc_probA": m.probA_, "svc_probB": m.probB_,
-            # A few outputs to check a restored model against (a newer scikit-learn may differ).
-            "probe": self.predict_proba(self.train_embeddings[:5]),
-        }
-        buf = io.BytesIO()
-        np.savez(buf, **arrays)
-        atomic_write_bytes(path, buf.getvalue())
+        write_classifier(self, path)
 
     @classmethod
-    @_quiet
     def load(cls, path) -> "FaceClassifier":
         """Read a classifier file; anything that is not one is refused before it can run code."""
-        path = Path(path)
-        if not path.is_file():
-            raise FacerecError(f"{path}: classifier file not found")
-        try:
-            with np.load(path, allow_pickle=False) as z:
-                arrays = {k: z[k] for k in z.files}
-            meta = json.loads(bytes(arrays["meta"]).decode())
-        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile, UnicodeDecodeError) as exc:
-            raise FacerecError(f"{path}: not a facerec classifier file (it is damaged, or was made by "
-                               f"another tool; files are never unpickled)") from exc
-        if meta.get("format") != FORMAT:
-            raise FacerecError(f"{path}: not a facerec classifier file")
-        if meta.get("version", 0) > FORMAT_VERSION:
-            raise FacerecError(f"{path}: made by a newer facerec (format {meta['version']}); upgrade facerec")
-        self = cls(seed=meta.get("seed", 666))
-        self.class_names = meta["class_names"]
-        self.threshold = float(meta["threshold"])
-        self.max_distance = float("inf") if meta.get("max_distance") is None else float(meta["max_distance"])
-        self.embedder_info = meta.get("embedder", {})
-        self.calibration = meta.get("calibration", {})
-        self.train_embeddings = arrays["train_embeddings"]
-        self.train_labels = arrays["train_labels"]
-        self.model = self._restore_svc(arrays)
-        if not np.allclose(self.predict_proba(self.train_embeddings[:5]), arrays["probe"], atol=1e-6):
-            # This scikit-learn rebuilt it differently: retrain from the stored embeddings.
-            self.model = _svc(self.seed).fit(self.train_embeddings, self.train_labels)
-        return self
+        from .classifier_file import read_classifier
 
-    def _restore_svc(self, a: dict):
-        m = _svc(self.seed)
-        try:
-            m.classes_ = a["svc_classes"]
-            m.support_ = a["svc_support"].astype(np.int32)
-            m.support_vectors_ = a["svc_support_vectors"].astype(np.float64)
-            m._n_support = a["svc_n_support"].astype(np.int32)
-            m._dual_coef_ = a["svc_dual_coef"].astype(np.float64)
-            m.dual_coef_ = m._dual_coef_
-            m._intercept_ = a["svc_intercept"].astype(np.float64)
-            m.intercept_ = -m._intercept_
-            m._probA = a["svc_probA"].astype(np.float64)
-            m._probB = a["svc_probB"].astype(np.float64)
-            m._sparse = False
-            m._gamma = 1.0  # unused by a linear kernel
-            m.shape_fit_ = self.train_embeddings.shape
-            m.n_features_in_ = self.train_embeddings.shape[1]
-            m.fit_status_ = 0
-            m.class_weight_ = np.ones(len(m.classes_))
-            m.predict_proba(self.train_embeddings[:1].astype(np.float64))
-            return m
-        except Exception:
-            return _svc(self.seed).fit(self.train_embeddings, self.train_labels)
+        return read_classifier(path)

@@ -63,8 +63,3 @@ class EmbeddingCache:
             db.commit()
         except sqlite3.DatabaseError:
             pass  # an unwritable cache only costs recomputation
-
-    def close(self):
-        if self._db is not None:
-            self._db.close()
-            self._db = None
