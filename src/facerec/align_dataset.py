@@ -69,9 +69,9 @@ def _outputs_done(out_stem: Path) -> list[Path] | None:
 def align_one(task: tuple) -> dict:
     """Detect, crop and write the faces of one image; returns what happened."""
     from .alignment import crop_with_margin, margin_box
-    from .subject import central_face
     from .files import atomic_write_bytes
     from .images import UnreadableImage, atomic_save_png, load_image
+    from .subject import central_face
 
     src, out_stem, image_size, margin, multiple = task
     out_stem = Path(out_stem)
