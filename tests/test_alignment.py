@@ -76,7 +76,7 @@ def test_mtcnn_chips_give_dlib_descriptors(default_embedder):
     """The default embedder on chips warped from MTCNN landmarks vs dlib's descriptors of dlib's chips."""
     from facerec import load_image
     from facerec.detection import MTCNN
-    from facerec.subject import largest_face
+    from facerec.subject import subject_face
 
     root = shared("dlib-reference")
     refs = json.loads((root / "reference.json").read_text())
@@ -86,7 +86,7 @@ def test_mtcnn_chips_give_dlib_descriptors(default_embedder):
         image = load_image(root / r["image"])
         faces = det.detect(image)
         assert len(faces), r["image"]
-        j = largest_face(faces.boxes)
+        j = subject_face(faces.boxes, image.shape)
         chips.append(warp_to_template(image, faces.landmarks[j], 150, 0.25))
         want.append(r["descriptor"])
     got = default_embedder.descriptors(np.stack(chips))

@@ -65,7 +65,7 @@ def test_rearranged_networks_compute_what_the_packages_networks_compute():
     from mtcnn.stages import StageONet, StagePNet, StageRNet
 
     from facerec.detection.boxes import sigmoid
-    from facerec.detection.litert import LiteNet
+    from facerec.litert import LiteNet
     from facerec.detection.networks import tflite_graphs
 
     graphs = tflite_graphs()
@@ -158,3 +158,18 @@ def test_strict_nms_matches_a_pair_by_pair_reference():
         for threshold, method in ((0.5, "union"), (0.7, "union"), (0.7, "min")):
             assert nms_strict(boxes, scores, threshold, method).tolist() == \
                 _strict_reference(boxes, scores, threshold, method)
+
+
+@pytest.mark.parametrize("h, w", [(171, 97), (200, 64), (331, 120), (150, 150), (12, 40)])
+def test_pnet_in_strips_equals_pnet_on_the_whole_image(h, w):
+    """Tall P-Net inputs run in strips (bounded memory); the stitched output must be the whole
+    image's output exactly, for odd and even heights."""
+    from facerec.detection.mtcnn import _Strips
+    from facerec.detection.networks import tflite_graphs
+    from facerec.litert import LiteNet
+
+    net = LiteNet(tflite_graphs()["pnet"], 1)
+    x = np.random.default_rng(h).uniform(0, 255, (2, h, w, 3)).astype(np.float32)
+    whole, strips = net(x), _Strips(net, rows=40)(x)
+    assert strips.shape == whole.shape
+    np.testing.assert_allclose(strips, whole, atol=1e-5)

@@ -155,16 +155,35 @@ def test_wrong_face_size_is_refused(default_embedder):
 
 def test_cache_is_built_once_then_reused_and_rebuilt_when_broken(tmp_path, monkeypatch):
     monkeypatch.setenv("FACEREC_CACHE", str(tmp_path))
-    *_, how = dlib_resnet.load_converted()
+    source = dlib_resnet.weights_path()
+    *_, how = dlib_resnet.load_graph(source)
     assert how == "built"
-    cached = list(tmp_path.glob("dlib-resnet-v1-*.npz"))
+    cached = list(tmp_path.glob("dlib-resnet-v1-*.tflite"))
     assert len(cached) == 1 and not list(tmp_path.glob(".*.tmp"))
-    meta, ops, arrays, how = dlib_resnet.load_converted()
+    meta, graph, how = dlib_resnet.load_graph(source)
     assert how == "cache" and meta["input_size"] == [150, 150] and meta["dim"] == 128
     # An interrupted write leaves a truncated file: it must be rebuilt, not trusted.
     data = cached[0].read_bytes()
     cached[0].write_bytes(data[: len(data) // 3])
-    *_, how = dlib_resnet.load_converted()
+    *_, how = dlib_resnet.load_graph(source)
     assert how == "built"
-    *_, how = dlib_resnet.load_converted()
+    *_, how = dlib_resnet.load_graph(source)
     assert how == "cache"
+
+
+def test_litert_graph_computes_what_the_tensorflow_model_computes(default_embedder, tf):
+    """The cached TFLite graph the default path runs against the tf.keras model it was converted
+    from, on dlib's own chips: within 1e-4 (the issue's bound)."""
+    from PIL import Image
+
+    root = shared("dlib-reference")
+    refs = json.loads((root / "reference.json").read_text())
+    chips = np.stack([np.asarray(Image.open(root / r["chip"]).convert("RGB")) for r in refs])
+    meta, ops, arrays = dlib_resnet.convert_weights(dlib_resnet.weights_path())
+    model = dlib_resnet.build_keras_model(ops, arrays, (150, 150))
+    x = (chips.astype(np.float32) - np.asarray(meta["mean_rgb"], np.float32)) / 256.0
+    want = model(x).numpy()
+    got = default_embedder.descriptors(chips)
+    diff = np.abs(got - want).max()
+    print(f"\nLiteRT vs TensorFlow on {len(chips)} chips: largest |difference| = {diff:.3g}")
+    assert diff < 1e-4

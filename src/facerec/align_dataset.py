@@ -71,7 +71,7 @@ def align_one(task: tuple) -> dict:
     from .alignment import crop_with_margin, margin_box
     from .files import atomic_write_bytes
     from .images import UnreadableImage, atomic_save_png, load_image
-    from .subject import central_face
+    from .subject import subject_face
 
     src, out_stem, image_size, margin, multiple = task
     out_stem = Path(out_stem)
@@ -87,7 +87,7 @@ def align_one(task: tuple) -> dict:
     det = _DETECTOR.detect(image)
     if not len(det):
         return {"src": src, "status": "no_face", "reason": "no face found"}
-    order = list(range(len(det))) if multiple else [central_face(det.boxes, image.shape)]
+    order = list(range(len(det))) if multiple else [subject_face(det.boxes, image.shape)]
     out_stem.parent.mkdir(parents=True, exist_ok=True)
     outputs = []
     for k, j in enumerate(order):

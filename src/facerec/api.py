@@ -139,7 +139,7 @@ def _subject_embedding(image, model, name) -> np.ndarray:
 
     image = _image(image)
     faces = detect_faces(image)
-    j = subject_face(np.asarray([f.box for f in faces]))
+    j = subject_face(np.asarray([f.box for f in faces]), image.shape)
     if j is None:
         raise FacerecError(f"{name}: no face found")
     return face_encodings(image, [faces[j]], model)[0]

@@ -18,6 +18,7 @@ class FileFaces:
     embeddings: np.ndarray
     flipped: np.ndarray | None = None
     error: str | None = None
+    image_size: tuple = (0, 0)  # (height, width) of the image the boxes are in
 
     def __len__(self):
         return len(self.embeddings)
@@ -26,7 +27,7 @@ class FileFaces:
         """Index of the face this file is taken to show when it is a photo of one person."""
         from .subject import subject_face
 
-        return subject_face(self.boxes)
+        return subject_face(self.boxes, self.image_size)
 
 
 class FaceEncoder:
@@ -83,9 +84,9 @@ class FaceEncoder:
         from .images import UnreadableImage, load_image
         from .progress import progress as progress_bar
 
-        variant = "faces-v1"
+        variant = "faces-v2"  # v2 stores the image size (which face is a photo's subject needs it)
         out: list[FileFaces | None] = [None] * len(paths)
-        pending = []  # (index, digest, boxes, landmarks, chips)
+        pending = []  # (index, path, digest, boxes, landmarks, chips, image size)
         bar = progress_bar(len(paths), "Faces", enabled=progress)
         for i, path in enumerate(paths):
             bar.update()
@@ -97,7 +98,8 @@ class FaceEncoder:
                 continue
             hit = self.cache.get(digest, variant) if self.cache else None
             if hit is not None and (not flip or "flipped" in hit):
-                out[i] = FileFaces(path, hit["boxes"], hit["landmarks"], hit["embeddings"], hit.get("flipped"))
+                out[i] = FileFaces(path, hit["boxes"], hit["landmarks"], hit["embeddings"], hit.get("flipped"),
+                                   image_size=tuple(int(v) for v in hit["image_size"]))
                 continue
             try:
                 image = load_image(path)
@@ -105,7 +107,7 @@ class FaceEncoder:
                 out[i] = FileFaces(path, *_empty(self.embedder.dim), error=str(exc))
                 continue
             boxes, landmarks, chips = self._faces_of(path, image)
-            pending.append((i, path, digest, boxes, landmarks, chips))
+            pending.append((i, path, digest, boxes, landmarks, chips, image.shape[:2]))
             if sum(len(p[5]) for p in pending) >= self.batch_size:
                 self._flush(pending, out, flip, variant)
                 pending = []
@@ -123,16 +125,17 @@ class FaceEncoder:
             emb = self.embedder.embed(stack)
             emb_f = self.embedder.embed(stack[:, :, ::-1]) if flip else None
         k = 0
-        for i, path, digest, boxes, landmarks, c in pending:
+        for i, path, digest, boxes, landmarks, c, size in pending:
             n = len(c)
             e = emb[k:k + n] if n else np.zeros((0, dim), np.float32)
             ef = (emb_f[k:k + n] if n else np.zeros((0, dim), np.float32)) if flip else None
             k += n
             ff = FileFaces(path, np.asarray(boxes, np.float32).reshape(-1, 4),
-                           np.asarray(landmarks, np.float32).reshape(-1, 5, 2), e, ef)
+                           np.asarray(landmarks, np.float32).reshape(-1, 5, 2), e, ef, image_size=tuple(size))
             out[i] = ff
             if self.cache:
-                arrays = {"boxes": ff.boxes, "landmarks": ff.landmarks, "embeddings": ff.embeddings}
+                arrays = {"boxes": ff.boxes, "landmarks": ff.landmarks, "embeddings": ff.embeddings,
+                          "image_size": np.asarray(size, np.int64)}
                 if ef is not None:
                     arrays["flipped"] = ef
                 self.cache.put(digest, variant, arrays)

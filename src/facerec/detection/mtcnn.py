@@ -17,7 +17,7 @@ import numpy as np
 
 from ..errors import FacerecError
 from .boxes import crop_resize, logit, per_image_nms, regress, sigmoid, square
-from .litert import LiteNet
+from ..litert import LiteNet
 from .networks import tflite_graphs
 
 LANDMARK_NAMES = ("left_eye", "right_eye", "nose", "mouth_left", "mouth_right")
@@ -60,6 +60,33 @@ class Detections:
 
 
 
+class _Strips:
+    """P-Net over an image in horizontal strips, with the same output as over the whole image.
+
+    A P-Net interpreter's arena grows with its input (about 90 MB for the first pyramid level of
+    a 2-megapixel photo, and one interpreter is kept per shape), so tall inputs are cut into strips
+    of ``rows`` rows that overlap by P-Net's 12-row window less its stride.  Strips start on even
+    rows and have an even height, so every 2x2 pooling window falls where it does in the whole
+    image and the stitched output is exactly the whole image's."""
+
+    def __init__(self, net, rows: int = 160):
+        self.net, self.rows = net, rows
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        h = x.shape[1]
+        if h <= self.rows + 10:
+            return self.net(x)
+        step = self.rows - 10  # each strip's output: step / 2 rows, the next strip's start
+        parts = []
+        for top in range(0, h, step):
+            out = self.net(x[:, top:top + self.rows])
+            last = top + self.rows >= h
+            parts.append(out if last else out[:, : step // 2])
+            if last:
+                break
+        return np.concatenate(parts, axis=1)
+
+
 class MTCNN:
     """Detects faces with five landmarks. FaceNet's aligner defaults: 20 px, 0.6/0.7/0.7, 0.709.
 
@@ -78,14 +105,15 @@ class MTCNN:
         self.max_side = max_side
         graphs = tflite_graphs()
         threads = threads or os.cpu_count() or 1
-        self._helper = None
+        self._helper = self._helper_pnet = None
         if threads >= 2:
             from concurrent.futures import ThreadPoolExecutor
 
             # one helper thread with its own single-threaded P-Net: see _detect_same_size
             self._helper = ThreadPoolExecutor(1, thread_name_prefix="mtcnn-pnet")
-            self._helper_pnet = LiteNet(graphs["pnet"], 1)
-        self._pnet = LiteNet(graphs["pnet"], 1 if self._helper else threads)
+            self._helper_pnet = _Strips(LiteNet(graphs["pnet"], 1))
+        self._pnet = _Strips(LiteNet(graphs["pnet"], 1 if self._helper else threads))
+        self._last_size = None
         self._rnet = LiteNet(graphs["rnet"], threads, per_shape=False)
         self._onet = LiteNet(graphs["onet"], threads, per_shape=False)
 
@@ -142,6 +170,13 @@ class MTCNN:
         import cv2
 
         n, h, w, _ = raw.shape
+        if (h, w) != self._last_size:
+            # Interpreters are kept per P-Net input shape so that frames of one video reuse them;
+            # a photo of another size would only add more (tens of MB each), so start afresh.
+            for lane in (self._pnet, self._helper_pnet):
+                if lane is not None:
+                    lane.net.forget_shapes()
+            self._last_size = (h, w)
         batch = raw.astype(np.float32)
         t2, t3 = self.thresholds[1:]
         z1 = logit(self.thresholds[0])

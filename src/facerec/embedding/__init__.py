@@ -24,21 +24,17 @@ def load_embedder(spec: str | Path = "default", standardization: str | None = No
     standardization overrides the model's pixel standardisation ('prewhiten', 'fixed', ...);
     image_size asserts the face size the caller will feed (a mismatch with the model is an error).
     """
-    from ..tfutil import import_tensorflow
     from . import standardization as _std
 
     if standardization is not None and standardization not in _std.NAMES:
         raise FacerecError(f"unknown standardization '{standardization}': use one of {', '.join(_std.NAMES)}")
-    import_tensorflow()
     emb = _load(spec, standardization, image_size)
     emb.spec = str(spec)
     return emb
 
 
 def _load(spec, standardization, image_size) -> Embedder:
-    from . import facenet
-
-    if str(spec) in _DEFAULT_NAMES:
+    if str(spec) in _DEFAULT_NAMES:  # runs through LiteRT: no TensorFlow once its cache exists
         from .dlib_resnet import DlibResNetEmbedder
 
         return _check_size(DlibResNetEmbedder(), image_size, spec)
@@ -47,6 +43,10 @@ def _load(spec, standardization, image_size) -> Embedder:
     if not path.exists():
         raise FacerecError(f"{path}: no such model file or folder (expected {describe_formats()})")
     kw = dict(standardization=standardization, image_size=image_size)
+    from ..tfutil import import_tensorflow
+    from . import facenet
+
+    import_tensorflow()  # models users bring run in TensorFlow; import it quietly, once
     if path.is_dir():
         if (path / "saved_model.pb").is_file():
             return facenet.SavedModelEmbedder(path, **kw)

@@ -1,14 +1,15 @@
-"""dlib-resnet-v1: dlib's ResNet face descriptor (face_recognition_models) run in TensorFlow.
+"""dlib-resnet-v1: dlib's ResNet face descriptor (face_recognition_models), run through LiteRT.
 
-The weights come from the installed ``face_recognition_models`` package; the first use reads
-dlib's file with a pure NumPy reader, converts it to a compact list of TensorFlow ops and caches
-that; later loads rebuild the tf.keras model straight from the cache.
+The weights come from the installed ``face_recognition_models`` package.  The first use reads
+dlib's file with a pure NumPy reader, builds the same network in tf.keras and converts it to a
+TensorFlow Lite graph, cached on disk; every later process loads that graph into LiteRT and never
+imports TensorFlow (which takes seconds to import and hundreds of MB).
 """
 from __future__ import annotations
 
-import io
 import json
-import zipfile
+import os
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -20,7 +21,7 @@ from .dlib_format import DlibFormatError, read_network
 
 NAME = "dlib-resnet-v1"
 # Bump when the conversion below changes, so old caches are rebuilt rather than trusted.
-CONVERTER_VERSION = 1
+CONVERTER_VERSION = 2
 
 
 def _block() -> list:
@@ -159,40 +160,10 @@ def build_keras_model(ops: list, arrays: dict, input_size: tuple):
     return keras.Model(inp, x, name=NAME)
 
 
-def _cache_file(source: Path) -> Path:
-    return cache_dir() / f"{NAME}-{file_digest(source)[:16]}-c{CONVERTER_VERSION}.npz"
-
-
-def _save_cache(path: Path, meta: dict, ops: list, arrays: dict) -> None:
-    buf = io.BytesIO()
-    np.savez(buf, __meta__=np.frombuffer(json.dumps(dict(meta, ops=ops)).encode(), np.uint8), **arrays)
-    atomic_write_bytes(path, buf.getvalue())
-
-
-def _load_cache(path: Path):
-    with np.load(path, allow_pickle=False) as z:
-        meta = json.loads(bytes(z["__meta__"]).decode())
-        arrays = {k: z[k] for k in z.files if k != "__meta__"}
-    if meta.get("converter") != CONVERTER_VERSION:
-        raise ValueError("converter version differs")
-    return meta, meta.pop("ops"), arrays
-
-
-def load_converted(source: Path | None = None, rebuild: bool = False) -> tuple[dict, list, dict, str]:
-    """(meta, ops, arrays, how) for the dlib network; how is 'cache' or 'built'.
-
-    A cache that cannot be read (interrupted write, corruption, older converter) is rebuilt.
-    """
-    source = Path(source) if source else weights_path()
+def convert_weights(source: Path) -> tuple[dict, list, dict]:
+    """(meta, ops, arrays): dlib's network read from its file and turned into TensorFlow ops."""
     if not source.is_file():
         raise FacerecError(f"{source}: dlib model file not found")
-    cache = _cache_file(source)
-    if cache.exists() and not rebuild:
-        try:
-            meta, ops, arrays = _load_cache(cache)
-            return meta, ops, arrays, "cache"
-        except (OSError, ValueError, KeyError, zipfile.BadZipFile, EOFError):
-            pass  # a broken cache is rebuilt below
     try:
         loss, inp, layers = read_network(source.read_bytes(), layer_stack())
     except DlibFormatError as exc:
@@ -201,11 +172,46 @@ def load_converted(source: Path | None = None, rebuild: bool = False) -> tuple[d
     meta = dict(converter=CONVERTER_VERSION, source=str(source), mean_rgb=list(inp["mean_rgb"]),
                 input_size=list(inp["size"]), dim=int(arrays[ops[-1]["w"]].shape[1]),
                 distance_threshold=loss.get("distance_threshold"))
+    return meta, ops, arrays
+
+
+def _cache_files(source: Path) -> tuple[Path, Path]:
+    stem = f"{NAME}-{file_digest(source)[:16]}-c{CONVERTER_VERSION}"
+    return cache_dir() / f"{stem}.tflite", cache_dir() / f"{stem}.json"
+
+
+def load_graph(source: Path, rebuild: bool = False) -> tuple[dict, bytes, str]:
+    """(meta, TFLite graph, how) for the dlib network; how is 'cache' or 'built'.
+
+    The JSON beside the graph is written last and holds the graph's size and digest, so a graph
+    cut short or damaged is rebuilt rather than trusted.
+    """
+    import hashlib
+
+    graph_path, meta_path = _cache_files(source)
+    if not rebuild:
+        try:
+            meta = json.loads(meta_path.read_text())
+            graph = graph_path.read_bytes()
+            if meta.get("converter") == CONVERTER_VERSION and hashlib.sha256(graph).hexdigest() == meta["graph_sha256"]:
+                return meta, graph, "cache"
+        except (OSError, ValueError, KeyError):
+            pass  # missing or broken: rebuilt below
+    from ..tfutil import import_tensorflow, quiet_output
+
+    tf = import_tensorflow()
+    meta, ops, arrays = convert_weights(source)
+    model = build_keras_model(ops, arrays, tuple(meta["input_size"]))
+    with warnings.catch_warnings(), quiet_output():
+        warnings.simplefilter("ignore")
+        graph = tf.lite.TFLiteConverter.from_keras_model(model).convert()
+    meta["graph_sha256"] = hashlib.sha256(graph).hexdigest()
     try:
-        _save_cache(cache, meta, ops, arrays)
+        atomic_write_bytes(graph_path, graph)
+        atomic_write_bytes(meta_path, json.dumps(meta).encode())
     except OSError:
         pass  # a read-only cache directory only costs the rebuild next time
-    return meta, ops, arrays, "built"
+    return meta, graph, "built"
 
 
 class DlibResNetEmbedder(Embedder):
@@ -218,22 +224,19 @@ class DlibResNetEmbedder(Embedder):
     # 97.8% of same-person pairs closer, 98.4% of different-person pairs farther.
     same_person_distance = 0.42
 
-    def __init__(self, source: Path | None = None, rebuild: bool = False):
-        import tensorflow as tf
+    def __init__(self, source: Path | None = None, rebuild: bool = False, threads: int | None = None):
+        from ..litert import LiteNet
 
         self.source = Path(source) if source else weights_path()
-        meta, ops, arrays, self.loaded_from = load_converted(self.source, rebuild)
+        meta, graph, self.loaded_from = load_graph(self.source, rebuild)
         self.input_size = tuple(meta["input_size"])
         self.dim = meta["dim"]
         self.mean_rgb = tuple(meta["mean_rgb"])
         self.distance_threshold = meta["distance_threshold"]
-        self.model = build_keras_model(ops, arrays, self.input_size)
-        h, w = self.input_size
-        self._fn = tf.function(self.model, input_signature=[tf.TensorSpec([None, h, w, 3], tf.float32)],
-                               jit_compile=False)
+        self._net = LiteNet(graph, threads or os.cpu_count() or 1, per_shape=False)
 
     def _weights_identity(self) -> list[str]:
         return [f"dlib:{self.source.stat().st_size}"]
 
     def _forward(self, batch: np.ndarray) -> np.ndarray:
-        return self._fn(batch).numpy()
+        return self._net(batch)

@@ -22,18 +22,20 @@ class LiteNet:
     per_shape=True keeps an interpreter per input shape (P-Net: one per pyramid level of each
     image size, reused for every later image of that size).  per_shape=False keeps one
     interpreter and resizes it to each exact batch (R-Net, O-Net): shrinking within the arena
-    already allocated is free, so no padding work is wasted on a rounded-up batch.
+    already allocated is free, so no padding work is wasted on a rounded-up batch.  Such batches
+    go in pieces of at most max_batch: the arena grows with the batch, and a large photo can
+    send thousands of candidate boxes to R-Net (over 200 MB in one piece).
     """
 
-    def __init__(self, model: bytes, threads: int, per_shape: bool = True):
-        self.model, self.threads, self.per_shape = model, threads, per_shape
+    def __init__(self, model: bytes, threads: int, per_shape: bool = True, max_batch: int = 256):
+        self.model, self.threads, self.per_shape, self.max_batch = model, threads, per_shape, max_batch
         self._cls = interpreter_class()
         self._by_shape = {}
         self._single = None
         self._single_shape = None
 
     def _make(self, shape):
-        from ..tfutil import quiet_output
+        from .tfutil import quiet_output
 
         # LiteRT's C++ logs "Created TensorFlow Lite XNNPACK delegate" on stderr once per process
         # (when the delegate is applied, at allocate_tensors) ignoring TF_CPP_MIN_LOG_LEVEL.
@@ -45,7 +47,13 @@ class LiteNet:
             interp.allocate_tensors()
         return interp, inp, interp.get_output_details()[0]["index"]
 
+    def forget_shapes(self) -> None:
+        """Drop the interpreters kept per shape (each holds an arena the size of its activations)."""
+        self._by_shape.clear()
+
     def __call__(self, x: np.ndarray) -> np.ndarray:
+        if not self.per_shape and len(x) > self.max_batch:
+            return np.concatenate([self(x[i:i + self.max_batch]) for i in range(0, len(x), self.max_batch)])
         if self.per_shape:
             it = self._by_shape.get(x.shape)
             if it is None:
@@ -64,5 +72,5 @@ class LiteNet:
         interp, inp, out = it
         interp.set_tensor(inp, np.ascontiguousarray(x, np.float32))
         interp.invoke()
-        return interp.get_tensor(out)
+        return interp.get_tensor(out).copy()  # the tensor is the arena's: the next call reuses it
 
