@@ -36,7 +36,7 @@ def main():
         def encode(part):
             X, Xf, y = [], [], []
             for i, (_, paths) in enumerate(part):
-                for f in enc.encode(paths, flip=True, progress=False):
+                for f in enc.encode(paths, mirrored=True, progress=False):
                     j = f.subject()
                     X.append(f.embeddings[j]); Xf.append(f.flipped[j]); y.append(i)
             return np.array(X), np.array(Xf), np.array(y)

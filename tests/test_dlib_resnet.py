@@ -117,8 +117,8 @@ def test_descriptors_match_dlib_on_every_reference_chip(default_embedder):
     print(f"\ndlib-resnet-v1 vs dlib on {len(refs)} chips: largest |difference| = {diff.max():.3g} "
           f"({refs[int(diff.argmax())]['chip']})")
     assert diff.max() < 1e-4
-    # embed() is the same vector, L2-normalised
-    e = default_embedder.embed(chips)
+    # embed(flip=False) is the same vector, L2-normalised
+    e = default_embedder.embed(chips, flip=False)
     np.testing.assert_allclose(np.linalg.norm(e, axis=1), 1.0, atol=1e-5)
     np.testing.assert_allclose(e, want / np.linalg.norm(want, axis=1, keepdims=True), atol=1e-4)
 
@@ -187,3 +187,12 @@ def test_litert_graph_computes_what_the_tensorflow_model_computes(default_embedd
     diff = np.abs(got - want).max()
     print(f"\nLiteRT vs TensorFlow on {len(chips)} chips: largest |difference| = {diff:.3g}")
     assert diff < 1e-4
+
+
+def test_mirror_averaging_is_the_mean_of_both_unit_vectors(default_embedder, rng):
+    faces = rng.integers(0, 256, (3, 150, 150, 3), dtype=np.uint8)
+    plain, mirrored = default_embedder.embed(faces, flip=False), default_embedder.embed(faces[:, :, ::-1], flip=False)
+    both = default_embedder.embed(faces)  # the default model averages by default
+    want = (plain + mirrored) / np.linalg.norm(plain + mirrored, axis=1, keepdims=True)
+    np.testing.assert_allclose(both, want, atol=1e-5)
+    np.testing.assert_allclose(default_embedder.embed(faces[:, :, ::-1]), both, atol=1e-5)  # mirror-invariant

@@ -61,9 +61,10 @@ def detect_faces(image, min_face_size: int = 20) -> list:
     return _detector(min_face_size).detect(_image(image)).faces()
 
 
-def face_encodings(image, faces=None, model="default") -> np.ndarray:
+def face_encodings(image, faces=None, model="default", flip: bool | None = None) -> np.ndarray:
     """One unit-length embedding per face, float32 (N, D); faces from detect_faces, or found
-    here when None.
+    here when None.  flip averages each face with its mirror image (default: the model's
+    choice; on for the default model).
 
     >>> face_encodings(load_image("alice.jpg")).shape     # doctest: +SKIP
     (1, 128)
@@ -76,7 +77,7 @@ def face_encodings(image, faces=None, model="default") -> np.ndarray:
     if not faces:
         return np.zeros((0, emb.dim), np.float32)
     chips = np.stack([align_for(emb.alignment, image, np.asarray(f.box), np.asarray(f.landmarks)) for f in faces])
-    return emb.embed(chips)
+    return emb.embed(chips, flip=flip)
 
 
 def face_distance(known, candidate) -> np.ndarray:

@@ -78,8 +78,9 @@ class FaceEncoder:
         chips = [align_for(a, image, det.boxes[i], det.landmarks[i]) for i in range(len(det))]
         return det.boxes, det.landmarks, chips
 
-    def encode(self, paths, flip: bool = False, progress: bool = True) -> list[FileFaces]:
-        """FileFaces for each path (error set when unreadable); flip adds mirrored-face embeddings."""
+    def encode(self, paths, mirrored: bool = False, progress: bool = True) -> list[FileFaces]:
+        """FileFaces for each path (error set when unreadable); mirrored adds the embeddings of
+        the faces' mirror images (``flipped``)."""
         from .embedding_cache import file_digest
         from .images import UnreadableImage, load_image
         from .progress import progress as progress_bar
@@ -97,7 +98,7 @@ class FaceEncoder:
                 out[i] = FileFaces(path, *_empty(self.embedder.dim), error=f"cannot open: {exc.strerror or exc}")
                 continue
             hit = self.cache.get(digest, variant) if self.cache else None
-            if hit is not None and (not flip or "flipped" in hit):
+            if hit is not None and (not mirrored or "flipped" in hit):
                 out[i] = FileFaces(path, hit["boxes"], hit["landmarks"], hit["embeddings"], hit.get("flipped"),
                                    image_size=tuple(int(v) for v in hit["image_size"]))
                 continue
@@ -109,13 +110,13 @@ class FaceEncoder:
             boxes, landmarks, chips = self._faces_of(path, image)
             pending.append((i, path, digest, boxes, landmarks, chips, image.shape[:2]))
             if sum(len(p[5]) for p in pending) >= self.batch_size:
-                self._flush(pending, out, flip, variant)
+                self._flush(pending, out, mirrored, variant)
                 pending = []
-        self._flush(pending, out, flip, variant)
+        self._flush(pending, out, mirrored, variant)
         bar.close()
         return out
 
-    def _flush(self, pending, out, flip, variant):
+    def _flush(self, pending, out, mirrored, variant):
         if not pending:
             return
         chips = [c for p in pending for c in p[5]]
@@ -123,12 +124,13 @@ class FaceEncoder:
         if chips:
             stack = np.stack(chips)
             emb = self.embedder.embed(stack)
-            emb_f = self.embedder.embed(stack[:, :, ::-1]) if flip else None
+            # A model that averages each face with its mirror gives the mirror image the same vector.
+            emb_f = (emb if self.embedder.flip else self.embedder.embed(stack[:, :, ::-1])) if mirrored else None
         k = 0
         for i, path, digest, boxes, landmarks, c, size in pending:
             n = len(c)
             e = emb[k:k + n] if n else np.zeros((0, dim), np.float32)
-            ef = (emb_f[k:k + n] if n else np.zeros((0, dim), np.float32)) if flip else None
+            ef = (emb_f[k:k + n] if n else np.zeros((0, dim), np.float32)) if mirrored else None
             k += n
             ff = FileFaces(path, np.asarray(boxes, np.float32).reshape(-1, 4),
                            np.asarray(landmarks, np.float32).reshape(-1, 5, 2), e, ef, image_size=tuple(size))

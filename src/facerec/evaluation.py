@@ -204,7 +204,7 @@ def validate_pairs(lfw_dir, pairs_file, model="default", *, n_folds: int = 10, m
         raise FacerecError(f"none of the pairs in {pairs_file} has both images under {lfw_dir}")
     emb = load_embedder(model, image_size=image_size)
     files = sorted({str(p) for pair in paths for p in pair})
-    encoded = FaceEncoder(emb, batch_size=batch_size).encode(files, flip=use_flipped_images, progress=progress)
+    encoded = FaceEncoder(emb, batch_size=batch_size).encode(files, mirrored=use_flipped_images, progress=progress)
     faces = dict(zip(files, encoded))
     e1, e2, keep = [], [], []
     for k, (a, b) in enumerate(paths):

@@ -34,7 +34,9 @@ def embed_people(embedder, people, mirror: bool = True, cache: bool = True, batc
     people = [(name, list(paths)) for name, paths in people if len(paths)]
     paths = [p for _, ps in people for p in ps]
     labels = [i for i, (_, ps) in enumerate(people) for _ in ps]
-    faces = encoder.encode(paths, flip=mirror, progress=progress)
+    # A model that averages each face with its mirror image already gives both one vector.
+    mirror = mirror and not embedder.flip
+    faces = encoder.encode(paths, mirrored=mirror, progress=progress)
     X, y, groups, problems = [], [], [], []
     for k, (ff, label) in enumerate(zip(faces, labels)):
         if ff.error:

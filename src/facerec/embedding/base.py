@@ -25,6 +25,10 @@ class Alignment:
     margin: int = 0
 
 
+def _unit(d: np.ndarray) -> np.ndarray:
+    return (d / np.maximum(np.linalg.norm(d, axis=1, keepdims=True), 1e-12)).astype(np.float32)
+
+
 class Embedder:
     """Turns aligned uint8 RGB faces (N, H, W, 3) into L2-normalised float32 embeddings (N, D).
 
@@ -42,6 +46,9 @@ class Embedder:
     # Distance between unit embeddings under which two faces are taken for the same person,
     # when the model has a measured one (used when a gallery is too small to calibrate its own).
     same_person_distance: float | None = None
+    # Average each face's embedding with its mirror image's (twice the network time; on for a
+    # model where it measures better: bench/default_model_accuracy.py).
+    flip: bool = False
     # How the user named the model ('default' or a path): what a classifier records so the same
     # model can be loaded again to use it.
     spec: str = "default"
@@ -74,11 +81,13 @@ class Embedder:
             out.append(np.asarray(self._forward(chunk), dtype=np.float32))
         return np.concatenate(out, axis=0)
 
-    def embed(self, faces, batch_size: int | None = None) -> np.ndarray:
-        """L2-normalised embeddings (N, D) float32 for uint8 RGB faces (N, H, W, 3)."""
-        d = self.descriptors(faces, batch_size)
-        norms = np.linalg.norm(d, axis=1, keepdims=True)
-        return (d / np.maximum(norms, 1e-12)).astype(np.float32)
+    def embed(self, faces, batch_size: int | None = None, flip: bool | None = None) -> np.ndarray:
+        """L2-normalised embeddings (N, D) float32 for uint8 RGB faces (N, H, W, 3); with flip
+        (default: the model's ``flip``) each is the mean of the face's and its mirror image's."""
+        e = _unit(self.descriptors(faces, batch_size))
+        if self.flip if flip is None else flip:
+            e = _unit(e + _unit(self.descriptors(self._check_faces(faces)[:, :, ::-1], batch_size)))
+        return e
 
     def _weights_identity(self) -> list[str]:
         """Strings that change when the weights do (file names, sizes, times)."""
@@ -89,6 +98,7 @@ class Embedder:
         """This model's identity: the embedding cache and classifier files are keyed by it, so
         embeddings of one model are never mixed with another's."""
         parts = [type(self).__name__, self.name, self.standardization, repr(self.alignment)]
+        parts += ["flip"] if self.flip else []
         return hashlib.sha1("|".join(parts + self._weights_identity()).encode()).hexdigest()[:20]
 
     def __repr__(self) -> str:
