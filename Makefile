@@ -22,8 +22,11 @@ test: install
 demo: install
 	$(BIN)/facerec demo
 
+# face_recognition's command line is one anchor: --no-deps, as dlib comes from dlib-bin, not a source build.
 bench: install
 	$(BIN)/python -m pip install --quiet -e '.[bench]'
+	$(BIN)/python -m pip install --quiet --no-deps 'face_recognition==1.3.0' click
+	$(BIN)/python -m pip install --quiet --no-deps 'face_recognition==1.3.0' click
 	$(BIN)/python bench/run_all.py
 
 clean:

@@ -45,11 +45,13 @@ def main():
     import bench_detection
     import bench_embedding
     import bench_realtime
+    import bench_startup
 
     rows = []
     e = bench_embedding.main([])
     d = bench_detection.main([])
     r = bench_realtime.main([])
+    s = bench_startup.main([])
     rows.append(("Embedding, batch 1 (faces/s)", e["ours_b1_faces_per_s"], e.get("dlib_b1_faces_per_s"), "dlib, same network"))
     rows.append(("Embedding, batch 32 (faces/s)", e["ours_b32_faces_per_s"], e.get("dlib_b32_faces_per_s"), "dlib, same network"))
     cs = e["cold_start"]
@@ -73,6 +75,13 @@ def main():
             shutil.rmtree(tmp, ignore_errors=True)
         if ours_mb and anchor_mb:
             rows.append(("Real time, peak memory (MB)", ours_mb, anchor_mb, "same loop, mtcnn every frame"))
+
+    if s and "face_recognition CLI (cold)" in s:
+        for phase in ("cold", "warm"):
+            ours, theirs = s[f"facerec verify ({phase})"], s[f"face_recognition CLI ({phase})"]
+            rows.append((f"verify A B, {phase} (s)", ours["seconds"], theirs["seconds"], "face_recognition CLI"))
+            rows.append((f"verify A B, {phase}, peak memory (MB)", ours["peak_mb"], theirs["peak_mb"],
+                         "face_recognition CLI"))
 
     def better(name, ours, anchor):
         lower_is_better = any(u in name for u in ("(ms)", "(s)", "(MB)"))
