@@ -30,15 +30,21 @@ def test_default_path_imports_no_tensorflow(tmp_path, default_embedder):
         for p in photos:
             (tmp_path / "people" / person / p).write_bytes((src / p).read_bytes())
     train_classifier(tmp_path / "people").save(tmp_path / "people.npz")  # the caches exist from here on
+    from facerec import load_image
+    from facerec.demo import render_clip
+
+    render_clip([load_image(src / "obama3.jpg")], tmp_path / "clip.mp4", seconds_each=1.0)
     p = subprocess.run([sys.executable, "-c", PROBE, str(tmp_path / "people.npz")], capture_output=True, text=True,
                        timeout=300, env=dict(os.environ))
     assert p.returncode == 0, p.stderr
     out = json.loads(p.stdout.strip().splitlines()[-1])
     assert out["same"] and out["shape"] == [1, 128] and out["names"][0] == "Barack_Obama"
     assert out["tensorflow"] == [], f"TensorFlow imported on the default path: {out['tensorflow'][:5]}"
-    # and the commands: verify and CLASSIFY
+    # and the commands: verify, CLASSIFY, the real-time tool
     for args in (["verify", str(src / "obama.jpg"), str(src / "biden.jpg")],
-                 ["classify", "CLASSIFY", str(tmp_path / "people" / "Joe_Biden"), "default", str(tmp_path / "people.npz")]):
+                 ["classify", "CLASSIFY", str(tmp_path / "people" / "Joe_Biden"), "default", str(tmp_path / "people.npz")],
+                 ["realtime", "--source", str(tmp_path / "clip.mp4"), "--classifier", str(tmp_path / "people.npz"),
+                  "--no-display"]):
         code = ("import sys, runpy; sys.argv = ['facerec'] + sys.argv[1:]\n"
                 "try:\n    runpy.run_module('facerec', run_name='__main__')\nexcept SystemExit as e:\n"
                 "    assert not e.code, e.code\n"
