@@ -47,9 +47,15 @@ def load_image(path) -> np.ndarray:
 
     >>> image = load_image("photo.jpg")     # doctest: +SKIP
     """
+    from .images import UnreadableImage
     from .images import load_image as _load
 
-    return _load(path)
+    if Path(path).is_dir():
+        raise FacerecError(f"{path}: is a folder, not an image")
+    try:
+        return _load(path)
+    except UnreadableImage as exc:
+        raise FacerecError(f"{path}: {exc}") from exc
 
 
 def detect_faces(image, min_face_size: int = 20) -> list:
@@ -74,6 +80,9 @@ def face_encodings(image, faces=None, model="default", flip: bool | None = None)
     image = _image(image)
     emb = _embedder(model)
     faces = detect_faces(image) if faces is None else list(faces)
+    if any(not hasattr(f, "landmarks") for f in faces):
+        raise FacerecError("faces must be Face objects from detect_faces: a box alone cannot be aligned "
+                           "(facerec needs the five landmarks)")
     if not faces:
         return np.zeros((0, emb.dim), np.float32)
     chips = np.stack([align_for(emb.alignment, image, np.asarray(f.box), np.asarray(f.landmarks)) for f in faces])
@@ -86,8 +95,13 @@ def face_distance(known, candidate) -> np.ndarray:
     >>> face_distance(known_encodings, face_encodings(image)[0])     # doctest: +SKIP
     array([0.31, 0.78])
     """
-    known = np.asarray(known, np.float32).reshape(-1, np.asarray(candidate).shape[-1])
-    return np.linalg.norm(known - np.asarray(candidate, np.float32)[None], axis=1)
+    candidate = np.asarray(candidate, np.float32)
+    known = np.asarray(known, np.float32)
+    known = known[None] if known.ndim == 1 else known
+    if candidate.ndim != 1 or known.ndim != 2 or known.shape[1] != candidate.shape[0]:
+        raise FacerecError(f"face_distance takes known embeddings (N, D) and one embedding (D,); got "
+                           f"{known.shape} and {candidate.shape}")
+    return np.linalg.norm(known - candidate[None], axis=1)
 
 
 def same_person_distance(model="default") -> float:
@@ -117,10 +131,13 @@ class Verification:
     same: bool
     distance: float
     threshold: float
+    faces_a: int = 1  # faces found in each photo; the central one is compared
+    faces_b: int = 1
 
 
-def _subject_embedding(image, model, name) -> np.ndarray:
-    """The embedding of the face a photo of one person shows (files go through the cache)."""
+def _subject_embedding(image, model, name) -> tuple[np.ndarray, int]:
+    """The embedding of the face a photo of one person shows, and how many faces the photo holds
+    (files go through the embedding cache)."""
     if isinstance(image, (str, Path)):
         from .encoder import FaceEncoder
 
@@ -135,7 +152,7 @@ def _subject_embedding(image, model, name) -> np.ndarray:
         j = ff.subject()
         if j is None:
             raise FacerecError(f"{image}: no face found")
-        return ff.embeddings[j]
+        return ff.embeddings[j], len(ff)
     from .subject import subject_face
 
     image = _image(image)
@@ -143,7 +160,7 @@ def _subject_embedding(image, model, name) -> np.ndarray:
     j = subject_face(np.asarray([f.box for f in faces]), image.shape)
     if j is None:
         raise FacerecError(f"{name}: no face found")
-    return face_encodings(image, [faces[j]], model)[0]
+    return face_encodings(image, [faces[j]], model)[0], len(faces)
 
 
 def verify(a, b, model="default", threshold: float | None = None) -> Verification:
@@ -153,8 +170,8 @@ def verify(a, b, model="default", threshold: float | None = None) -> Verificatio
     >>> r.same, r.distance, r.threshold            # doctest: +SKIP
     (True, 0.29, 0.42)
     """
-    ea = _subject_embedding(a, model, "first image")
-    eb = _subject_embedding(b, model, "second image")
+    ea, na = _subject_embedding(a, model, "first image")
+    eb, nb = _subject_embedding(b, model, "second image")
     t = same_person_distance(model) if threshold is None else float(threshold)
     d = float(np.linalg.norm(ea - eb))
-    return Verification(d <= t, d, t)
+    return Verification(d <= t, d, t, na, nb)

@@ -217,6 +217,9 @@ class FaceClassifier:
     def check_model(self, embedder, source="the classifier") -> None:
         """Refuse an embedder other than the one this classifier was trained with."""
         key = self.embedder_info.get("key")
+        if key and key != embedder.key and self.model_spec == embedder.spec:
+            raise FacerecError(f"{source} was trained with another version of model '{embedder.spec}' "
+                               f"(its embeddings differ from this one's); train it again")
         if key and key != embedder.key:
             raise FacerecError(f"{source} was trained with model '{self.model_spec}' ({self.embedder_info.get('name')}); "
                                f"use it with that model, or train again with '{embedder.spec}'")

@@ -61,6 +61,13 @@ class Split:
     seed: int = 666
 
 
+def _check_folder(root: Path) -> None:
+    if root.is_file():
+        raise FacerecError(f"{root}: is a file; give the folder that holds it (one sub-folder of photos per person)")
+    if not root.is_dir():
+        raise FacerecError(f"{root}: data folder does not exist")
+
+
 def read_people(folder, split: Split | None = None, part: str = "train") -> list[tuple[str, list[str]]]:
     """(name, photo paths) per sub-folder of folder; with split, only FaceNet's train or test part.
 
@@ -68,8 +75,7 @@ def read_people(folder, split: Split | None = None, part: str = "train") -> list
     [('Alice', ['people/Alice/1.jpg', ...]), ...]
     """
     root = Path(folder)
-    if not root.is_dir():
-        raise FacerecError(f"{root}: data folder does not exist")
+    _check_folder(root)
     dataset = get_dataset(root)
     if split is None:
         if not any(len(c) for c in dataset):
@@ -89,8 +95,7 @@ def read_photos_to_classify(folder, split: Split | None = None) -> tuple[list[tu
     if split is not None:
         return read_people(folder, split, part="test"), False
     root = Path(folder)
-    if not root.is_dir():
-        raise FacerecError(f"{root}: data folder does not exist")
+    _check_folder(root)
     dataset = get_dataset(root)
     if any(len(c) for c in dataset):
         return [(c.name, list(c.image_paths)) for c in dataset], False

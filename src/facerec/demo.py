@@ -103,7 +103,7 @@ def run_demo(out_dir="demo_output", log=print) -> dict:
     annotated, events = out / "annotated.mp4", out / "events.jsonl"
     stats = run_video(str(clip), rec, output=annotated, log=events, display=False)
     log(f"Processed {stats.frames} frames in {stats.seconds:.1f} s ({stats.fps:.1f} fps)")
-    for e in stats.events:
+    for e in sorted(stats.events, key=lambda e: e["start_s"]):
         log(f"  {e['start_s']:5.1f}-{e['end_s']:5.1f} s  {e['name']} ({e['probability']:.2f})")
     log(f"\nAnnotated video: {annotated.resolve()}\nEvents log:      {events.resolve()}")
     return {"annotated": annotated, "events": stats.events}

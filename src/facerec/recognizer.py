@@ -68,10 +68,14 @@ class Recognizer:
         return [RecognizedFace(boxes[i], landmarks[i], names[i], float(probs[i]), float(dists[i]), vectors[i])
                 for i in range(len(names))]
 
-    def recognize(self, image: np.ndarray) -> list[RecognizedFace]:
-        """Every face in a uint8 RGB image, named."""
+    def recognize(self, image) -> list[RecognizedFace]:
+        """Every face in an image (uint8 RGB array, or a path), named."""
         from .alignment import align_for
 
+        if not isinstance(image, np.ndarray):
+            from .api import load_image
+
+            image = load_image(image)
         det = self.detector.detect(image)
         if not len(det):
             return []

@@ -56,6 +56,16 @@ def embed_people(embedder, people, mirror: bool = True, cache: bool = True, batc
                        np.asarray(groups, np.int64), problems, left_out)
 
 
+def check_training_request(people, threshold: float | None) -> None:
+    """Refuse what training would refuse anyway, before any photo is embedded."""
+    if threshold is not None and not 0 <= threshold <= 1:
+        raise FacerecError(f"threshold {threshold} is not a probability between 0 and 1")
+    with_photos = [name for name, paths in people if len(paths)]
+    if len(with_photos) < 2:
+        raise FacerecError(f"need photos of at least two people to train, found {len(with_photos)}"
+                           + (f" ({with_photos[0]})" if with_photos else ""))
+
+
 def train_classifier(data, labels=None, model="default", *, mirror: bool = True, threshold: float | None = None,
                      seed: int = 666, progress: bool = False):
     """A trained FaceClassifier (FaceNet's SVM with an Unknown rule), ready to save or use.
@@ -84,14 +94,14 @@ def train_classifier(data, labels=None, model="default", *, mirror: bool = True,
         from .datasets import read_people
 
         people = read_people(data) if isinstance(data, (str, Path)) else data
+        check_training_request(people, threshold)
         ts = embed_people(embedder, people, mirror=mirror, progress=progress)
     if not len(ts.embeddings):
         raise FacerecError("no face found in any training photo")
     clf = FaceClassifier(seed=seed).fit(ts.embeddings, ts.labels, ts.names)
     clf.set_embedder(embedder)
     if threshold is not None:
-        if not 0 <= threshold <= 1:
-            raise FacerecError(f"threshold {threshold} is not a probability between 0 and 1")
+        check_training_request([("", [1]), ("", [1])], threshold)
         clf.threshold = threshold
         clf.calibration = {"method": "given by --threshold"}
         return clf

@@ -30,7 +30,12 @@ class FrameSource:
         self.live = source.isdigit() or "://" in source
         if not self.live and not Path(source).exists():
             raise FacerecError(f"{source}: no such video file")
-        self.cap = cv2.VideoCapture(int(source) if source.isdigit() else source)
+        from .tfutil import quiet_output
+
+        # OpenCV's backends print pages of warnings while probing a missing camera or a file that
+        # is not a video; the one-line error below says what went wrong.
+        with quiet_output(fds=(2,)):
+            self.cap = cv2.VideoCapture(int(source) if source.isdigit() else source)
         if not self.cap.isOpened():
             what = "camera" if source.isdigit() else "video"
             raise FacerecError(f"cannot open {what} {source}" + ("" if source.isdigit() else
@@ -39,6 +44,7 @@ class FrameSource:
         if not (0 < self.fps < 1000):
             self.fps = 30.0
         self.size = (int(self.cap.get(cv2.CAP_PROP_FRAME_WIDTH)), int(self.cap.get(cv2.CAP_PROP_FRAME_HEIGHT)))
+        self.frame_count = None if self.live else (int(self.cap.get(cv2.CAP_PROP_FRAME_COUNT)) or None)
         self.dropped = 0
         self._q: queue.Queue = queue.Queue(queue_size)
         self._stop = threading.Event()
@@ -102,11 +108,15 @@ def draw(frame: np.ndarray, tracks, fps: float | None = None) -> None:
         cv2.rectangle(frame, (x1, y1), (x2, y2), color, 2)
         label = t.name if t.name == "..." else f"{t.name} {t.probability:.2f}"
         (tw, th), _ = cv2.getTextSize(label, cv2.FONT_HERSHEY_SIMPLEX, 0.5, 1)
-        cv2.rectangle(frame, (x1, max(0, y1 - th - 6)), (x1 + tw + 4, y1), color, -1)
-        cv2.putText(frame, label, (x1 + 2, max(th, y1 - 4)), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (255, 255, 255), 1,
+        # Keep the label inside the frame: above the box, or inside it at the top edge.
+        lx = min(max(0, x1), max(0, frame.shape[1] - tw - 4))
+        top = y1 - th - 6 if y1 - th - 6 >= 0 else max(0, y1)
+        cv2.rectangle(frame, (lx, top), (lx + tw + 4, top + th + 6), color, -1)
+        cv2.putText(frame, label, (lx + 2, top + th + 2), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (255, 255, 255), 1,
                     cv2.LINE_AA)
-    if fps is not None:
-        cv2.putText(frame, f"{fps:.1f} fps", (8, 20), cv2.FONT_HERSHEY_SIMPLEX, 0.6, (255, 255, 0), 2, cv2.LINE_AA)
+    if fps is not None:  # bottom left, where names rarely are
+        cv2.putText(frame, f"{fps:.1f} fps", (8, frame.shape[0] - 10), cv2.FONT_HERSHEY_SIMPLEX, 0.6,
+                    (255, 255, 0), 2, cv2.LINE_AA)
 
 
 class EventLog:
@@ -114,7 +124,10 @@ class EventLog:
 
     def __init__(self, path):
         self.path = Path(path) if path else None
-        self._f = open(self.path, "w", encoding="utf-8") if self.path else None
+        try:
+            self._f = open(self.path, "w", encoding="utf-8") if self.path else None
+        except OSError as exc:
+            raise FacerecError(f"{path}: cannot write the events log there ({exc.strerror})") from exc
         self.events = []
 
     def write(self, track, fps: float):
@@ -154,7 +167,7 @@ class RunStats:
 
 
 def run_video(source, recognizer, output=None, log=None, display: bool = True, max_frames: int | None = None,
-              **tracking) -> RunStats:
+              progress: bool = False, **tracking) -> RunStats:
     """Frame source -> recognizer's tracker -> drawing, the annotated video, the events log.
 
     tracking: detect_every, embed_every, min_face_size (see FaceTracker).
@@ -166,10 +179,17 @@ def run_video(source, recognizer, output=None, log=None, display: bool = True, m
     if display and not display_available():
         display = False
         notes.append("no display found: running without a window")
-    src = FrameSource(str(source))
+    events = EventLog(log)  # before the reader thread starts: a bad path then stops nothing half-way
+    try:
+        src = FrameSource(str(source))
+    except BaseException:
+        events.close()
+        raise
+    from .progress import progress as progress_bar
+
     writer = None
-    events = EventLog(log)
     window = "facerec" if display else None
+    bar = progress_bar(max_frames or src.frame_count, "Frames", unit="frames", enabled=progress)
     n = 0
     t0 = time.perf_counter()
     recent = []
@@ -194,10 +214,14 @@ def run_video(source, recognizer, output=None, log=None, display: bool = True, m
                 if cv2.waitKey(1) & 0xFF in (ord("q"), 27):
                     break
             n += 1
+            bar.update()
             if max_frames and n >= max_frames:
                 break
+        if n == 0 and not src.live:
+            raise FacerecError(f"{source}: no frame could be read (not a video OpenCV can decode)")
     finally:
         seconds = time.perf_counter() - t0
+        bar.close()
         for t in tracker.close():
             events.write(t, src.fps)
         events.close()

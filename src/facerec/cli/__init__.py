@@ -55,6 +55,9 @@ def _cmd_verify(args) -> int:
     print(f"same:      {'yes' if r.same else 'no'}")
     print(f"distance:  {r.distance:.4f}")
     print(f"threshold: {r.threshold:.4f}")
+    for path, n in ((args.a, r.faces_a), (args.b, r.faces_b)):
+        if n > 1:
+            print(f"note: {path} holds {n} faces; the central one was compared")
     return 0
 
 
@@ -85,13 +88,21 @@ _SCRIPTS = {
 }
 
 
+def _command(sub, name: str, text: str) -> argparse.ArgumentParser:
+    """A subcommand whose --help opens with the line that lists it in facerec --help."""
+    return sub.add_parser(name, help=text, description=text)
+
+
 def build_parser() -> argparse.ArgumentParser:
     from ..download import SOURCES
 
+    from .. import __version__
+
     p = argparse.ArgumentParser(prog="facerec", description="FaceNet-style face recognition: align, embed, classify.")
+    p.add_argument("--version", action="version", version=f"facerec {__version__}")
     sub = p.add_subparsers(dest="command", required=True)
 
-    d = sub.add_parser("download", help="fetch FaceNet's pretrained models or LFW (explicit; nothing else downloads)")
+    d = _command(sub, "download", "fetch FaceNet's pretrained models or LFW (explicit; nothing else downloads)")
     d.add_argument("name", choices=sorted(SOURCES))
     d.add_argument("--root", default=".", help="project folder holding models/ and datasets/ (default: .)")
     d.add_argument("--url", help="fetch from this address instead (a mirror)")
@@ -102,7 +113,7 @@ def build_parser() -> argparse.ArgumentParser:
     for name, (_, help_text) in _SCRIPTS.items():
         sub.add_parser(name, help=help_text, add_help=False)  # listed here, run by main()
 
-    v = sub.add_parser("verify", help="are two photos of the same person?")
+    v = _command(sub, "verify", "are two photos of the same person?")
     v.add_argument("a", help="first photo")
     v.add_argument("b", help="second photo")
     v.add_argument("--model", default="default", help="'default' or a model path")
@@ -110,19 +121,19 @@ def build_parser() -> argparse.ArgumentParser:
                    "(default: the model's measured same-person distance)")
     v.set_defaults(func=_cmd_verify)
 
-    pp = sub.add_parser("pairs", help="write an LFW-format pairs file for a folder of people")
-    pp.add_argument("lfw_dir")
-    pp.add_argument("output")
+    pp = _command(sub, "pairs", "write an LFW-format pairs file for a folder of people")
+    pp.add_argument("lfw_dir", help="a folder with one sub-folder of photos per person")
+    pp.add_argument("output", help="the pairs file to write")
     pp.add_argument("--folds", type=int, default=10)
     pp.add_argument("--per_fold", type=int, default=100, help="same-person (and as many different) pairs per fold")
     pp.add_argument("--seed", type=int, default=0)
     pp.set_defaults(func=_cmd_pairs)
 
-    dm = sub.add_parser("demo", help="the whole job end to end on sample photos (what `make demo` runs)")
+    dm = _command(sub, "demo", "the whole job end to end on sample photos (what `make demo` runs)")
     dm.add_argument("--out", default="demo_output", help="where to put everything (default demo_output)")
     dm.set_defaults(func=_cmd_demo)
 
-    m = sub.add_parser("model", help="load an embedding model (building the default one's cache) and describe it")
+    m = _command(sub, "model", "load an embedding model (building the default one's cache) and describe it")
     m.add_argument("model", nargs="?", default="default", help="'default' or a model path")
     m.add_argument("--standardization", choices=["prewhiten", "fixed", "dlib", "none"])
     m.set_defaults(func=_cmd_model)

@@ -45,9 +45,10 @@ def _split(args):
 def train(args) -> int:
     from ..datasets import read_people
     from ..embedding import load_embedder
-    from ..training import describe_unknown_rule, embed_people, train_classifier
+    from ..training import check_training_request, describe_unknown_rule, embed_people, train_classifier
 
     people = read_people(args.data_dir, _split(args), "train")
+    check_training_request(people, args.threshold)  # before the slow part
     print(f"Number of classes: {sum(1 for _, p in people if p)}")
     print(f"Number of images: {sum(len(p) for _, p in people)}")
     for name, paths in people:
@@ -112,8 +113,8 @@ def classify(args) -> int:
         if s["known_faces"]:
             print(f"Accuracy: {s['accuracy']:.3f}")
         if s["stranger_faces"]:
-            print(f"Known people: accuracy {s['accuracy']:.3f} ({s['known_faces']} faces); "
-                  f"strangers rejected: {s['stranger_rejection']:.3f} ({s['stranger_faces']} faces)")
+            known = f"Known people: accuracy {s['accuracy']:.3f} ({s['known_faces']} faces); " if s["known_faces"] else ""
+            print(f"{known}strangers rejected: {s['stranger_rejection']:.3f} ({s['stranger_faces']} faces)")
         if args.report:
             from ..report import write_report
 

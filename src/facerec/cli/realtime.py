@@ -30,11 +30,13 @@ def main(argv=None, prog="real_time_face_recognition.py") -> int:
         args = parse_arguments(argv, prog)
         rec = Recognizer.load(args.classifier, model=args.model)
         stats = run_video(args.source, rec, output=args.output, log=args.log, display=not args.no_display,
-                          max_frames=args.max_frames, detect_every=args.detect_every,
+                          max_frames=args.max_frames, progress=True, detect_every=args.detect_every,
                           embed_every=args.embed_every, min_face_size=args.min_face_size)
         for note in stats.notes:
             print(f"{prog}: note: {note}", file=sys.stderr)
         print(f"Processed {stats.frames} frames in {stats.seconds:.1f} s ({stats.fps:.1f} fps)")
+        for e in sorted(stats.events, key=lambda e: e["start_s"]):
+            print(f"  {e['start_s']:6.1f}-{e['end_s']:6.1f} s  {e['name']} ({e['probability']:.2f})")
         if stats.dropped:
             print(f"Dropped {stats.dropped} frames to keep up with the live source")
         if args.output:
