@@ -26,7 +26,6 @@ demo: install
 bench: install
 	$(BIN)/python -m pip install --quiet -e '.[bench]'
 	$(BIN)/python -m pip install --quiet --no-deps 'face_recognition==1.3.0' click
-	$(BIN)/python -m pip install --quiet --no-deps 'face_recognition==1.3.0' click
 	$(BIN)/python bench/run_all.py
 
 clean:

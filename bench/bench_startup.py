@@ -16,24 +16,30 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 
 
-def run_measured(cmd, env=None) -> tuple[float, float, str]:
-    """(seconds, peak MB, stdout) of one command in a fresh process; os.wait4 gives the child's
-    own peak memory (ru_maxrss of RUSAGE_CHILDREN would be the largest child's so far)."""
-    t = time.perf_counter()
-    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env)
-    out = p.stdout.read()
-    _, status, usage = os.wait4(p.pid, 0)
-    p.returncode = os.waitstatus_to_exitcode(status)
-    seconds = time.perf_counter() - t
-    if p.returncode:
-        raise SystemExit(f"{' '.join(map(str, cmd))} failed with exit {p.returncode}")
-    return seconds, usage.ru_maxrss / 1024, out.decode()
+# A small launcher runs each command: Linux carries ru_maxrss over from parent to child across
+# fork and exec, so measured from a big process (make bench's, with TensorFlow loaded) every
+# child would report at least the parent's size.  The launcher is ~10 MB.
+LAUNCH = r"""
+import json, resource, subprocess, sys, time
+t = time.perf_counter()
+p = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+print(json.dumps({"rc": p.returncode, "seconds": time.perf_counter() - t,
+                  "peak_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024}))
+"""
+
+
+def run_measured(cmd, env=None) -> tuple[float, float]:
+    """(seconds, peak MB) of one command in a fresh process."""
+    p = subprocess.run([sys.executable, "-S", "-c", LAUNCH, *map(str, cmd)], capture_output=True, text=True, env=env)
+    r = json.loads(p.stdout.strip().splitlines()[-1])
+    if r["rc"]:
+        raise SystemExit(f"{' '.join(map(str, cmd))} failed with exit {r['rc']}")
+    return r["seconds"], r["peak_mb"]
 
 
 def main(argv=None):
@@ -79,7 +85,7 @@ def main(argv=None):
                 shutil.copytree(models, cache)  # model caches only: the embedding cache starts empty
                 e = dict(os.environ, FACEREC_CACHE=str(cache))
                 for phase in ("cold", "warm"):
-                    s, mb, _ = run_measured(cmd, e)
+                    s, mb = run_measured(cmd, e)
                     results.setdefault((label, phase), []).append((s, mb))
     finally:
         shutil.rmtree(work, ignore_errors=True)

@@ -54,6 +54,8 @@ def main():
     s = bench_startup.main([])
     rows.append(("Embedding, batch 1 (faces/s)", e["ours_b1_faces_per_s"], e.get("dlib_b1_faces_per_s"), "dlib, same network"))
     rows.append(("Embedding, batch 32 (faces/s)", e["ours_b32_faces_per_s"], e.get("dlib_b32_faces_per_s"), "dlib, same network"))
+    rows.append(("Embedding with mirror averaging, batch 32 (faces/s)", e["ours_b32_mirror_faces_per_s"],
+                 e.get("dlib_b32_faces_per_s"), "dlib, one pass per face"))
     cs = e["cold_start"]
     rows.append(("Cold start, first build (s)", cs["first_build"]["load_s"], e.get("dlib_load_s"), "dlib model load"))
     rows.append(("Cold start, cached load (s)", cs["cached_load"]["load_s"], e.get("dlib_load_s"), "dlib model load"))

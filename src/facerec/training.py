@@ -56,10 +56,14 @@ def embed_people(embedder, people, mirror: bool = True, cache: bool = True, batc
                        np.asarray(groups, np.int64), problems, left_out)
 
 
-def check_training_request(people, threshold: float | None) -> None:
-    """Refuse what training would refuse anyway, before any photo is embedded."""
+def _check_threshold(threshold: float | None) -> None:
     if threshold is not None and not 0 <= threshold <= 1:
         raise FacerecError(f"threshold {threshold} is not a probability between 0 and 1")
+
+
+def check_training_request(people, threshold: float | None) -> None:
+    """Refuse what training would refuse anyway, before any photo is embedded."""
+    _check_threshold(threshold)
     with_photos = [name for name, paths in people if len(paths)]
     if len(with_photos) < 2:
         raise FacerecError(f"need photos of at least two people to train, found {len(with_photos)}"
@@ -80,6 +84,7 @@ def train_classifier(data, labels=None, model="default", *, mirror: bool = True,
     from .classifier import FaceClassifier
     from .embedding import Embedder, load_embedder
 
+    _check_threshold(threshold)
     embedder = model if isinstance(model, Embedder) else load_embedder(model)
     if isinstance(data, TrainingSet):
         ts = data
@@ -87,6 +92,8 @@ def train_classifier(data, labels=None, model="default", *, mirror: bool = True,
         X = np.asarray(data, np.float32)
         if X.ndim != 2 or len(X) != len(labels):
             raise FacerecError(f"embeddings {X.shape} and {len(labels)} labels do not match")
+        if X.shape[1] != embedder.dim:
+            raise FacerecError(f"{X.shape[1]}-d embeddings given for {embedder.name}, whose are {embedder.dim}-d")
         names = sorted(set(map(str, labels)))
         y = np.asarray([names.index(str(n)) for n in labels], np.int64)
         ts = TrainingSet(X, y, names, np.arange(len(y)))
@@ -101,7 +108,6 @@ def train_classifier(data, labels=None, model="default", *, mirror: bool = True,
     clf = FaceClassifier(seed=seed).fit(ts.embeddings, ts.labels, ts.names)
     clf.set_embedder(embedder)
     if threshold is not None:
-        check_training_request([("", [1]), ("", [1])], threshold)
         clf.threshold = threshold
         clf.calibration = {"method": "given by --threshold"}
         return clf

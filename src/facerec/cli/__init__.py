@@ -43,6 +43,7 @@ def _cmd_model(args) -> int:
     print(f"standardization: {emb.standardization}")
     extra = f"padding {a.padding}" if a.kind == "similarity" else f"margin {a.margin}"
     print(f"alignment:       {a.kind}, {a.size} px, {extra}")
+    print(f"mirror average:  {'on' if emb.flip else 'off'}")
     where = getattr(emb, "loaded_from", None)
     print(f"loaded in:       {took:.2f} s" + (f" ({where})" if where else ""))
     return 0
