@@ -106,7 +106,8 @@ def draw(frame: np.ndarray, tracks, fps: float | None = None) -> None:
         unknown = t.name in ("Unknown", "...")
         color = (0, 0, 255) if unknown else (0, 200, 0)
         cv2.rectangle(frame, (x1, y1), (x2, y2), color, 2)
-        label = t.name if t.name == "..." else f"{t.name} {t.probability:.2f}"
+        # An Unknown's probability is that of the name it was refused, which only confuses a viewer.
+        label = t.name if unknown else f"{t.name} {t.probability:.2f}"
         (tw, th), _ = cv2.getTextSize(label, cv2.FONT_HERSHEY_SIMPLEX, 0.5, 1)
         # Keep the label inside the frame: above the box, or inside it at the top edge.
         lx = min(max(0, x1), max(0, frame.shape[1] - tw - 4))
