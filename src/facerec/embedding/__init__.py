@@ -46,7 +46,9 @@ def _load(spec, standardization, image_size) -> Embedder:
     from ..tfutil import import_tensorflow
     from . import facenet
 
-    import_tensorflow()  # models users bring run in TensorFlow; import it quietly, once
+    if path.is_file() and path.suffix.lower() == ".tflite":
+        return facenet.TFLiteEmbedder(path, **kw)  # runs in LiteRT
+    import_tensorflow()  # the other formats run in TensorFlow; import it quietly, once
     if path.is_dir():
         if (path / "saved_model.pb").is_file():
             return facenet.SavedModelEmbedder(path, **kw)
@@ -63,8 +65,6 @@ def _load(spec, standardization, image_size) -> Embedder:
         return facenet.GraphEmbedder(path, **kw)
     if suffix in (".h5", ".hdf5", ".keras"):
         return facenet.KerasEmbedder(path, **kw)
-    if suffix == ".tflite":
-        return facenet.TFLiteEmbedder(path, **kw)
     if suffix == ".dat":
         from .dlib_resnet import DlibResNetEmbedder
 

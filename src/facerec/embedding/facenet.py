@@ -208,11 +208,11 @@ class TFLiteEmbedder(_FileEmbedder):
     """A TensorFlow Lite flatbuffer (.tflite) taking images and returning embeddings."""
 
     def __init__(self, path, standardization=None, image_size=None):
-        import tensorflow as tf
+        from ..litert import interpreter_class  # LiteRT: no TensorFlow needed
 
         path = Path(path)
         try:
-            self._interp = tf.lite.Interpreter(model_path=str(path), num_threads=None)
+            self._interp = interpreter_class()(model_path=str(path), num_threads=None)
         except Exception as exc:
             raise FacerecError(f"{path}: not a TensorFlow Lite model ({str(exc).splitlines()[0]})") from exc
         ins = self._interp.get_input_details()
