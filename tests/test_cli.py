@@ -131,3 +131,13 @@ def test_no_tensorflow_chatter_while_building_the_cache(obama_biden, tmp_path):
     assert p.returncode == 0, p.stderr
     assert p.stderr == ""
     assert p.stdout.splitlines()[0] == "Number of classes: 2" and len(p.stdout.splitlines()) == 7, p.stdout
+
+
+def test_calibrate_writes_its_figures(obama_biden, tmp_path):
+    from facerec.openset import DistanceStats
+
+    out = tmp_path / "cal.json"
+    p = _run("calibrate", "default", str(obama_biden / "people"), "--output", str(out))
+    assert p.returncode == 0, p.stderr
+    assert "3 faces of 2 people; 2 different-person pairs, 1 same-person pairs" in p.stdout
+    assert DistanceStats.from_json(out.read_text()).identities == 2

@@ -62,6 +62,24 @@ def _cmd_verify(args) -> int:
     return 0
 
 
+def _cmd_calibrate(args) -> int:
+    from ..files import atomic_write_bytes
+    from ..openset import calibrate
+
+    stats = calibrate(args.model, args.people_dirs)
+    print(f"{stats.model}: {stats.faces} faces of {stats.identities} people; "
+          f"{stats.impostor_pairs} different-person pairs, {stats.genuine_pairs} same-person pairs")
+    print(f"At a false-accept target of {args.false_accept:g} per stranger face:")
+    print(f"{'gallery faces':>14}{'distance':>10}{'strangers named':>17}{'known faces named':>19}")
+    for m in (1, 3, 10, 30, 100, 300, 1000, 10000):
+        d = stats.acceptance_distance(m, args.false_accept)
+        print(f"{m:14d}{d:10.4f}{stats.strangers_accepted(d, m):17.4f}{stats.known_accepted(d):19.4f}")
+    if args.output:
+        atomic_write_bytes(args.output, stats.to_json().encode())
+        print(f"Written to {args.output}")
+    return 0
+
+
 def _cmd_demo(args) -> int:
     from ..demo import run_demo
 
@@ -129,6 +147,16 @@ def build_parser() -> argparse.ArgumentParser:
     pp.add_argument("--per_fold", type=int, default=100, help="same-person (and as many different) pairs per fold")
     pp.add_argument("--seed", type=int, default=0)
     pp.set_defaults(func=_cmd_pairs)
+
+    c = _command(sub, "calibrate", "measure how close different people's faces come with a model, and the "
+                 "acceptance distance that keeps strangers out for each gallery size")
+    c.add_argument("model", help="'default' or a model path")
+    c.add_argument("people_dirs", nargs="+", metavar="PEOPLE_DIR",
+                   help="folders with one sub-folder of photos per person (many people, few photos each)")
+    c.add_argument("--false_accept", type=float, default=0.01, help="share of stranger faces a gallery may name "
+                   "(default 0.01)")
+    c.add_argument("--output", help="write the measured distributions here (JSON, numbers only)")
+    c.set_defaults(func=_cmd_calibrate)
 
     dm = _command(sub, "demo", "the whole job end to end on sample photos (what `make demo` runs)")
     dm.add_argument("--out", default="demo_output", help="where to put everything (default demo_output)")

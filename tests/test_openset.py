@@ -1,0 +1,55 @@
+"""Impostor and genuine distance statistics, and the acceptance distance for a gallery size."""
+import numpy as np
+import pytest
+
+from facerec import FacerecError
+from facerec.openset import GRID, DistanceStats, measure, shipped
+
+
+def _people(rng, n_people=60, per=3, spread=0.25, dim=32):
+    centres = rng.normal(size=(n_people, dim))
+    centres /= np.linalg.norm(centres, axis=1, keepdims=True)
+    x = np.repeat(centres, per, axis=0) + rng.normal(scale=spread / np.sqrt(dim), size=(n_people * per, dim))
+    return x / np.linalg.norm(x, axis=1, keepdims=True), np.repeat(np.arange(n_people), per)
+
+
+def test_measure_counts_every_pair_once(rng):
+    x, y = _people(rng)
+    s = measure(x, y, "toy")
+    n = len(x)
+    assert s.genuine_pairs == 60 * 3 and s.impostor_pairs == n * (n - 1) // 2 - 60 * 3
+    d = np.linalg.norm(x[:, None] - x[None], axis=2)[np.triu_indices(n, 1)]
+    same = (y[:, None] == y[None])[np.triu_indices(n, 1)]
+    for t in (0.2, 0.8, 1.2):
+        i = int(np.searchsorted(GRID, t))
+        assert s.impostor_cdf[i] == pytest.approx(np.mean(d[~same] <= GRID[i]), abs=1e-9)
+        assert s.genuine_cdf[i] == pytest.approx(np.mean(d[same] <= GRID[i]), abs=1e-9)
+
+
+def test_acceptance_distance_shrinks_with_the_gallery_and_holds_the_target(rng):
+    x, y = _people(rng, n_people=200, per=2)
+    s = measure(x, y, "toy")
+    ds = [s.acceptance_distance(m, 0.01) for m in (1, 10, 100, 1000)]
+    assert ds == sorted(ds, reverse=True) and ds[0] > ds[-1]
+    for m, d in zip((1, 10, 100, 1000), ds):
+        assert s.strangers_accepted(d, m) <= 0.0101
+
+
+def test_calibration_file_round_trip_and_bad_files(rng):
+    x, y = _people(rng)
+    s = measure(x, y, "toy")
+    back = DistanceStats.from_json(s.to_json())
+    assert back.acceptance_distance(10) == s.acceptance_distance(10)
+    for bad in ("{}", "not json", '{"format": "facerec-impostors", "impostor_cdf": [1, 0]}'):
+        with pytest.raises(FacerecError):
+            DistanceStats.from_json(bad)
+    with pytest.raises(FacerecError, match="two people"):
+        measure(x[:3], y[:3], "toy")
+
+
+def test_the_default_models_figures_ship_with_the_package():
+    s = shipped("dlib-resnet-v1")
+    assert s is not None and s.identities > 1000 and s.impostor_pairs > 1_000_000
+    # One enrolled face at a 1% target sits near the model's equal-error distance (0.42).
+    assert 0.38 < s.acceptance_distance(1, 0.01) < 0.46
+    assert s.acceptance_distance(10000, 0.01) < s.acceptance_distance(10, 0.01)
