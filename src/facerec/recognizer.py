@@ -28,6 +28,15 @@ class FileResult:
     error: str | None = None
 
 
+def load_recognition_file(path):
+    """A gallery (facerec enrol) or a classifier (classifier.py TRAIN) from its file: both answer
+    identify(embeddings) with names, confidences and distances."""
+    from .classifier import FaceClassifier
+    from .gallery import Gallery, is_gallery_file
+
+    return Gallery.load(path) if is_gallery_file(path) else FaceClassifier.load(path)
+
+
 class Recognizer:
     """Names the faces of images and video frames with a trained classifier.
 
@@ -48,11 +57,10 @@ class Recognizer:
 
     @classmethod
     def load(cls, path, model=None) -> "Recognizer":
-        """A Recognizer for a classifier file; model defaults to the one it was trained with."""
-        from .classifier import FaceClassifier
+        """A Recognizer for a classifier or gallery file; model defaults to the one it was made with."""
         from .embedding import load_embedder
 
-        clf = FaceClassifier.load(path)  # a bad file is refused before any model loads
+        clf = load_recognition_file(path)  # a bad file is refused before any model loads
         return cls(clf, load_embedder(model or clf.model_spec), source=str(path))
 
     @property

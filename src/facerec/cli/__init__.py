@@ -17,6 +17,9 @@ def run_main(fn, argv=None, prog="facerec") -> int:
     except KeyboardInterrupt:
         print(f"{prog}: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # output piped into head, say: the reader has what it wanted
+        sys.stderr.close()
+        return 0
 
 
 def _cmd_download(args) -> int:
@@ -157,6 +160,10 @@ def build_parser() -> argparse.ArgumentParser:
                    "(default 0.01)")
     c.add_argument("--output", help="write the measured distributions here (JSON, numbers only)")
     c.set_defaults(func=_cmd_calibrate)
+
+    from .gallery import add_commands
+
+    add_commands(sub, _command)
 
     dm = _command(sub, "demo", "the whole job end to end on sample photos (what `make demo` runs)")
     dm.add_argument("--out", default="demo_output", help="where to put everything (default demo_output)")

@@ -73,13 +73,12 @@ def train(args) -> int:
 
 
 def classify(args) -> int:
-    from ..classifier import FaceClassifier
     from ..datasets import read_photos_to_classify
     from ..embedding import load_embedder
     from ..evaluation import score_classification
-    from ..recognizer import Recognizer
+    from ..recognizer import Recognizer, load_recognition_file
 
-    clf = FaceClassifier.load(args.classifier_filename)  # refuse a bad file before loading models
+    clf = load_recognition_file(args.classifier_filename)  # refuse a bad file before loading models
     classes, unlabelled = read_photos_to_classify(args.data_dir, _split(args))
     if args.unknown_dir:
         extra, _ = read_photos_to_classify(args.unknown_dir)

@@ -1,0 +1,79 @@
+"""facerec enrol | forget | people: a gallery of people that grows without retraining."""
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def describe_rule(gallery) -> str:
+    """The numbers that decide who is named, for the gallery as it now stands."""
+    d, m = gallery.acceptance_distance(), len(gallery.labels)
+    s = gallery.stats
+    return (f"Acceptance distance {d:.4f} for {m} enrolled faces at a {gallery.false_accept:g} false-accept target: "
+            f"expected strangers named {s.strangers_accepted(d, m):.2%}, single photos of an enrolled person "
+            f"named {s.known_accepted(d):.2%}")
+
+
+def cmd_enrol(args) -> int:
+    import time
+
+    from ..datasets import read_people
+    from ..embedding import load_embedder
+    from ..gallery import Gallery, enrol_people
+
+    people = read_people(args.people_dir)
+    path = Path(args.gallery)
+    gallery = Gallery.load(path) if path.exists() else None  # a bad file is refused before any work
+    embedder = load_embedder(args.model if args.model else gallery.model_spec if gallery else "default")
+    if gallery is None:
+        gallery = Gallery.for_embedder(embedder, 0.01 if args.false_accept is None else args.false_accept)
+    else:
+        gallery.check_model(embedder, str(path))
+        if args.false_accept is not None:
+            gallery.false_accept = args.false_accept
+    t = time.perf_counter()
+    for note in enrol_people(gallery, embedder, people):
+        print(f"  {note}")
+    gallery.save(path)
+    names = [n for n, p in people if p]
+    print(f"Enrolled {len(names)} people in {time.perf_counter() - t:.1f} s; {path} now holds "
+          f"{len(gallery.people())} people, {len(gallery.labels)} faces")
+    print(describe_rule(gallery))
+    return 0
+
+
+def cmd_forget(args) -> int:
+    from ..gallery import Gallery
+
+    gallery = Gallery.load(args.gallery)
+    removed = gallery.forget(args.names)
+    gallery.save(args.gallery)
+    print(f"Forgot {', '.join(removed)}; {args.gallery} now holds {len(gallery.people())} people")
+    return 0
+
+
+def cmd_people(args) -> int:
+    from ..gallery import Gallery
+
+    gallery = Gallery.load(args.gallery)
+    for name, count in gallery.people():
+        print(f"{name}\t{count}")
+    print(f"{len(gallery.people())} people, {len(gallery.labels)} faces, model {gallery.embedder_info.get('name')}")
+    return 0
+
+
+def add_commands(sub, command) -> None:
+    """Register enrol, forget and people on the facerec parser."""
+    e = command(sub, "enrol", "add or update the people of a folder (one sub-folder each) in a gallery")
+    e.add_argument("gallery", help="gallery file (.npz), created if missing")
+    e.add_argument("people_dir", help="one sub-folder of photos per person to add or update")
+    e.add_argument("--model", help="embedding model (default: the gallery's, or 'default' for a new one)")
+    e.add_argument("--false_accept", type=float, default=None,
+                   help="share of stranger faces the gallery may name (default 0.01)")
+    e.set_defaults(func=cmd_enrol)
+    f = command(sub, "forget", "remove people from a gallery")
+    f.add_argument("gallery")
+    f.add_argument("names", nargs="+", metavar="NAME")
+    f.set_defaults(func=cmd_forget)
+    p = command(sub, "people", "list a gallery's people and their photo counts")
+    p.add_argument("gallery")
+    p.set_defaults(func=cmd_people)

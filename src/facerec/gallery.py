@@ -1,0 +1,217 @@
+"""A gallery of enrolled people that grows without retraining: nearest enrolled face, open-set rule.
+
+Each person is a few embeddings (one per enrolment photo).  A face is named after its nearest
+enrolled face when that face is within the acceptance distance the model's measured impostor
+distances give for this gallery's size and the false-accept target (facerec.openset); otherwise it
+is Unknown.  Adding or forgetting a person touches only that person's rows.  The file is a NumPy
+archive read with allow_pickle=False, written atomically, and keyed to its model.
+"""
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+from .classifier import UNKNOWN
+from .errors import FacerecError
+
+FORMAT = "facerec-gallery"
+FORMAT_VERSION = 1
+
+
+class Gallery:
+    """Enrolled people's embeddings; identify() names faces or says Unknown.
+
+    >>> g = Gallery.load("family.npz")                          # doctest: +SKIP
+    >>> g.identify(face_encodings(load_image("door.jpg")))       # doctest: +SKIP
+    (['Alice'], array([0.999]), array([0.28]))
+    """
+
+    def __init__(self, embedder_info: dict, dim: int, false_accept: float = 0.01):
+        self.embedder_info = dict(embedder_info)
+        self.embeddings = np.zeros((0, dim), np.float32)
+        self.labels: list[str] = []    # the person of each row
+        self.sources: list[str] = []   # the photo of each row
+        if not 0 < false_accept < 1:
+            raise FacerecError(f"false-accept rate {false_accept} must be between 0 and 1")
+        self.false_accept = false_accept
+        self._stats = None
+
+    @classmethod
+    def for_embedder(cls, embedder, false_accept: float = 0.01) -> "Gallery":
+        return cls({"name": embedder.name, "spec": embedder.spec, "key": embedder.key, "dim": embedder.dim},
+                   embedder.dim, false_accept)
+
+    # --- the people ---------------------------------------------------------------------------
+
+    @property
+    def class_names(self) -> list[str]:
+        return sorted(set(self.labels))
+
+    def people(self) -> list[tuple[str, int]]:
+        """(name, enrolled photos) per person, by name."""
+        counts: dict = {}
+        for name in self.labels:
+            counts[name] = counts.get(name, 0) + 1
+        return sorted(counts.items())
+
+    def enrol(self, name: str, embeddings: np.ndarray, sources) -> None:
+        """Set a person's enrolled faces (replacing any they had)."""
+        check_name(name)
+        e = np.asarray(embeddings, np.float32).reshape(-1, self.embeddings.shape[1])
+        self.forget([name], missing_ok=True)
+        self.embeddings = np.concatenate([self.embeddings, e])
+        self.labels += [name] * len(e)
+        self.sources += [str(s) for s in sources]
+
+    def forget(self, names, missing_ok: bool = False) -> list[str]:
+        """Remove people; returns the names removed."""
+        names = set(names)
+        unknown = names - set(self.labels)
+        if unknown and not missing_ok:
+            raise FacerecError(f"not in the gallery: {', '.join(sorted(unknown))}")
+        keep = np.array([n not in names for n in self.labels], bool)
+        self.embeddings = self.embeddings[keep] if len(keep) else self.embeddings
+        self.labels = [n for n, k in zip(self.labels, keep) if k]
+        self.sources = [s for s, k in zip(self.sources, keep) if k]
+        return sorted(names - unknown)
+
+    # --- the open-set rule ----------------------------------------------------------------------
+
+    @property
+    def stats(self):
+        if self._stats is None:
+            from .openset import shipped
+
+            self._stats = shipped(self.embedder_info.get("name", ""))
+            if self._stats is None:
+                raise FacerecError(f"no distance statistics for model '{self.embedder_info.get('name')}': "
+                                   f"measure them with facerec calibrate")
+        return self._stats
+
+    def acceptance_distance(self) -> float:
+        """The distance under which a face is named, for this gallery's size and target."""
+        return self.stats.acceptance_distance(len(self.labels), self.false_accept)
+
+    def identify(self, X) -> tuple[list, np.ndarray, np.ndarray]:
+        """(names, confidences, distances): the nearest enrolled person or Unknown; confidence is
+        1 - the chance a stranger comes this close to some enrolled face; distance to the nearest."""
+        X = np.asarray(X, np.float32).reshape(-1, self.embeddings.shape[1])
+        if not len(X):
+            return [], np.zeros(0), np.zeros(0)
+        if not len(self.labels):
+            return [UNKNOWN] * len(X), np.zeros(len(X)), np.full(len(X), np.inf)
+        d = np.sqrt(np.maximum(2 - 2 * X @ self.embeddings.T, 0))
+        nearest = d.argmin(axis=1)
+        dist = d[np.arange(len(X)), nearest]
+        limit, m = self.acceptance_distance(), len(self.labels)
+        names = [self.labels[j] if dist[i] <= limit else UNKNOWN for i, j in enumerate(nearest)]
+        conf = np.array([1 - self.stats.strangers_accepted(v, m) for v in dist])
+        return names, conf, dist
+
+    # --- the model it belongs to -------------------------------------------------------------
+
+    @property
+    def model_spec(self) -> str:
+        return self.embedder_info.get("spec") or "default"
+
+    def check_model(self, embedder, source="the gallery") -> None:
+        """Refuse an embedder other than the one the gallery's faces were embedded with."""
+        if self.embedder_info.get("key") != embedder.key:
+            raise FacerecError(f"{source} holds faces embedded with model '{self.model_spec}' "
+                               f"({self.embedder_info.get('name')}); use that model, or enrol again")
+
+    # --- files --------------------------------------------------------------------------------
+
+    def save(self, path) -> None:
+        """Write atomically as a NumPy archive (no pickle)."""
+        from .files import atomic_write_bytes
+
+        meta = {"format": FORMAT, "version": FORMAT_VERSION, "embedder": self.embedder_info,
+                "false_accept": self.false_accept, "labels": self.labels, "sources": self.sources}
+        buf = io.BytesIO()
+        np.savez(buf, meta=np.frombuffer(json.dumps(meta).encode(), np.uint8), embeddings=self.embeddings)
+        atomic_write_bytes(path, buf.getvalue())
+
+    @classmethod
+    def load(cls, path) -> "Gallery":
+        path = Path(path)
+        if not path.is_file():
+            raise FacerecError(f"{path}: gallery file not found")
+        try:
+            with np.load(path, allow_pickle=False) as z:
+                meta = json.loads(bytes(z["meta"]).decode())
+                emb = np.asarray(z["embeddings"], np.float32)
+            if meta.get("format") != FORMAT:
+                raise ValueError("not a gallery")
+            labels, sources = list(meta["labels"]), list(meta["sources"])
+            dim = int(meta["embedder"]["dim"])
+            if emb.ndim != 2 or emb.shape[1] != dim or len(labels) != len(emb) or len(sources) != len(emb):
+                raise ValueError("its arrays do not agree")
+            if not np.all(np.isfinite(emb)):
+                raise ValueError("it holds non-finite embeddings")
+        except (OSError, ValueError, KeyError, TypeError, EOFError, zipfile.BadZipFile, UnicodeDecodeError) as exc:
+            raise FacerecError(f"{path}: not a facerec gallery file ({exc}; files are never unpickled)") from exc
+        if meta.get("version", 0) > FORMAT_VERSION:
+            raise FacerecError(f"{path}: made by a newer facerec (format {meta['version']}); upgrade facerec")
+        g = cls(meta["embedder"], dim, float(meta.get("false_accept", 0.01)))
+        g.embeddings, g.labels, g.sources = emb, labels, sources
+        return g
+
+
+def check_name(name: str) -> None:
+    """A person's name is a plain label: no path separators, no control characters."""
+    if not name or name in (".", "..") or any(c in name for c in "/\\") or any(ord(c) < 32 for c in name) \
+            or name == UNKNOWN:
+        raise FacerecError(f"'{name}' cannot be a person's name (empty, a path, '{UNKNOWN}' or control characters)")
+
+
+def is_gallery_file(path) -> bool:
+    """Whether a recognition file is a gallery (else it is taken for a classifier)."""
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            return json.loads(bytes(z["meta"]).decode()).get("format") == FORMAT
+    except Exception:  # anything unreadable is left to the classifier's loader to explain
+        return False
+
+
+def enrol_people(gallery: Gallery, embedder, people, progress: bool = True) -> list[str]:
+    """Add or update each (name, photo paths); a photo with several faces gives the face closest to
+    the person's other photos (or, with nothing to compare, the central one).  Returns notes."""
+    from .encoder import FaceEncoder
+
+    encoder = FaceEncoder(embedder)
+    notes = []
+    for name, paths in people:
+        check_name(name)
+        files = encoder.encode(list(paths), progress=progress)
+        single = [ff.embeddings[0] for ff in files if not ff.error and len(ff) == 1]
+        known = gallery.embeddings[[n == name for n in gallery.labels]] if gallery.labels else []
+        ref = np.mean(np.concatenate([np.asarray(single).reshape(-1, embedder.dim),
+                                      np.asarray(known).reshape(-1, embedder.dim)]), axis=0) \
+            if len(single) or len(known) else None
+        chosen, sources = [], []
+        for ff in files:
+            if ff.error or not len(ff):
+                notes.append(f"{ff.path}: {ff.error or 'no face found'}; skipped")
+                continue
+            if len(ff) == 1:
+                j = 0
+            elif ref is not None:
+                j = int(np.argmin(np.linalg.norm(ff.embeddings - ref, axis=1)))
+                notes.append(f"{ff.path}: {len(ff)} faces; enrolled the one at "
+                             f"{', '.join(str(int(v)) for v in ff.boxes[j])} (closest to {name}'s other photos)")
+            else:
+                j = ff.subject()
+                notes.append(f"{ff.path}: {len(ff)} faces; enrolled the central one at "
+                             f"{', '.join(str(int(v)) for v in ff.boxes[j])}")
+            chosen.append(ff.embeddings[j])
+            sources.append(ff.path)
+        if not chosen:
+            notes.append(f"{name}: no usable face; not enrolled")
+            continue
+        gallery.enrol(name, np.stack(chosen), sources)
+    return notes

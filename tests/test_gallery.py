@@ -1,0 +1,65 @@
+"""facerec enrol / forget / people: a gallery that grows without retraining, used like a classifier."""
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from conftest import shared
+from facerec import FacerecError
+
+
+def _run(*args):
+    return subprocess.run([sys.executable, "-m", "facerec", *map(str, args)], capture_output=True, text=True,
+                          timeout=300)
+
+
+def test_enrol_forget_people_and_use_it_everywhere(tmp_path):
+    train, test = shared("personal", "train"), shared("personal", "test")
+    gallery = tmp_path / "family.npz"
+    p = _run("enrol", gallery, train)
+    assert p.returncode == 0, p.stderr
+    assert "Acceptance distance" in p.stdout and "false-accept target" in p.stdout
+    assert "2 faces; enrolled" in p.stdout  # a photo with two faces says which one it took
+    p = _run("people", gallery)
+    assert p.stdout.splitlines()[0] == "alex_lacamoire\t1" and "5 people" in p.stdout
+    p = _run("classify", "CLASSIFY", test, "default", gallery)
+    assert p.returncode == 0, p.stderr
+    assert "kit_harington" in p.stdout and "rose_leslie" in p.stdout and "biden" in p.stdout
+    p = _run("forget", gallery, "biden")
+    assert p.returncode == 0 and "now holds 4 people" in p.stdout
+    from facerec import Recognizer, load_image
+
+    rec = Recognizer.load(gallery)
+    names = {f.name for f in rec.recognize(load_image(test / "obama_and_biden.jpg"))}
+    assert "obama" in names and "biden" not in names
+    bad = _run("forget", gallery, "nobody")
+    assert bad.returncode == 1 and "not in the gallery: nobody" in bad.stderr
+
+
+def test_strangers_stay_unknown_and_the_file_is_checked(tmp_path, rng):
+    from facerec.gallery import Gallery
+
+    class Emb:
+        name, spec, key, dim = "dlib-resnet-v1", "default", "k", 8
+
+    g = Gallery.for_embedder(Emb)
+    people = rng.normal(size=(3, 8)).astype(np.float32)
+    people /= np.linalg.norm(people, axis=1, keepdims=True)
+    for i, e in enumerate(people):
+        g.enrol(f"p{i}", e[None], [f"p{i}.jpg"])
+    names, conf, dist = g.identify(np.concatenate([people, -people]))
+    assert names[:3] == ["p0", "p1", "p2"] and names[3:] == ["Unknown"] * 3
+    g.save(tmp_path / "g.npz")
+    back = Gallery.load(tmp_path / "g.npz")
+    assert back.people() == [("p0", 1), ("p1", 1), ("p2", 1)]
+    for bad_name in ("../x", "", "Unknown", "a\nb"):
+        with pytest.raises(FacerecError):
+            g.enrol(bad_name, people[:1], ["x.jpg"])
+    meta = json.loads(bytes(np.load(tmp_path / "g.npz")["meta"]).decode())
+    meta["labels"] = meta["labels"][:2]  # rows and names disagree
+    np.savez(tmp_path / "bad.npz", meta=np.frombuffer(json.dumps(meta).encode(), np.uint8),
+             embeddings=np.load(tmp_path / "g.npz")["embeddings"])
+    with pytest.raises(FacerecError, match="not a facerec gallery file"):
+        Gallery.load(tmp_path / "bad.npz")
