@@ -31,12 +31,15 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--galleries", type=int, default=20)
     ap.add_argument("--false_accept", type=float, default=0.01)
+    ap.add_argument("--count", choices=["rule", "photos", "people"], default="rule",
+                    help="a stranger's chances: facerec's rule (geometric mean of people and photos), every "
+                    "photo, or every person")
     args = ap.parse_args(argv)
     if not (SHARED / "lfw-dev").is_dir():
         print(f"skipped: {SHARED} not available")
         return None
     from facerec import load_embedder
-    from facerec.openset import shipped
+    from facerec.openset import chances, shipped
 
     emb = load_embedder("default")
     stats = shipped(emb.name)
@@ -59,7 +62,8 @@ def main(argv=None):
                     enrol += list(idx[:per])
                     probe += list(idx[per:])
                 G, g_names = X[enrol], names[enrol]
-                d_acc = stats.acceptance_distance(len(enrol), args.false_accept)
+                m = {"rule": chances(n_people, len(enrol)), "photos": len(enrol), "people": n_people}[args.count]
+                d_acc = stats.acceptance_distance(m, args.false_accept)
                 ds = np.sqrt(np.maximum(2 - 2 * S @ G.T, 0)).min(axis=1)
                 named_s.append(np.mean(ds <= d_acc))
                 dk = np.sqrt(np.maximum(2 - 2 * X[probe] @ G.T, 0))

@@ -92,9 +92,15 @@ class Gallery:
                                    f"measure them with facerec calibrate")
         return self._stats
 
+    def chances(self) -> float:
+        """How many independent chances a stranger has against this gallery (openset.chances)."""
+        from .openset import chances
+
+        return chances(len(set(self.labels)), len(self.labels))
+
     def acceptance_distance(self) -> float:
         """The distance under which a face is named, for this gallery's size and target."""
-        return self.stats.acceptance_distance(len(self.labels), self.false_accept)
+        return self.stats.acceptance_distance(self.chances(), self.false_accept)
 
     def identify(self, X) -> tuple[list, np.ndarray, np.ndarray]:
         """(names, confidences, distances): the nearest enrolled person or Unknown; confidence is
@@ -107,7 +113,7 @@ class Gallery:
         d = np.sqrt(np.maximum(2 - 2 * X @ self.embeddings.T, 0))
         nearest = d.argmin(axis=1)
         dist = d[np.arange(len(X)), nearest]
-        limit, m = self.acceptance_distance(), len(self.labels)
+        limit, m = self.acceptance_distance(), self.chances()
         names = [self.labels[j] if dist[i] <= limit else UNKNOWN for i, j in enumerate(nearest)]
         conf = np.array([1 - self.stats.strangers_accepted(v, m) for v in dist])
         return names, conf, dist

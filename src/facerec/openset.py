@@ -4,7 +4,10 @@ A stranger is compared with every enrolled face; each comparison is another chan
 the acceptance distance.  So the distance is set from the model's impostor distances (faces of
 *different* people, measured once over many identities) and the gallery's size: for a target
 false-accept rate per stranger face ``a`` and ``m`` enrolled faces, each comparison may accept a
-stranger with probability at most ``1 - (1 - a) ** (1 / m)`` (about a / m).  Genuine distances
+stranger with probability at most ``1 - (1 - a) ** (1 / m)`` (about a / m).  A person's photos
+are alike, so their comparisons are not independent chances: ``m`` is the geometric mean of the
+enrolled people and faces (bench/open_set.py: counting every photo kept strangers at a third of the
+target and cost known faces; counting people only let strangers past it with three photos each).  Genuine distances
 (two photos of one person) give the other side: the share of known faces the distance still names.
 """
 from __future__ import annotations
@@ -39,14 +42,14 @@ class DistanceStats:
         false_accept by a gallery of gallery_faces enrolled faces."""
         if not 0 < false_accept < 1:
             raise FacerecError(f"false-accept rate {false_accept} must be between 0 and 1")
-        per_comparison = 1 - (1 - false_accept) ** (1 / max(1, int(gallery_faces)))
+        per_comparison = 1 - (1 - false_accept) ** (1 / max(1.0, float(gallery_faces)))
         ok = np.flatnonzero(self.impostor_cdf <= per_comparison)
         return float(GRID[ok[-1]]) if len(ok) else 0.0
 
     def strangers_accepted(self, distance: float, gallery_faces: int) -> float:
         """Expected share of stranger faces named at this distance by a gallery this size."""
         p = float(np.interp(distance, GRID, self.impostor_cdf))
-        return 1 - (1 - p) ** max(1, int(gallery_faces))
+        return 1 - (1 - p) ** max(1.0, float(gallery_faces))
 
     def known_accepted(self, distance: float) -> float:
         """Expected share of one person's photos within this distance of another of theirs."""
@@ -73,6 +76,11 @@ class DistanceStats:
                        int(d["identities"]), int(d["faces"]))
         except (ValueError, KeyError, TypeError) as exc:
             raise FacerecError(f"{source}: {exc}") from exc
+
+
+def chances(people: int, faces: int) -> float:
+    """The independent chances a stranger has against a gallery of this many people and faces."""
+    return float(np.sqrt(max(1, people) * max(1, faces)))
 
 
 def measure(embeddings: np.ndarray, labels, model: str) -> DistanceStats:

@@ -26,6 +26,8 @@ def parse_arguments(argv=None, prog="classifier.py"):
     p.add_argument("--threshold", type=float, default=None, help="probability under which a face is "
                    "Unknown (default: chosen on the training data by holding people out)")
     p.add_argument("--no_mirror", action="store_true", help="do not add each training face's mirror image")
+    p.add_argument("--false_accept", type=float, default=0.01, help="TRAIN: share of stranger faces the "
+                   "classifier may name (default 0.01); sets the distance to the nearest training face")
     p.add_argument("--unknown_dir", help="CLASSIFY: also a folder of people absent from training, "
                    "all of whom should come out Unknown")
     p.add_argument("--report", metavar="DIR", help="CLASSIFY: write per-class precision/recall and a "
@@ -48,7 +50,7 @@ def train(args) -> int:
     from ..training import check_training_request, describe_unknown_rule, embed_people, train_classifier
 
     people = read_people(args.data_dir, _split(args), "train")
-    check_training_request(people, args.threshold)  # before the slow part
+    check_training_request(people, args.threshold, args.false_accept)  # before the slow part
     print(f"Number of classes: {sum(1 for _, p in people if p)}")
     print(f"Number of images: {sum(len(p) for _, p in people)}")
     for name, paths in people:
@@ -65,7 +67,7 @@ def train(args) -> int:
     if not len(ts.embeddings):
         raise FacerecError(f"no face found in any photo under {args.data_dir}")
     print("Training classifier")
-    clf = train_classifier(ts, model=emb, threshold=args.threshold, seed=args.seed)
+    clf = train_classifier(ts, model=emb, threshold=args.threshold, false_accept=args.false_accept, seed=args.seed)
     print(describe_unknown_rule(clf))
     clf.save(args.classifier_filename)
     print(f'Saved classifier model to file "{args.classifier_filename}"')

@@ -6,9 +6,10 @@ from pathlib import Path
 
 def describe_rule(gallery) -> str:
     """The numbers that decide who is named, for the gallery as it now stands."""
-    d, m = gallery.acceptance_distance(), len(gallery.labels)
+    d, m = gallery.acceptance_distance(), gallery.chances()
     s = gallery.stats
-    return (f"Acceptance distance {d:.4f} for {m} enrolled faces at a {gallery.false_accept:g} false-accept target: "
+    return (f"Acceptance distance {d:.4f} for {len(gallery.people())} people, {len(gallery.labels)} faces at a "
+            f"{gallery.false_accept:g} false-accept target: "
             f"expected strangers named {s.strangers_accepted(d, m):.2%}, single photos of an enrolled person "
             f"named {s.known_accepted(d):.2%}")
 
