@@ -97,6 +97,8 @@ def face_distance(known, candidate) -> np.ndarray:
     """
     candidate = np.asarray(candidate, np.float32)
     known = np.asarray(known, np.float32)
+    if known.size == 0:  # an empty gallery: no distances (as face_recognition answers)
+        return np.zeros(0, np.float32)
     known = known[None] if known.ndim == 1 else known
     if candidate.ndim != 1 or known.ndim != 2 or known.shape[1] != candidate.shape[0]:
         raise FacerecError(f"face_distance takes known embeddings (N, D) and one embedding (D,); got "

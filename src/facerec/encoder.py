@@ -85,7 +85,11 @@ class FaceEncoder:
         from .images import UnreadableImage, load_image
         from .progress import progress as progress_bar
 
-        variant = "faces-v2"  # v2 stores the image size (which face is a photo's subject needs it)
+        # v2 stores the image size (which face is a photo's subject needs it); a detector with other
+        # settings finds other faces, so its results are kept apart.
+        from .detection import MTCNN
+
+        variant = f"faces-v2:{self._detector.settings if self._detector is not None else MTCNN.describe()}"
         out: list[FileFaces | None] = [None] * len(paths)
         pending = []  # (index, path, digest, boxes, landmarks, chips, image size)
         bar = progress_bar(len(paths), "Faces", enabled=progress)

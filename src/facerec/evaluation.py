@@ -155,9 +155,18 @@ def make_pairs(lfw_dir, n_folds: int = 10, per_fold: int = 100, seed: int = 0) -
     """
     from .datasets import get_dataset
 
+    import re
+
     rng = np.random.default_rng(seed)
-    people = [(c.name, sorted(int(Path(p).stem.rsplit("_", 1)[1]) for p in c.image_paths))
-              for c in get_dataset(lfw_dir) if len(c)]
+    people = []
+    for c in get_dataset(lfw_dir):
+        # LFW names its photos Person_Name_NNNN; the pairs file can only point at such names.
+        nums = sorted(int(m.group(1)) for p in c.image_paths
+                      if (m := re.fullmatch(re.escape(c.name) + r"_(\d+)", Path(p).stem)))
+        if nums:
+            people.append((c.name, nums))
+    if not people:
+        raise FacerecError(f"{lfw_dir}: no photo is named as LFW names them (Person_Name/Person_Name_0001.jpg)")
     if len(people) < 2 * n_folds:
         raise FacerecError(f"{lfw_dir}: {len(people)} people are too few for {n_folds} folds")
     order = rng.permutation(len(people))
@@ -218,6 +227,8 @@ def validate_pairs(lfw_dir, pairs_file, model="default", *, n_folds: int = 10, m
         e1.append(np.concatenate(va)); e2.append(np.concatenate(vb)); keep.append(k)
     if not keep:
         raise FacerecError(f"no pair under {lfw_dir} has a face found in both images")
+    if not 2 <= n_folds <= len(keep):
+        raise FacerecError(f"{len(keep)} pairs cannot be split into {n_folds} folds (--lfw_nrof_folds)")
     e1, e2, same = np.asarray(e1), np.asarray(e2), same[keep]
     r = evaluate(e1, e2, same, n_folds=n_folds, metric=metric, subtract_mean=subtract_mean)
     t = emb.same_person_distance if distance_threshold is None else distance_threshold

@@ -12,6 +12,7 @@ align/fit_dlib_template.py).
 """
 from __future__ import annotations
 
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -103,7 +104,7 @@ def load_model(path: Path | None = None) -> ShapeModel:
     try:
         with np.load(cache, allow_pickle=False) as z:
             return ShapeModel(**{k: z[k] for k in ShapeModel.__dataclass_fields__})
-    except (OSError, ValueError, KeyError, EOFError):
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
         pass  # missing or broken: converted again below
     model = _read_model(path.read_bytes())
     import io

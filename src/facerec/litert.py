@@ -1,6 +1,7 @@
 """Running a TFLite graph with little overhead per call: one interpreter per input shape."""
 from __future__ import annotations
 
+import threading
 import warnings
 
 import numpy as np
@@ -29,6 +30,9 @@ class LiteNet:
 
     def __init__(self, model: bytes, threads: int, per_shape: bool = True, max_batch: int = 256):
         self.model, self.threads, self.per_shape, self.max_batch = model, threads, per_shape, max_batch
+        # An interpreter is resized, filled and run in steps: two threads at once corrupt each
+        # other's results (the public API shares one embedder between threads).
+        self._lock = threading.RLock()
         self._cls = interpreter_class()
         self._by_shape = {}
         self._single = None
@@ -52,8 +56,12 @@ class LiteNet:
         self._by_shape.clear()
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
+        with self._lock:
+            return self._run(x)
+
+    def _run(self, x: np.ndarray) -> np.ndarray:
         if not self.per_shape and len(x) > self.max_batch:
-            return np.concatenate([self(x[i:i + self.max_batch]) for i in range(0, len(x), self.max_batch)])
+            return np.concatenate([self._run(x[i:i + self.max_batch]) for i in range(0, len(x), self.max_batch)])
         if self.per_shape:
             it = self._by_shape.get(x.shape)
             if it is None:

@@ -79,11 +79,9 @@ class Recognizer:
     def recognize(self, image) -> list[RecognizedFace]:
         """Every face in an image (uint8 RGB array, or a path), named."""
         from .alignment import align_for
+        from .api import _image
 
-        if not isinstance(image, np.ndarray):
-            from .api import load_image
-
-            image = load_image(image)
+        image = _image(image)  # a path, or anything NumPy takes for an array (a PIL image)
         det = self.detector.detect(image)
         if not len(det):
             return []
@@ -99,7 +97,7 @@ class Recognizer:
         from .encoder import FaceEncoder
 
         if self._encoder is None or (self._encoder.cache is not None) != cache:
-            self._encoder = FaceEncoder(self.embedder, detector=self._detector, cache=cache)
+            self._encoder = FaceEncoder(self.embedder, detector=self.detector, cache=cache)
         self._encoder.batch_size = batch_size
         results = []
         for ff in self._encoder.encode([str(p) for p in paths], progress=progress):

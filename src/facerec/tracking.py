@@ -115,7 +115,7 @@ class FaceTracker:
 
     def __init__(self, recognizer, detect_every: int = 2, embed_every: int = 5, min_face_size: int = 40):
         if detect_every < 1 or embed_every < 1:
-            raise FacerecError("--detect-every and --embed-every must be at least 1")
+            raise FacerecError("detect_every (--detect-every) and embed_every (--embed-every) must be at least 1")
         if min_face_size < 12:
             raise FacerecError(f"--min-face-size {min_face_size} is below what MTCNN can see (12 px)")
         self.recognizer = recognizer

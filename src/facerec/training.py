@@ -92,7 +92,9 @@ def train_classifier(data, labels=None, model="default", *, mirror: bool = True,
     embedder = model if isinstance(model, Embedder) else load_embedder(model)
     if isinstance(data, TrainingSet):
         ts = data
-    elif labels is not None:
+    elif labels is not None or isinstance(data, np.ndarray):
+        if labels is None:
+            raise FacerecError("embeddings need their labels: train_classifier(embeddings, labels)")
         X = np.asarray(data, np.float32)
         if X.ndim != 2 or len(X) != len(labels):
             raise FacerecError(f"embeddings {X.shape} and {len(labels)} labels do not match")
@@ -105,6 +107,8 @@ def train_classifier(data, labels=None, model="default", *, mirror: bool = True,
         from .datasets import read_people
 
         people = read_people(data) if isinstance(data, (str, Path)) else data
+        if any(isinstance(paths, (str, Path)) for _, paths in people):
+            raise FacerecError("people are (name, list of photo paths) pairs; a single path was given as the list")
         check_training_request(people, threshold, false_accept)
         ts = embed_people(embedder, people, mirror=mirror, progress=progress)
     if not len(ts.embeddings):
@@ -136,7 +140,7 @@ def _gate(clf, embedder, n_people: int, n_faces: int, false_accept: float, cal: 
             clf.max_distance = float(embedder.same_person_distance)
             clf.calibration = {"method": f"{embedder.name}'s same-person distance ({cal['reason']})"}
         return
-    if cal.get("method") != "given by --threshold":
+    if cal.get("method") != "given by --threshold":  # (--threshold, or threshold= in Python)
         # The distance decides; the search's probability floor only turned known faces away
         # (lfw-dev split 15/10: accuracy 0.978 with it, 0.983 without, strangers 0.990 / 0.985).
         clf.threshold = 0.0

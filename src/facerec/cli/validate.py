@@ -23,7 +23,9 @@ def parse_arguments(argv=None, prog="validate_on_lfw"):
     p.add_argument("--lfw_nrof_folds", type=int, default=10)
     p.add_argument("--distance_metric", type=int, default=0, choices=[0, 1], help="0 Euclidean, 1 cosine")
     p.add_argument("--subtract_mean", action="store_true", help="subtract the training folds' mean embedding")
-    p.add_argument("--use_flipped_images", action="store_true", help="concatenate each face's and its mirror's embeddings")
+    p.add_argument("--use_flipped_images", action="store_true", help="concatenate each face's and its mirror's "
+                   "embeddings (FaceNet's option; a model that averages with the mirror, as the default does, "
+                   "gains nothing from it)")
     p.add_argument("--image_size", type=int, default=None)
     p.add_argument("--distance_threshold", type=float, default=None, help="also report accuracy at this "
                    "Euclidean distance (default: the model's same-person distance, what `facerec verify` uses)")

@@ -99,6 +99,8 @@ class MTCNN:
 
     def __init__(self, min_face_size: int = 20, thresholds=(0.6, 0.7, 0.7), scale_factor: float = 0.709,
                  max_side: int | None = 1600, threads: int | None = None):
+        if not min_face_size >= 1:
+            raise FacerecError(f"min_face_size {min_face_size} must be at least 1 pixel")
         self.min_face_size = min_face_size
         self.thresholds = tuple(thresholds)
         self.scale_factor = scale_factor
@@ -118,6 +120,16 @@ class MTCNN:
         self._onet = LiteNet(graphs["onet"], threads, per_shape=False)
 
     # --- public API ------------------------------------------------------------------------
+
+    @property
+    def settings(self) -> str:
+        """What decides which faces are found (cached results are keyed by it)."""
+        return self.describe(self.min_face_size, self.thresholds, self.scale_factor, self.max_side)
+
+    @staticmethod
+    def describe(min_face_size=20, thresholds=(0.6, 0.7, 0.7), scale_factor=0.709, max_side=1600) -> str:
+        """The settings string of a detector made with these arguments (the defaults: FaceNet's)."""
+        return f"{min_face_size}/{tuple(thresholds)}/{scale_factor}/{max_side}"
 
     def detect(self, image: np.ndarray) -> Detections:
         """Faces in one uint8 RGB image (H, W, 3)."""

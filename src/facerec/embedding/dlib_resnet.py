@@ -175,12 +175,12 @@ def convert_weights(source: Path) -> tuple[dict, list, dict]:
     return meta, ops, arrays
 
 
-def _cache_files(source: Path) -> tuple[Path, Path]:
-    stem = f"{NAME}-{file_digest(source)[:16]}-c{CONVERTER_VERSION}"
+def _cache_files(digest: str) -> tuple[Path, Path]:
+    stem = f"{NAME}-{digest[:16]}-c{CONVERTER_VERSION}"
     return cache_dir() / f"{stem}.tflite", cache_dir() / f"{stem}.json"
 
 
-def load_graph(source: Path, rebuild: bool = False) -> tuple[dict, bytes, str]:
+def load_graph(source: Path, rebuild: bool = False, digest: str | None = None) -> tuple[dict, bytes, str]:
     """(meta, TFLite graph, how) for the dlib network; how is 'cache' or 'built'.
 
     The JSON beside the graph is written last and holds the graph's size and digest, so a graph
@@ -188,7 +188,7 @@ def load_graph(source: Path, rebuild: bool = False) -> tuple[dict, bytes, str]:
     """
     import hashlib
 
-    graph_path, meta_path = _cache_files(source)
+    graph_path, meta_path = _cache_files(digest or file_digest(source))
     if not rebuild:
         try:
             meta = json.loads(meta_path.read_text())
@@ -229,7 +229,10 @@ class DlibResNetEmbedder(Embedder):
         from ..litert import LiteNet
 
         self.source = Path(source) if source else weights_path()
-        meta, graph, self.loaded_from = load_graph(self.source, rebuild)
+        if not self.source.is_file():
+            raise FacerecError(f"{self.source}: dlib model file not found")
+        self.digest = file_digest(self.source)
+        meta, graph, self.loaded_from = load_graph(self.source, rebuild, self.digest)
         self.input_size = tuple(meta["input_size"])
         self.dim = meta["dim"]
         self.mean_rgb = tuple(meta["mean_rgb"])
@@ -237,7 +240,7 @@ class DlibResNetEmbedder(Embedder):
         self._net = LiteNet(graph, threads or os.cpu_count() or 1, per_shape=False)
 
     def _weights_identity(self) -> list[str]:
-        return [f"dlib:{self.source.stat().st_size}"]
+        return [f"dlib:{self.digest[:16]}:c{CONVERTER_VERSION}"]
 
     def _forward(self, batch: np.ndarray) -> np.ndarray:
         return self._net(batch)
