@@ -69,6 +69,8 @@ def _cmd_calibrate(args) -> int:
     from ..files import atomic_write_bytes
     from ..openset import calibrate
 
+    if not 0 < args.false_accept < 1:  # before the slow part
+        raise FacerecError(f"false-accept rate {args.false_accept} must be between 0 and 1")
     stats = calibrate(args.model, args.people_dirs)
     print(f"{stats.model}: {stats.faces} faces of {stats.identities} people; "
           f"{stats.impostor_pairs} different-person pairs, {stats.genuine_pairs} same-person pairs")
