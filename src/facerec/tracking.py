@@ -1,8 +1,7 @@
-"""Faces followed across video frames: IoU tracks, name voting, and the per-frame recognition step."""
+"""Faces followed across video frames: IoU tracks named from their accumulated embedding."""
 from __future__ import annotations
 
-from collections import Counter, deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -20,9 +19,15 @@ def iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return inter / np.maximum(area(a)[:, None] + area(b)[None] - inter, 1e-9)
 
 
+def _unit(v: np.ndarray) -> np.ndarray:
+    return v / max(float(np.linalg.norm(v)), 1e-12)
+
+
 @dataclass
 class Track:
-    """One face followed across frames, with the recent predictions it votes over."""
+    """One face followed across frames. Its name is what the classifier says of the track's
+    accumulated embedding (the mean of every face embedded so far), so one appearance gets one
+    verdict under the Unknown rule rather than a vote of frames that each might slip past it."""
 
     id: int
     box: np.ndarray
@@ -30,33 +35,35 @@ class Track:
     start_frame: int
     last_seen: int
     last_embedded: int = -10**9
-    votes: deque = field(default_factory=lambda: deque(maxlen=7))
-    history: list = field(default_factory=list)
-    embedding: np.ndarray | None = None
+    name: str = "..."
+    probability: float = 0.0
+    distance: float = float("inf")
+    total: np.ndarray | None = None  # sum of the unit embeddings seen
+    count: int = 0
+    velocity: np.ndarray | None = None  # box change per frame, for where to look next
 
-    def add_vote(self, name: str, prob: float):
-        self.votes.append((name, prob))
-        self.history.append((name, prob))
+    def predicted_box(self, frame_index: int) -> np.ndarray:
+        if self.velocity is None:
+            return self.box
+        return self.box + self.velocity * (frame_index - self.last_seen)
 
-    @staticmethod
-    def _winner(votes) -> str:
-        return Counter(n for n, _ in votes).most_common(1)[0][0] if votes else "..."
+    def move(self, box: np.ndarray, landmarks: np.ndarray, frame_index: int) -> None:
+        step = (box - self.box) / max(1, frame_index - self.last_seen)
+        self.velocity = step if self.velocity is None else 0.5 * (self.velocity + step)
+        self.box, self.landmarks, self.last_seen = box, landmarks, frame_index
 
     @property
-    def name(self) -> str:
-        """The vote of the recent predictions: what is drawn now."""
-        return self._winner(self.votes)
+    def embedding(self) -> np.ndarray | None:
+        """The accumulated embedding (unit length), None before the first."""
+        return None if self.total is None else _unit(self.total)
 
-    @property
-    def probability(self) -> float:
-        probs = [p for n, p in self.votes if n == self.name]
-        return float(np.mean(probs)) if probs else 0.0
+    def add(self, vector: np.ndarray) -> None:
+        self.total = vector.astype(np.float32) if self.total is None else self.total + vector
+        self.count += 1
 
     def summary(self) -> tuple[str, float]:
-        """(name, mean probability) voted over the whole appearance, for the events log."""
-        name = self._winner(self.history)
-        probs = [p for n, p in self.history if n == name]
-        return name, float(np.mean(probs)) if probs else 0.0
+        """(name, probability) of the whole appearance, for the events log."""
+        return self.name, self.probability
 
 
 class Tracker:
@@ -69,18 +76,23 @@ class Tracker:
 
     def update(self, frame_index: int, boxes: np.ndarray, landmarks: np.ndarray) -> list[Track]:
         """Match this frame's detections; returns the tracks that ended."""
-        current = np.array([t.box for t in self.tracks]).reshape(-1, 4)
+        # Where each track's face should be now: a small face crossing the frame moves more than
+        # its own width between detections, and its last box alone would lose it.
+        current = np.array([t.predicted_box(frame_index) for t in self.tracks]).reshape(-1, 4)
         m = iou(current, boxes)
+        ages = np.array([frame_index - t.last_seen for t in self.tracks])
         matched_t, matched_d = set(), set()
-        for flat in np.argsort(-m, axis=None):
-            ti, di = np.unravel_index(flat, m.shape)
-            if m[ti, di] < self.iou_threshold:
-                break
-            if ti in matched_t or di in matched_d:
-                continue
-            matched_t.add(ti); matched_d.add(di)
-            t = self.tracks[ti]
-            t.box, t.landmarks, t.last_seen = boxes[di], landmarks[di], frame_index
+        # Tracks seen most recently choose first (a matching cascade by age): a face moving
+        # across a stale track's last box stays on its own track instead of jumping to the stale one.
+        for age in sorted(set(ages.tolist())):
+            for flat in np.argsort(-np.where(ages[:, None] == age, m, -1), axis=None):
+                ti, di = np.unravel_index(flat, m.shape)
+                if ages[ti] != age or m[ti, di] < self.iou_threshold:
+                    break
+                if ti in matched_t or di in matched_d:
+                    continue
+                matched_t.add(ti); matched_d.add(di)
+                self.tracks[ti].move(boxes[di], landmarks[di], frame_index)
         for di in range(len(boxes)):
             if di not in matched_d:
                 self.tracks.append(Track(self.next_id, boxes[di], landmarks[di], frame_index, frame_index))
@@ -100,17 +112,14 @@ class Tracker:
         return [t for t in self.tracks if frame_index - t.last_seen <= within]
 
 
-def _unit(v: np.ndarray) -> np.ndarray:
-    return v / max(float(np.linalg.norm(v)), 1e-12)
-
-
 class FaceTracker:
     """Frame in, named tracks out, for one video: no I/O, so any camera loop can drive it.
 
     Detection runs every ``detect_every`` frames on a copy scaled so ``min_face_size`` pixels
     become MTCNN's 20; tracks carry faces between detections; a track is embedded again only
-    every ``embed_every`` frames (all due faces of a frame in one embedding call) and its name is
-    the vote of its recent predictions, so names do not flicker.
+    every ``embed_every`` frames (all due faces of a frame in one embedding call) and named from
+    the mean of all its embeddings, so a name does not flicker and a stranger's appearance is
+    judged once, on all the evidence, under the classifier's Unknown rule.
     """
 
     def __init__(self, recognizer, detect_every: int = 2, embed_every: int = 5, min_face_size: int = 40):
@@ -149,17 +158,22 @@ class FaceTracker:
             if due:
                 chips = np.stack([align_for(rec.embedder.alignment, frame, t.box, t.landmarks) for t in due])
                 vectors = rec.embedder.embed(chips)
-                names, probs, _ = rec.classifier.identify(vectors)
-                for t, e, name, p in zip(due, vectors, names, probs):
-                    if (t.embedding is not None and name != t.name
+                # Name this frame's faces too: a face that gets another name and lies farther
+                # than the model's same-person distance from its track is someone else.
+                frame_names, _, _ = rec.classifier.identify(vectors)
+                for t, e, name in zip(due, vectors, frame_names):
+                    if (t.total is not None and name != t.name
                             and np.linalg.norm(e - t.embedding) > self.split_distance):
                         # Another person now fills this box (a cut, or one walking past): end
-                        # the appearance rather than let the newcomer inherit its votes.
+                        # the appearance rather than let the newcomer inherit its embedding.
                         self.ended.append(t)
                         t = tracker.restart(t, index)
-                    t.embedding = e if t.embedding is None else _unit(t.embedding + e)
-                    t.add_vote(name, float(p))
+                    t.add(e)
                     t.last_embedded = index
+                fresh = [t for t in tracker.tracks if t.last_embedded == index]
+                names, probs, dists = rec.classifier.identify(np.stack([t.embedding for t in fresh]))
+                for t, name, p, d in zip(fresh, names, probs, dists):
+                    t.name, t.probability, t.distance = name, float(p), float(d)
         return tracker.visible(index, self.detect_every)
 
     def close(self) -> list[Track]:
