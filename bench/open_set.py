@@ -5,7 +5,9 @@ Known people: lfw-dev (galleries of 3, 10, 30 and 86 people with 1 or 3 enrolmen
 rest of their photos are the probes).  Strangers: lfw-unknown + lfw-singles (1,200 faces).  20
 random galleries per cell.  Caveat: the shipped statistics were measured on these same folders,
 so this checks the arithmetic of the rule, not how it carries to new people.
-Usage: python bench/open_set.py [--galleries 20] [--false_accept 0.01]
+With --path svm, the same cells for FaceNet's path: classifier.py TRAIN's SVM on the enrolled
+photos, gated by the same rule (facerec.training), names what it says.
+Usage: python bench/open_set.py [--galleries 20] [--false_accept 0.01] [--path gallery|svm]
 """
 from __future__ import annotations
 
@@ -34,11 +36,13 @@ def main(argv=None):
     ap.add_argument("--count", choices=["rule", "photos", "people"], default="rule",
                     help="a stranger's chances: facerec's rule (geometric mean of people and photos), every "
                     "photo, or every person")
+    ap.add_argument("--path", choices=["gallery", "svm"], default="gallery",
+                    help="nearest enrolled photo (facerec enrol) or the SVM of classifier.py TRAIN")
     args = ap.parse_args(argv)
     if not (SHARED / "lfw-dev").is_dir():
         print(f"skipped: {SHARED} not available")
         return None
-    from facerec import load_embedder
+    from facerec import load_embedder, train_classifier
     from facerec.openset import chances, shipped
 
     emb = load_embedder("default")
@@ -47,7 +51,8 @@ def main(argv=None):
     S = np.concatenate([embeddings(emb, SHARED / d)[0] for d in ("lfw-unknown", "lfw-singles")])
     people = np.unique(names)
     rng = np.random.default_rng(0)
-    print(f"\nNearest enrolled photo under the calibrated distance ({args.false_accept:.0%} target), "
+    what = "Nearest enrolled photo" if args.path == "gallery" else "classifier.py TRAIN's SVM"
+    print(f"\n{what} under the calibrated distance ({args.false_accept:.0%} target), "
           f"{len(S)} stranger faces, {args.galleries} galleries per cell")
     print(f"{'people':>7}{'photos':>7}{'distance':>10}{'strangers named':>17}{'known named right':>19}")
     rows = []
@@ -62,6 +67,13 @@ def main(argv=None):
                     enrol += list(idx[:per])
                     probe += list(idx[per:])
                 G, g_names = X[enrol], names[enrol]
+                if args.path == "svm":
+                    clf = train_classifier(G, labels=g_names, model=emb, false_accept=args.false_accept,
+                                           progress=False)
+                    d_acc = clf.max_distance
+                    named_s.append(np.mean(np.asarray(clf.identify(S)[0]) != "Unknown"))
+                    right_k.append(np.mean(np.asarray(clf.identify(X[probe])[0]) == names[probe]))
+                    continue
                 m = {"rule": chances(n_people, len(enrol)), "photos": len(enrol), "people": n_people}[args.count]
                 d_acc = stats.acceptance_distance(m, args.false_accept)
                 ds = np.sqrt(np.maximum(2 - 2 * S @ G.T, 0)).min(axis=1)

@@ -28,7 +28,8 @@ def _svc(seed: int):
 
 def _quiet(fn):
     """scikit-learn 1.9 deprecates SVC(probability=True), which FaceNet's classifier is; the
-    project pins scikit-learn below 1.11, where it still exists, so its warnings are noise here."""
+    project pins scikit-learn below 1.11, where it still exists, so its warnings are noise here.
+    So is "more classes than half the samples": one photo per person is a normal enrolment."""
     import functools
     import warnings
 
@@ -36,6 +37,7 @@ def _quiet(fn):
     def wrapper(*args, **kwargs):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", FutureWarning)
+            warnings.filterwarnings("ignore", message="The number of unique classes is greater than 50%")
             return fn(*args, **kwargs)
 
     return wrapper

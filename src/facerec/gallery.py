@@ -39,6 +39,7 @@ class Gallery:
             raise FacerecError(f"false-accept rate {false_accept} must be between 0 and 1")
         self.false_accept = false_accept
         self._stats = None
+        self._chances = None
 
     @classmethod
     def for_embedder(cls, embedder, false_accept: float = 0.01) -> "Gallery":
@@ -66,6 +67,7 @@ class Gallery:
         self.embeddings = np.concatenate([self.embeddings, e])
         self.labels += [name] * len(e)
         self.sources += [str(s) for s in sources]
+        self._chances = None
 
     def forget(self, names, missing_ok: bool = False) -> list[str]:
         """Remove people; returns the names removed."""
@@ -77,6 +79,7 @@ class Gallery:
         self.embeddings = self.embeddings[keep] if len(keep) else self.embeddings
         self.labels = [n for n, k in zip(self.labels, keep) if k]
         self.sources = [s for s, k in zip(self.sources, keep) if k]
+        self._chances = None
         return sorted(names - unknown)
 
     # --- the open-set rule ----------------------------------------------------------------------
@@ -96,7 +99,9 @@ class Gallery:
         """How many independent chances a stranger has against this gallery (openset.chances)."""
         from .openset import chances
 
-        return chances(len(set(self.labels)), len(self.labels))
+        if self._chances is None:  # counting 10,000 people's names would cost more than the search
+            self._chances = chances(len(set(self.labels)), len(self.labels))
+        return self._chances
 
     def acceptance_distance(self) -> float:
         """The distance under which a face is named, for this gallery's size and target."""
@@ -110,9 +115,10 @@ class Gallery:
             return [], np.zeros(0), np.zeros(0)
         if not len(self.labels):
             return [UNKNOWN] * len(X), np.zeros(len(X)), np.full(len(X), np.inf)
-        d = np.sqrt(np.maximum(2 - 2 * X @ self.embeddings.T, 0))
-        nearest = d.argmin(axis=1)
-        dist = d[np.arange(len(X)), nearest]
+        # Unit vectors: the nearest face has the largest dot product; only that one needs a sqrt.
+        sim = X @ self.embeddings.T
+        nearest = sim.argmax(axis=1)
+        dist = np.sqrt(np.maximum(2 - 2 * sim[np.arange(len(X)), nearest], 0))
         limit, m = self.acceptance_distance(), self.chances()
         names = [self.labels[j] if dist[i] <= limit else UNKNOWN for i, j in enumerate(nearest)]
         conf = np.array([1 - self.stats.strangers_accepted(v, m) for v in dist])
