@@ -227,3 +227,38 @@ def enrol_people(gallery: Gallery, embedder, people, progress: bool = True) -> l
             continue
         gallery.enrol(name, np.stack(chosen), sources)
     return notes
+
+
+def enrol_clusters(gallery: Gallery, embedder, rows, names: dict, progress: bool = True) -> list[str]:
+    """Enrol clusters of a clusters file (facerec cluster) as people: names maps a cluster
+    number to a name.  A cluster's faces are added to what the person already has.  Returns notes."""
+    from .encoder import FaceEncoder
+
+    for name in names.values():
+        check_name(name)
+    present = {int(r["cluster"]) for r in rows if r.get("cluster") not in (None, "")}
+    missing = sorted(set(names) - present)
+    if missing:
+        raise FacerecError(f"no cluster {', '.join(map(str, missing))} in the clusters file "
+                           f"(it has {len(present)}: 1 to {max(present, default=0)})")
+    wanted = [(int(r["cluster"]), r["path"], r["face"]) for r in rows
+              if r.get("cluster") not in (None, "") and int(r["cluster"]) in names and r["face"] is not None]
+    paths = sorted({p for _, p, _ in wanted})
+    faces = {ff.path: ff for ff in FaceEncoder(embedder).encode(paths, progress=progress)}
+    notes, added = [], {}
+    for number, path, face in wanted:
+        ff = faces[path]
+        if ff.error or face >= len(ff):
+            notes.append(f"{path}: {ff.error or f'face {face} not found (the photo changed since clustering?)'}; skipped")
+            continue
+        added.setdefault(names[number], []).append((ff.embeddings[face], f"{path}#{face}"))
+    for name, items in added.items():
+        mine = [n == name for n in gallery.labels]
+        old = gallery.embeddings[mine] if any(mine) else np.zeros((0, gallery.embeddings.shape[1]), np.float32)
+        old_sources = [s for s, m in zip(gallery.sources, mine) if m]
+        new = [(e, s) for e, s in items if s not in old_sources]
+        gallery.enrol(name, np.concatenate([old, np.stack([e for e, _ in new]).reshape(-1, old.shape[1])]),
+                      old_sources + [s for _, s in new])
+        notes.append(f"{name}: {len(new)} faces added from clusters "
+                     f"{', '.join(str(n) for n, v in sorted(names.items()) if v == name)}")
+    return notes

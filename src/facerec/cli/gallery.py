@@ -19,9 +19,18 @@ def cmd_enrol(args) -> int:
 
     from ..datasets import read_people
     from ..embedding import load_embedder
-    from ..gallery import Gallery, enrol_people
+    from ..errors import FacerecError
+    from ..gallery import Gallery, enrol_clusters, enrol_people
 
-    people = read_people(args.people_dir)
+    if (args.people_dir is None) == (args.from_clusters is None):
+        raise FacerecError("give a PEOPLE_DIR, or --from-clusters FILE with --name N=NAME")
+    if args.from_clusters:
+        from ..collection import read_rows
+
+        names = _cluster_names(args.name)
+        rows = read_rows(args.from_clusters)
+    else:
+        people = read_people(args.people_dir)
     path = Path(args.gallery)
     gallery = Gallery.load(path) if path.exists() else None  # a bad file is refused before any work
     embedder = load_embedder(args.model if args.model else gallery.model_spec if gallery else "default")
@@ -32,14 +41,34 @@ def cmd_enrol(args) -> int:
         if args.false_accept is not None:
             gallery.false_accept = args.false_accept
     t = time.perf_counter()
-    for note in enrol_people(gallery, embedder, people):
+    if args.from_clusters:
+        notes = enrol_clusters(gallery, embedder, rows, names)
+        enrolled = sorted(set(names.values()))
+    else:
+        notes = enrol_people(gallery, embedder, people)
+        enrolled = [n for n, p in people if p]
+    for note in notes:
         print(f"  {note}")
     gallery.save(path)
-    names = [n for n, p in people if p]
-    print(f"Enrolled {len(names)} people in {time.perf_counter() - t:.1f} s; {path} now holds "
+    print(f"Enrolled {len(enrolled)} people in {time.perf_counter() - t:.1f} s; {path} now holds "
           f"{len(gallery.people())} people, {len(gallery.labels)} faces")
     print(describe_rule(gallery))
     return 0
+
+
+def _cluster_names(pairs) -> dict:
+    """{cluster number: name} from --name N=NAME options."""
+    from ..errors import FacerecError
+
+    if not pairs:
+        raise FacerecError("--from-clusters needs at least one --name N=NAME (a cluster number and who it is)")
+    names = {}
+    for pair in pairs:
+        number, _, name = pair.partition("=")
+        if not number.strip().isdigit() or not name.strip():
+            raise FacerecError(f"--name {pair}: expected a cluster number and a name, as 3=Alice")
+        names[int(number)] = name.strip()
+    return names
 
 
 def cmd_forget(args) -> int:
@@ -66,7 +95,10 @@ def add_commands(sub, command) -> None:
     """Register enrol, forget and people on the facerec parser."""
     e = command(sub, "enrol", "add or update the people of a folder (one sub-folder each) in a gallery")
     e.add_argument("gallery", help="gallery file (.npz), created if missing")
-    e.add_argument("people_dir", help="one sub-folder of photos per person to add or update")
+    e.add_argument("people_dir", nargs="?", help="one sub-folder of photos per person to add or update")
+    e.add_argument("--from-clusters", metavar="FILE", help="enrol clusters of a facerec cluster --output file")
+    e.add_argument("--name", action="append", metavar="N=NAME", help="with --from-clusters: cluster N is NAME "
+                   "(repeat for more; a name given twice gets both clusters)")
     e.add_argument("--model", help="embedding model (default: the gallery's, or 'default' for a new one)")
     e.add_argument("--false_accept", type=float, default=None,
                    help="share of stranger faces the gallery may name (default 0.01)")

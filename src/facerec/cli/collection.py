@@ -1,0 +1,152 @@
+"""facerec identify | cluster: a photo collection named or grouped, as files, folders and a page."""
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+from ..errors import FacerecError
+
+
+def _check_outputs(args) -> None:
+    """Refuse output names that cannot work before any photo is read."""
+    from ..collection import check_output_name
+
+    check_output_name(args.output)
+    if args.html and Path(args.html).suffix.lower() not in (".html", ".htm"):
+        raise FacerecError(f"{args.html}: the page is written as .html")
+    if args.copy and not args.sort_into:
+        raise FacerecError("--copy goes with --sort-into DIR")
+
+
+def _photos(args) -> list[str]:
+    from ..collection import find_photos
+
+    photos, notes = find_photos(args.paths, recursive=args.recursive,
+                                exclude=[args.sort_into] if args.sort_into else [])
+    for note in notes:
+        print(f"note: {note}")
+    if not photos:
+        raise FacerecError("no photos found in " + ", ".join(args.paths))
+    return photos
+
+
+def _deliver(args, rows, columns, column: str, title: str, subtitle: str) -> None:
+    """The results file, the sorted folders and the page, each as asked."""
+    from ..collection import group_of, page_groups, write_rows
+
+    if args.output:
+        write_rows(args.output, rows, columns)
+        print(f"Results written to {args.output} ({len(rows)} rows)")
+    if args.sort_into:
+        from ..sorting import sort_into
+
+        placements = [(g, r["path"]) for r in rows if (g := group_of(r, column)) is not None]
+        done = sort_into(args.sort_into, placements, copy=args.copy)
+        kind = "copies" if args.copy else "links"
+        print(f"Sorted into {args.sort_into}: {len(done.folders)} folders, {done.made} new {kind}"
+              + (f", {done.kept} already there" if done.kept else "") + "; the originals are untouched")
+    if args.html:
+        from ..html_page import write_page
+
+        write_page(args.html, title, subtitle, page_groups(rows, column))
+        print(f"Page written to {args.html}")
+
+
+def _problems(rows) -> None:
+    for r in rows:
+        if r["face"] is None and r["note"] != "no face found":
+            print(f"  skipped {r['path']}: {r['note']}")
+
+
+def cmd_identify(args) -> int:
+    from ..collection import IDENTIFY_COLUMNS, identify_collection
+    from ..recognizer import Recognizer
+
+    _check_outputs(args)
+    rec = Recognizer.load(args.recognition_file, model=args.model)  # a bad file is refused first
+    photos = _photos(args)
+    rows = identify_collection(rec, photos, cache=not args.no_cache, batch_size=args.batch_size)
+    for r in rows:
+        if r["face"] is not None:
+            # An Unknown's confidence would be that of the name it was refused: only the distance.
+            named = "" if r["name"] == "Unknown" else f" {r['probability']:.3f}"
+            print(f"{r['path']}  face {r['face']}: {r['name']}{named} (distance {r['distance']:.3f})")
+    _problems(rows)
+    faces = [r for r in rows if r["face"] is not None]
+    counts = Counter(r["name"] for r in faces)
+    no_face = sum(r["note"] == "no face found" for r in rows)
+    unreadable = sum(r["face"] is None and r["note"] != "no face found" for r in rows)
+    summary = (f"{len(photos)} photos, {len(faces)} faces: "
+               + ", ".join(f"{n} {c}" for n, c in sorted(counts.items(), key=lambda kv: (kv[0] == "Unknown", kv[0])))
+               + f"; {no_face} without a face" + (f", {unreadable} unreadable" if unreadable else ""))
+    print(summary)
+    _deliver(args, rows, IDENTIFY_COLUMNS, "name", "People in the collection", summary)
+    if args.report:
+        from ..report import write_collection_report
+
+        print(f"Report written to {write_collection_report(args.report, rows, rec.classifier)}")
+    return 1 if unreadable and args.strict else 0
+
+
+def cmd_cluster(args) -> int:
+    from ..collection import CLUSTER_COLUMNS, cluster_collection
+    from ..embedding import load_embedder
+
+    _check_outputs(args)
+    gallery = None
+    if args.gallery:
+        from ..recognizer import load_recognition_file
+
+        gallery = load_recognition_file(args.gallery)
+    embedder = load_embedder(args.model or (gallery.model_spec if gallery is not None else "default"))
+    if gallery is not None:
+        gallery.check_model(embedder, args.gallery)
+    photos = _photos(args)
+    rows = cluster_collection(embedder, photos, gallery=gallery, pair_rate=args.pair_rate,
+                              cache=not args.no_cache, batch_size=args.batch_size)
+    _problems(rows)
+    faces = [r for r in rows if r["face"] is not None]
+    clusters = Counter(r["cluster"] for r in faces if r["cluster"] is not None)
+    for number, size in sorted(clusters.items()):
+        print(f"cluster {number}: {size} faces")
+    named = sum(r["note"].startswith("named ") for r in faces)
+    alone = sum(r["cluster"] is None for r in faces) - named
+    summary = (f"{len(photos)} photos, {len(faces)} faces: {len(clusters)} clusters, {alone} faces that match "
+               f"no one" + (f", {named} already named by {args.gallery}" if gallery is not None else ""))
+    print(summary)
+    _deliver(args, rows, CLUSTER_COLUMNS, "cluster", "Faces grouped by person", summary)
+    if clusters and args.output:
+        print(f"Name a cluster with: facerec enrol GALLERY --from-clusters {args.output} --name "
+              f"{next(iter(sorted(clusters)))}=NAME")
+    return 0
+
+
+def _common(p) -> None:
+    p.add_argument("paths", nargs="+", metavar="PATH", help="photos and folders of photos")
+    p.add_argument("--recursive", "-r", action="store_true", help="read folders' sub-folders too")
+    p.add_argument("--output", "-o", help="one row per face: results.csv or results.jsonl")
+    p.add_argument("--sort-into", metavar="DIR", help="link each photo into DIR/<person>/ (originals untouched)")
+    p.add_argument("--copy", action="store_true", help="with --sort-into: copy the photos instead of linking")
+    p.add_argument("--html", metavar="PAGE", help="write a page of face thumbnails per group (report.html)")
+    p.add_argument("--model", help="embedding model (default: the gallery's or classifier's, else 'default')")
+    p.add_argument("--batch-size", type=int, default=64, help="faces embedded at once (default 64)")
+    p.add_argument("--no-cache", action="store_true", help="do not read or write the embedding cache")
+
+
+def add_commands(sub, command) -> None:
+    """Register identify and cluster on the facerec parser."""
+    i = command(sub, "identify", "name every face of a photo collection with a gallery or classifier")
+    i.add_argument("recognition_file", metavar="GALLERY_OR_CLASSIFIER",
+                   help="a gallery (facerec enrol) or classifier (classifier.py TRAIN)")
+    _common(i)
+    i.add_argument("--report", metavar="DIR", help="faces per person and how close the named ones came "
+                   "(summary.txt, distances.png)")
+    i.add_argument("--strict", action="store_true", help="exit 1 when a photo could not be read")
+    i.set_defaults(func=cmd_identify)
+    c = command(sub, "cluster", "group the faces of a photo collection by person, to name each person once")
+    _common(c)
+    c.add_argument("--gallery", help="leave out the faces this gallery or classifier names")
+    c.add_argument("--pair-rate", type=float, default=None,
+                   help="share of different people's face pairs close enough to link (default 2e-4; "
+                   "lower splits more, higher merges more)")
+    c.set_defaults(func=cmd_cluster)

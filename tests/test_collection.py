@@ -1,0 +1,163 @@
+"""A photo collection: identify --recursive --output --sort-into --html, cluster, enrol --from-clusters."""
+import csv
+import hashlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from faces import astronaut, sample
+
+
+def _save(rgb, path):
+    from PIL import Image
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(rgb).save(path, quality=95)
+
+
+def _digests(root):
+    return {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory, default_embedder):
+    """A gallery of Obama and Biden, and a collection tree with group photos, a stranger, a photo
+    without a face, duplicates (one under the same name in another folder) and a broken file."""
+    import cv2
+
+    from facerec.gallery import Gallery, enrol_people
+
+    root = tmp_path_factory.mktemp("collection")
+    people = root / "people"
+    _save(sample("obama.jpg"), people / "Obama" / "obama.jpg")
+    _save(sample("obama2.jpg"), people / "Obama" / "obama2.jpg")
+    _save(sample("biden.jpg"), people / "Biden" / "biden.jpg")
+    g = Gallery.for_embedder(default_embedder)
+    enrol_people(g, default_embedder, [("Obama", [str(people / "Obama" / "obama.jpg"), str(people / "Obama" / "obama2.jpg")]),
+                                      ("Biden", [str(people / "Biden" / "biden.jpg")])], progress=False)
+    g.save(root / "family.npz")
+
+    photos = root / "photos"
+    def tile(rgb):  # a square from the top (where these portraits have the face), not stretched
+        h, w = rgb.shape[:2]
+        s = min(h, w)
+        square = rgb[:s, (w - s) // 2:(w - s) // 2 + s]
+        return cv2.resize(square, (400, 400), interpolation=cv2.INTER_AREA)
+
+    group = np.concatenate([tile(sample("biden.jpg")), tile(sample("obama3.jpg")), tile(astronaut())], axis=1)
+    _save(sample("obama3.jpg"), photos / "obama3.jpg")
+    _save(group, photos / "2019" / "group.jpg")
+    _save(astronaut(), photos / "2019" / "astronaut.png")
+    _save(np.full((300, 400, 3), 90, np.uint8), photos / "2020" / "trip" / "wall.png")
+    (photos / "2020" / "obama3_copy.jpg").write_bytes((photos / "obama3.jpg").read_bytes())
+    (photos / "2021").mkdir()
+    (photos / "2021" / "obama3.jpg").write_bytes((photos / "obama3.jpg").read_bytes())
+    (photos / "2020" / "broken.jpg").write_bytes(b"not a jpeg at all")
+    return root
+
+
+EXPECTED = {  # photo -> the names of its faces
+    "obama3.jpg": ["Obama"],
+    "2019/group.jpg": ["Biden", "Obama", "Unknown"],
+    "2019/astronaut.png": ["Unknown"],
+    "2020/obama3_copy.jpg": ["Obama"],
+    "2021/obama3.jpg": ["Obama"],
+}
+
+
+def test_identify_a_collection_tree(world, capsys):
+    from facerec.cli import main
+
+    photos, out = world / "photos", world / "out"
+    before = _digests(photos)
+    args = ["identify", str(world / "family.npz"), str(photos), "--recursive", "--output", str(out / "results.csv"),
+            "--sort-into", str(out / "sorted"), "--html", str(out / "page.html"), "--report", str(out / "report")]
+    assert main(args) == 0
+    printed = capsys.readouterr().out
+    assert "broken.jpg: not an image" in printed
+
+    rows = list(csv.DictReader((out / "results.csv").open()))
+    assert set(rows[0]) >= {"path", "face", "box", "name", "probability", "distance"}
+    by_photo = {}
+    for r in rows:
+        by_photo.setdefault(str(Path(r["path"]).relative_to(photos)), []).append(r)
+    assert set(by_photo) == set(EXPECTED) | {"2020/trip/wall.png", "2020/broken.jpg"}
+    for photo, names in EXPECTED.items():
+        assert sorted(r["name"] for r in by_photo[photo]) == names, photo
+        assert [int(r["face"]) for r in by_photo[photo]] == list(range(len(names)))
+        assert all(len(r["box"].split()) == 4 and float(r["distance"]) >= 0 for r in by_photo[photo])
+    for photo, note in (("2020/trip/wall.png", "no face found"), ("2020/broken.jpg", "not an image")):
+        (r,) = by_photo[photo]
+        assert r["face"] == "" and r["name"] == "" and note in r["note"]
+
+    sorted_dir = out / "sorted"
+    listing = {d.name: sorted(p.name for p in d.iterdir()) for d in sorted_dir.iterdir()}
+    assert set(listing) == {"Obama", "Biden", "Unknown"}
+    assert listing["Biden"] == ["group.jpg"]
+    assert sorted(listing["Unknown"]) == ["astronaut.png", "group.jpg"]
+    obama = listing["Obama"]
+    assert len(obama) == 4 and {"group.jpg", "obama3.jpg", "obama3_copy.jpg"} <= set(obama)
+    assert all((sorted_dir / "Obama" / n).is_symlink() for n in obama)  # links, not copies
+    assert _digests(photos) == before  # the originals are byte-for-byte unchanged
+
+    # A rerun adds nothing and overwrites nothing; a file of the user's in the way is kept.
+    (sorted_dir / "Biden" / "group.jpg").unlink()
+    (sorted_dir / "Biden" / "group.jpg").write_bytes(b"the user's own file")
+    assert main(args) == 0
+    assert "already there" in capsys.readouterr().out
+    assert (sorted_dir / "Biden" / "group.jpg").read_bytes() == b"the user's own file"
+    assert len(list((sorted_dir / "Biden").iterdir())) == 2  # the photo under a tagged name
+    assert _digests(photos) == before
+
+    page = (out / "page.html").read_text()
+    assert page.count("<section") == 3 and page.count("data:image/jpeg;base64,") == 7
+    assert "../photos/2019/group.jpg" in page
+    assert "Unknown" in (out / "report" / "summary.txt").read_text()
+    assert (out / "report" / "distances.png").stat().st_size > 1000
+
+
+def test_cluster_and_name_a_cluster(world, capsys):
+    from facerec.cli import main
+    from facerec.gallery import Gallery
+
+    photos, out = world / "photos", world / "clusters"
+    assert main(["cluster", str(photos), "-r", "--output", str(out / "clusters.csv"),
+                 "--html", str(out / "clusters.html")]) == 0
+    capsys.readouterr()
+    rows = [r for r in csv.DictReader((out / "clusters.csv").open()) if r["face"] != ""]
+    assert len(rows) == 7
+    obama = {r["cluster"] for r in rows if "obama3" in r["path"]}
+    assert len(obama) == 1 and obama != {""}  # four photos of Obama: one cluster
+    (number,) = obama
+    others = [r for r in rows if r["cluster"] == number and "obama3" not in r["path"]]
+    assert len(others) <= 1  # at most the Obama of the group photo joins; no one else
+    stranger = [r for r in rows if "astronaut" in r["path"]]
+    assert all(r["cluster"] != number for r in stranger)
+
+    gallery = out / "named.npz"
+    assert main(["enrol", str(gallery), "--from-clusters", str(out / "clusters.csv"), "--name", f"{number}=Barack"]) == 0
+    assert dict(Gallery.load(gallery).people())["Barack"] >= 4
+    assert main(["enrol", str(gallery), "--from-clusters", str(out / "clusters.csv"), "--name", "99=Nobody"]) == 1
+    assert "no cluster 99" in capsys.readouterr().err
+
+
+def test_outputs_are_checked_before_any_work(world, capsys):
+    from facerec.cli import main
+
+    assert main(["identify", str(world / "family.npz"), str(world / "photos"), "--output", "r.txt"]) == 1
+    assert "csv or .jsonl" in capsys.readouterr().err
+    assert main(["identify", str(world / "family.npz"), str(world / "nowhere")]) == 1
+    assert "no such file or folder" in capsys.readouterr().err
+
+
+def test_one_photo_and_jsonl(world, capsys):
+    import json
+
+    from facerec.cli import main
+
+    out = world / "one.jsonl"
+    assert main(["identify", str(world / "family.npz"), str(world / "photos" / "obama3.jpg"), "-o", str(out)]) == 0
+    (row,) = [json.loads(line) for line in out.read_text().splitlines()]
+    assert row["name"] == "Obama" and row["face"] == 0 and len(row["box"]) == 4
+    assert "sub-folder" not in capsys.readouterr().out
