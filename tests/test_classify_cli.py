@@ -1,5 +1,6 @@
 """classify/classifier.py TRAIN|CLASSIFY end to end: LFW, strangers, personal photos, bad input."""
 import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -36,7 +37,7 @@ def test_lfw_split_accuracy_and_strangers(aligned_lfw, tmp_path, capsys):
     rc, out, _ = run(capsys, "CLASSIFY", aligned_lfw / "dev", "default", clf, *SPLIT,
                      "--unknown_dir", aligned_lfw / "unknown", "--report", tmp_path / "report")
     assert rc == 0
-    assert re.search(r"^\s+0  \S+: \d\.\d{3}$", out, re.M)  # FaceNet's per-image line
+    assert re.search(r"^\s+0  \S+: \d\.\d{3}  \(\S+\.\w+\)$", out, re.M)  # FaceNet's per-image line, with its file
     acc = float(re.search(r"^Accuracy: (\S+)", out, re.M).group(1))
     known, rejected = map(float, re.search(r"accuracy (\S+) \(\d+ faces\); strangers rejected: (\S+)", out).groups())
     print(f"\nlfw-dev split: accuracy {acc:.3f}; open set: known {known:.3f}, strangers rejected {rejected:.3f}")
@@ -56,7 +57,7 @@ def test_personal_photos(tmp_path, capsys):
     for line in out.splitlines():
         m = re.match(r"\s+\d+  (\S+): \S+  \((\S+), face at (\d+)", line)
         if m:
-            names.setdefault(m.group(2), []).append(m.group(1))
+            names.setdefault(Path(m.group(2)).name, []).append(m.group(1))
     print("\n" + "\n".join(f"{k}: {v}" for k, v in sorted(names.items())))
     assert names["alex_lacamoire1.jpg"] == ["alex_lacamoire"]
     assert names["johnsnow_test1.jpg"] == ["kit_harington"]

@@ -161,3 +161,23 @@ def test_one_photo_and_jsonl(world, capsys):
     (row,) = [json.loads(line) for line in out.read_text().splitlines()]
     assert row["name"] == "Obama" and row["face"] == 0 and len(row["box"]) == 4
     assert "sub-folder" not in capsys.readouterr().out
+
+
+def test_classify_reads_one_photo_and_a_collection_tree(world, tmp_path, capsys):
+    """CLASSIFY on one photo, and on year folders that are not people: every face named, not scored."""
+    from facerec.cli.classify import main
+
+    people = world / "people"
+    clf = tmp_path / "clf.npz"
+    assert main(["TRAIN", str(people), "default", str(clf)]) == 0
+    capsys.readouterr()
+    assert main(["CLASSIFY", str(world / "photos" / "obama3.jpg"), "default", str(clf)]) == 0
+    out = capsys.readouterr().out
+    assert "Obama" in out and "obama3.jpg" in out and "does not exist" not in out
+    assert main(["CLASSIFY", str(world / "photos"), "default", str(clf), "--report", str(tmp_path / "r"),
+                 "--output", str(tmp_path / "r.csv")]) == 0
+    out = capsys.readouterr().out
+    assert "read as a collection" in out and "accuracy" not in out.lower()
+    assert "group.jpg" in out and (tmp_path / "r" / "summary.txt").exists()
+    # 7 faces (3 in the group photo), a photo without a face, a broken file: a row each
+    assert len((tmp_path / "r.csv").read_text().splitlines()) == 1 + 9

@@ -201,4 +201,5 @@ def page_groups(rows, column: str) -> list:
     rest = {UNKNOWN, UNMATCHED}
     order = sorted((g for g in groups if g not in rest), key=lambda g: (-len(groups[g]), g))
     order += [g for g in (UNKNOWN, UNMATCHED) if g in groups]
-    return [(g, groups[g], g in rest) for g in order]
+    heading = lambda g: f"Cluster {int(g.split('-')[1])}" if g.startswith("cluster-") else g
+    return [(heading(g), groups[g], g in rest) for g in order]

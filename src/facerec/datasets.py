@@ -89,19 +89,33 @@ def read_people(folder, split: Split | None = None, part: str = "train") -> list
     return chosen
 
 
-def read_photos_to_classify(folder, split: Split | None = None) -> tuple[list[tuple[str | None, list[str]]], bool]:
-    """(classes, unlabelled): a folder of people as (name, paths), or a plain folder of photos as
-    [(None, paths)] with unlabelled True (then every face of every photo is named)."""
+def read_photos_to_classify(folder, split: Split | None = None,
+                            known=None) -> tuple[list[tuple[str | None, list[str]]], bool, list[str]]:
+    """(classes, unlabelled, notes): a folder of people as (name, paths), or photos nobody labelled
+    as [(None, paths)] with unlabelled True (then every face of every photo is named).
+
+    A photo file is unlabelled.  A folder whose sub-folders are named after none of the ``known``
+    people (a collection sorted by year, say) is read as unlabelled photos, sub-folders and all,
+    rather than scored against folder names that are not people; notes say so."""
+    from .collection import find_photos
+
     if split is not None:
-        return read_people(folder, split, part="test"), False
+        return read_people(folder, split, part="test"), False, []
     root = Path(folder)
+    if root.is_file():
+        return [(None, [str(root)])], True, []
     _check_folder(root)
-    dataset = get_dataset(root)
-    if any(len(c) for c in dataset):
-        return [(c.name, list(c.image_paths)) for c in dataset], False
-    flat = sorted(str(f) for f in root.iterdir() if f.is_file() and is_image_name(f))
-    if flat:
-        return [(None, flat)], True
+    dataset = [c for c in get_dataset(root) if len(c)]
+    top = sorted(str(f) for f in root.iterdir() if f.is_file() and is_image_name(f))
+    if dataset and (known is None or any(c.name in set(known) for c in dataset)):
+        notes = [f"{root}: {len(top)} photo(s) at the top level are in no person's folder; not read"] if top else []
+        return [(c.name, list(c.image_paths)) for c in dataset], False, notes
+    if dataset:
+        photos, _ = find_photos([root], recursive=True)
+        return [(None, photos)], True, [f"{root}: no sub-folder is named after a known person; read as a "
+                                        f"collection of {len(photos)} photos (sub-folders included)"]
+    if top:
+        return [(None, top)], True, []
     raise FacerecError(f"{root}: no photos found (expected one sub-folder of photos per person)")
 
 

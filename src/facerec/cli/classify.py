@@ -30,8 +30,9 @@ def parse_arguments(argv=None, prog="classifier.py"):
                    "classifier may name (default 0.01); sets the distance to the nearest training face")
     p.add_argument("--unknown_dir", help="CLASSIFY: also a folder of people absent from training, "
                    "all of whom should come out Unknown")
-    p.add_argument("--report", metavar="DIR", help="CLASSIFY: write per-class precision/recall and a "
-                   "confusion-matrix PNG here")
+    p.add_argument("--report", metavar="DIR", help="CLASSIFY: labelled folders: per-class precision/recall "
+                   "and a confusion-matrix PNG; plain photos: faces per person and a distance plot")
+    p.add_argument("--output", help="CLASSIFY: one row per face, results.csv or results.jsonl")
     p.add_argument("--no_cache", action="store_true", help="do not read or write the embedding cache")
     return p.parse_args(argv)
 
@@ -80,10 +81,15 @@ def classify(args) -> int:
     from ..evaluation import score_classification
     from ..recognizer import Recognizer, load_recognition_file
 
+    from ..collection import check_output_name
+
+    check_output_name(args.output)
     clf = load_recognition_file(args.classifier_filename)  # refuse a bad file before loading models
-    classes, unlabelled = read_photos_to_classify(args.data_dir, _split(args))
+    classes, unlabelled, notes = read_photos_to_classify(args.data_dir, _split(args), known=clf.class_names)
+    for note in notes:
+        print(f"note: {note}")
     if args.unknown_dir:
-        extra, _ = read_photos_to_classify(args.unknown_dir)
+        extra, _, _ = read_photos_to_classify(args.unknown_dir)
         classes = classes + [(f"\0{n}", p) for n, p in extra]  # marked: strangers whatever their name
     print("Loading feature extraction model")
     rec = Recognizer(clf, load_embedder(args.model, image_size=args.image_size), source=args.classifier_filename)
@@ -102,9 +108,7 @@ def classify(args) -> int:
                 rows.append((true, None))
             continue
         for face in res.faces:
-            where = ""
-            if unlabelled:
-                where = f"  ({Path(res.path).name}, face at {', '.join(str(int(v)) for v in face.box)})"
+            where = f"  ({res.path}" + (f", face at {', '.join(str(int(v)) for v in face.box)})" if unlabelled else ")")
             print(f"{i:4d}  {face.name}: {face.probability:.3f}{where}")
             i += 1
             if true is not None:
@@ -116,10 +120,21 @@ def classify(args) -> int:
         if s["stranger_faces"]:
             known = f"Known people: accuracy {s['accuracy']:.3f} ({s['known_faces']} faces); " if s["known_faces"] else ""
             print(f"{known}strangers rejected: {s['stranger_rejection']:.3f} ({s['stranger_faces']} faces)")
-        if args.report:
-            from ..report import write_report
+    if args.output:
+        from ..collection import IDENTIFY_COLUMNS, identify_rows, write_rows
 
+        write_rows(args.output, identify_rows(results), IDENTIFY_COLUMNS)
+        print(f"Results written to {args.output}")
+    if args.report:
+        from ..report import write_collection_report, write_report
+
+        if rows:
             print(f"Report written to {write_report(args.report, rows, clf.class_names)}")
+        else:
+            from ..collection import identify_rows
+
+            print(f"Report written to {write_collection_report(args.report, identify_rows(results), clf)} "
+                  f"(no labels to score: faces per person and their distances)")
     return 0
 
 
