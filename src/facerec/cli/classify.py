@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
 from ..errors import FacerecError
 
@@ -79,9 +78,8 @@ def classify(args) -> int:
     from ..datasets import read_photos_to_classify
     from ..embedding import load_embedder
     from ..evaluation import score_classification
-    from ..recognizer import Recognizer, load_recognition_file
-
     from ..collection import check_output_name
+    from ..recognizer import Recognizer, load_recognition_file
 
     check_output_name(args.output)
     clf = load_recognition_file(args.classifier_filename)  # refuse a bad file before loading models
