@@ -61,9 +61,13 @@ class Gallery:
 
     def enrol(self, name: str, embeddings: np.ndarray, sources) -> None:
         """Set a person's enrolled faces (replacing any they had)."""
+        self.forget([name], missing_ok=True)
+        self.add(name, embeddings, sources)
+
+    def add(self, name: str, embeddings: np.ndarray, sources) -> None:
+        """Add faces to a person (created if new), keeping the faces they had."""
         check_name(name)
         e = np.asarray(embeddings, np.float32).reshape(-1, self.embeddings.shape[1])
-        self.forget([name], missing_ok=True)
         self.embeddings = np.concatenate([self.embeddings, e])
         self.labels += [name] * len(e)
         self.sources += [str(s) for s in sources]
@@ -253,12 +257,10 @@ def enrol_clusters(gallery: Gallery, embedder, rows, names: dict, progress: bool
             continue
         added.setdefault(names[number], []).append((ff.embeddings[face], f"{path}#{face}"))
     for name, items in added.items():
-        mine = [n == name for n in gallery.labels]
-        old = gallery.embeddings[mine] if any(mine) else np.zeros((0, gallery.embeddings.shape[1]), np.float32)
-        old_sources = [s for s, m in zip(gallery.sources, mine) if m]
-        new = [(e, s) for e, s in items if s not in old_sources]
-        gallery.enrol(name, np.concatenate([old, np.stack([e for e, _ in new]).reshape(-1, old.shape[1])]),
-                      old_sources + [s for _, s in new])
+        have = {s for n, s in zip(gallery.labels, gallery.sources) if n == name}
+        new = [(e, s) for e, s in items if s not in have]  # naming a cluster twice adds nothing twice
+        if new:
+            gallery.add(name, np.stack([e for e, _ in new]), [s for _, s in new])
         notes.append(f"{name}: {len(new)} faces added from clusters "
                      f"{', '.join(str(n) for n, v in sorted(names.items()) if v == name)}")
     return notes

@@ -93,6 +93,8 @@ def cmd_cluster(args) -> int:
     from ..embedding import load_embedder
 
     _check_outputs(args)
+    if args.pair_rate is not None and not 0 < args.pair_rate < 1:  # before any photo is read
+        raise FacerecError(f"pair rate {args.pair_rate:g} must be between 0 and 1")
     gallery = None
     if args.gallery:
         from ..recognizer import load_recognition_file
