@@ -81,7 +81,7 @@ class FaceEncoder:
     def encode(self, paths, mirrored: bool = False, progress: bool = True) -> list[FileFaces]:
         """FileFaces for each path (error set when unreadable); mirrored adds the embeddings of
         the faces' mirror images (``flipped``)."""
-        from .embedding_cache import file_digest
+        from .embedding_cache import faces_entry_ok, file_digest
         from .images import UnreadableImage, load_image
         from .progress import progress as progress_bar
 
@@ -90,6 +90,8 @@ class FaceEncoder:
         from .detection import MTCNN
 
         variant = f"faces-v2:{self._detector.settings if self._detector is not None else MTCNN.describe()}"
+        # An entry that is not whole (arrays missing, misshapen, NaN) is a miss: recomputed, overwritten.
+        whole = lambda arrays: faces_entry_ok(arrays, self.embedder.dim)  # noqa: E731
         out: list[FileFaces | None] = [None] * len(paths)
         pending = []  # (index, path, digest, boxes, landmarks, chips, image size)
         bar = progress_bar(len(paths), "Faces", enabled=progress)
@@ -101,7 +103,7 @@ class FaceEncoder:
             except OSError as exc:
                 out[i] = FileFaces(path, *_empty(self.embedder.dim), error=f"cannot open: {exc.strerror or exc}")
                 continue
-            hit = self.cache.get(digest, variant) if self.cache else None
+            hit = self.cache.get(digest, variant, check=whole) if self.cache else None
             if hit is not None and (not mirrored or "flipped" in hit):
                 out[i] = FileFaces(path, hit["boxes"], hit["landmarks"], hit["embeddings"], hit.get("flipped"),
                                    image_size=tuple(int(v) for v in hit["image_size"]))
@@ -140,10 +142,11 @@ class FaceEncoder:
                            np.asarray(landmarks, np.float32).reshape(-1, 5, 2), e, ef, image_size=tuple(size))
             out[i] = ff
             if self.cache:
-                arrays = {"boxes": ff.boxes, "landmarks": ff.landmarks, "embeddings": ff.embeddings,
-                          "image_size": np.asarray(size, np.int64)}
+                # float32 as faces_entry_ok wants, whatever an embedder returns, so the entry is used.
+                arrays = {"boxes": ff.boxes, "landmarks": ff.landmarks,
+                          "embeddings": np.asarray(ff.embeddings, np.float32), "image_size": np.asarray(size, np.int64)}
                 if ef is not None:
-                    arrays["flipped"] = ef
+                    arrays["flipped"] = np.asarray(ef, np.float32)
                 self.cache.put(digest, variant, arrays)
 
 
