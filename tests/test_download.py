@@ -2,6 +2,7 @@
 import hashlib
 import http.server
 import io
+import os
 import tarfile
 import threading
 import zipfile
@@ -148,3 +149,155 @@ def test_archive_escaping_its_folder_is_refused(server, tmp_path):
     with pytest.raises(FacerecError, match="outside"):
         download("facenet-20170512", root=tmp_path, url=base + "/evil.zip", log=lambda *_: None)
     assert not (tmp_path / "evil.txt").exists()
+    assert _tree(tmp_path / "models") == []  # the hostile file is not kept for a rerun either
+
+
+# --- downloads never touch what they did not create -------------------------------------------
+
+def _zip(entries: dict) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        for name, data in entries.items():
+            z.writestr(name, data)
+    return buf.getvalue()
+
+
+def _hostile_model_zip() -> bytes:
+    # The model plus top-level entries named like a user's folder and another model.
+    return _zip({"20180402-114759/20180402-114759.pb": b"NEW" * 100,
+                 "my_photos/me.jpg": b"archive's me.jpg",
+                 "my_photos/extra.jpg": b"archive's extra",
+                 "20170512-110547/20170512-110547.pb": b"archive's other model"})
+
+
+def _user_files(models):
+    files = {models / "my_photos/me.jpg": b"\xff\xd8 the user's own photo",
+             models / "my_photos/notes.txt": b"the user's notes",
+             models / "20170512-110547/20170512-110547.pb": b"the user's other model"}
+    for path, data in files.items():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+    return files
+
+
+def _tree(folder):
+    return sorted(str(p.relative_to(folder)) for p in folder.rglob("*"))
+
+
+def test_download_refuses_to_overwrite_existing_entries(server, tmp_path, capsys):
+    from facerec.cli import main
+
+    base, h = server
+    h.files["/m.zip"] = _hostile_model_zip()
+    models = tmp_path / "models"
+    files = _user_files(models)
+    before = _tree(models)
+    rc = main(["download", "facenet-20180402", "--root", str(tmp_path), "--url", base + "/m.zip"])
+    err = capsys.readouterr().err
+    assert rc != 0
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1
+    assert str(models / "my_photos") in err and str(models / "20170512-110547") in err and "--force" in err
+    for path, data in files.items():
+        assert path.read_bytes() == data
+    # nothing added to them, and the model itself not half-installed ("nothing was changed")
+    assert _tree(models) == sorted(before + ["20180402-114759.zip.part"])
+    # the verified download is kept and reused by a rerun with --force (HTTP 416: nothing left to fetch)
+    h.log.clear()
+    assert main(["download", "facenet-20180402", "--root", str(tmp_path), "--url", base + "/m.zip", "--force"]) == 0
+    assert h.log == [("/m.zip", f"bytes={len(h.files['/m.zip'])}-")]
+
+
+def test_force_replaces_only_the_downloads_own_entry(server, tmp_path):
+    base, h = server
+    h.files["/m.zip"] = _hostile_model_zip()
+    models = tmp_path / "models"
+    files = _user_files(models)
+    (models / "20180402-114759").mkdir()
+    (models / "20180402-114759/stale.pb").write_bytes(b"old")
+    lines = []
+    made = download("facenet-20180402", root=tmp_path, url=base + "/m.zip", force=True, log=lines.append)
+    assert made == [models / "20180402-114759"]
+    assert _tree(models / "20180402-114759") == ["20180402-114759.pb"]
+    assert (models / "20180402-114759/20180402-114759.pb").read_bytes() == b"NEW" * 100
+    for path, data in files.items():
+        assert path.read_bytes() == data
+    assert not (models / "my_photos/extra.jpg").exists()
+    assert any(line.startswith(f"kept {models / 'my_photos'}") for line in lines)
+    assert any(line.startswith(f"kept {models / '20170512-110547'}") for line in lines)
+    assert not [p for p in models.iterdir() if p.name.startswith(".") or p.suffix in (".part", ".zip")]
+
+
+def test_existing_target_without_force_is_left_alone(server, tmp_path):
+    base, h = server
+    h.files["/m.zip"] = _model_zip()
+    mine = tmp_path / "models/20180402-114759/mine.pb"
+    mine.parent.mkdir(parents=True)
+    mine.write_bytes(b"mine")
+    download("facenet-20180402", root=tmp_path, url=base + "/m.zip", log=lambda *_: None)
+    assert h.log == [] and _tree(mine.parent) == ["mine.pb"] and mine.read_bytes() == b"mine"
+
+
+def test_url_without_sha256_keeps_lfws_known_checksum(server, tmp_path):
+    base, h = server
+    h.files["/lfw.tgz"] = _lfw_tgz()  # not the real lfw.tgz, so not its published SHA-256
+    with pytest.raises(FacerecError, match="checksum mismatch"):
+        download("lfw", root=tmp_path, url=base + "/lfw.tgz", log=lambda *_: None)
+    assert list((tmp_path / "datasets").iterdir()) == []
+
+
+def test_source_without_checksum_says_not_verified(server, tmp_path, capsys):
+    from facerec.cli import main
+
+    base, h = server
+    body = _model_zip()
+    h.files["/m.zip"] = body
+    digest = hashlib.sha256(body).hexdigest()
+    assert main(["download", "facenet-20180402", "--root", str(tmp_path), "--url", base + "/m.zip"]) == 0
+    out = capsys.readouterr().out
+    note = [line for line in out.splitlines() if "not verified" in line]
+    assert note and digest in note[0] and f"--sha256 {digest}" in note[0]
+    # pinned, it is verified and the note goes away; a wrong pin is refused
+    assert main(["download", "facenet-20170512", "--root", str(tmp_path), "--url", base + "/m.zip",
+                 "--sha256", "0" * 64]) == 1
+    assert "checksum mismatch" in capsys.readouterr().err
+    lines = []
+    with pytest.raises(FacerecError, match="did not contain 20170512-110547"):
+        download("facenet-20170512", root=tmp_path, url=base + "/m.zip", sha256=digest.upper(), log=lines.append)
+    assert "20180402-114759.zip: SHA-256 verified" not in lines and not any("not verified" in s for s in lines)
+    assert "20170512-110547.zip: SHA-256 verified" in lines
+
+
+def test_bad_sha256_argument_is_one_line(tmp_path, capsys):
+    from facerec.cli import main
+
+    assert main(["download", "lfw", "--root", str(tmp_path), "--url", "http://127.0.0.1:9/lfw.tgz",
+                 "--sha256", "abc"]) == 1
+    err = capsys.readouterr().err
+    assert "64 hexadecimal digits" in err and "Traceback" not in err
+    assert not (tmp_path / "datasets").exists()
+
+
+def test_interrupted_unpack_leaves_nothing(server, tmp_path, monkeypatch):
+    import facerec.download as dl
+
+    base, h = server
+    h.files["/m.zip"] = _model_zip()
+    real_rename = os.rename
+
+    def interrupted(src, dst):  # Ctrl-C while moving the unpacked model into place
+        if ".unpack-" in str(src):
+            raise KeyboardInterrupt
+        return real_rename(src, dst)
+
+    monkeypatch.setattr(dl.os, "rename", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        download("facenet-20180402", root=tmp_path, url=base + "/m.zip", log=lambda *_: None)
+    assert _tree(tmp_path / "models") == ["20180402-114759.zip.part"]
+
+
+def test_damaged_archive_is_deleted(server, tmp_path):
+    base, h = server
+    h.files["/m.zip"] = b"<html>Google Drive: quota exceeded</html>"
+    with pytest.raises(FacerecError, match="not a zip or tar archive.*deleted"):
+        download("facenet-20180402", root=tmp_path, url=base + "/m.zip", log=lambda *_: None)
+    assert _tree(tmp_path / "models") == []

@@ -25,7 +25,8 @@ def run_main(fn, argv=None, prog="facerec") -> int:
 def _cmd_download(args) -> int:
     from ..download import download
 
-    made = download(args.name, root=args.root, url=args.url, sha256=args.sha256, keep_archive=args.keep_archive)
+    made = download(args.name, root=args.root, url=args.url, sha256=args.sha256, keep_archive=args.keep_archive,
+                    force=args.force)
     for path in made:
         print(path)
     return 0
@@ -129,9 +130,12 @@ def build_parser() -> argparse.ArgumentParser:
     d = _command(sub, "download", "fetch FaceNet's pretrained models or LFW (explicit; nothing else downloads)")
     d.add_argument("name", choices=sorted(SOURCES))
     d.add_argument("--root", default=".", help="project folder holding models/ and datasets/ (default: .)")
-    d.add_argument("--url", help="fetch from this address instead (a mirror)")
-    d.add_argument("--sha256", help="expected SHA-256 of the file at --url")
+    d.add_argument("--url", help="fetch from this address instead (a mirror); the known checksum still applies")
+    d.add_argument("--sha256", help="expected SHA-256 of the (first) file, replacing the known one if any")
     d.add_argument("--keep-archive", action="store_true", help="keep the downloaded archive after unpacking")
+    d.add_argument("--force", action="store_true",
+                   help="download again and replace models/<name> or datasets/<name> if it exists "
+                        "(only that entry; nothing else is ever replaced)")
     d.set_defaults(func=_cmd_download)
 
     for name, (_, help_text) in _SCRIPTS.items():
