@@ -61,5 +61,5 @@ def test_strangers_stay_unknown_and_the_file_is_checked(tmp_path, rng):
     meta["labels"] = meta["labels"][:2]  # rows and names disagree
     np.savez(tmp_path / "bad.npz", meta=np.frombuffer(json.dumps(meta).encode(), np.uint8),
              embeddings=np.load(tmp_path / "g.npz")["embeddings"])
-    with pytest.raises(FacerecError, match="not a facerec gallery file"):
+    with pytest.raises(FacerecError, match="damaged"):
         Gallery.load(tmp_path / "bad.npz")

@@ -6,10 +6,8 @@ restored SVM against.
 """
 from __future__ import annotations
 
-import io
-import json
+import sys
 import time
-import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +25,7 @@ def write_classifier(clf: FaceClassifier, path) -> None:
     import sklearn
 
     from .files import atomic_write_bytes
+    from .npz_file import write_arrays
 
     m = clf.model
     meta = {
@@ -37,7 +36,7 @@ def write_classifier(clf: FaceClassifier, path) -> None:
         "sklearn": sklearn.__version__,
     }
     arrays = {
-        "meta": np.frombuffer(json.dumps(meta).encode(), np.uint8),
+        "meta": meta,
         "train_embeddings": clf.train_embeddings, "train_labels": clf.train_labels,
         "svc_classes": m.classes_, "svc_support": m.support_, "svc_support_vectors": m.support_vectors_,
         "svc_n_support": m._n_support, "svc_dual_coef": m._dual_coef_, "svc_intercept": m._intercept_,
@@ -45,64 +44,111 @@ def write_classifier(clf: FaceClassifier, path) -> None:
         # A few outputs to check a restored model against (a newer scikit-learn may differ).
         "probe": clf.predict_proba(clf.train_embeddings[:5]),
     }
-    buf = io.BytesIO()
-    np.savez(buf, **arrays)
-    atomic_write_bytes(path, buf.getvalue())
+    atomic_write_bytes(path, write_arrays(arrays))
+
+
+ARRAYS = ("train_embeddings", "train_labels", "svc_classes", "svc_support", "svc_support_vectors",
+          "svc_n_support", "svc_dual_coef", "svc_intercept", "svc_probA", "svc_probB", "probe")
 
 
 @_quiet
-def read_classifier(path) -> FaceClassifier:
-    """A FaceClassifier from a file; anything that is not one is refused with FacerecError."""
+def read_classifier(path, log=None) -> FaceClassifier:
+    """A FaceClassifier from a file; anything that is not one is refused with FacerecError.
+
+    Every array is checked for shape, type and range before use.  Should this scikit-learn
+    restore the SVM differently from the one that wrote it, the SVM is retrained from the stored
+    faces, and log (stderr by default) says so: it is never done silently.
+    """
+    from .npz_file import read_arrays
+
     path = Path(path)
-    if not path.is_file():
-        raise FacerecError(f"{path}: classifier file not found")
-    try:
-        with np.load(path, allow_pickle=False) as z:
-            arrays = {k: z[k] for k in z.files}
-        meta = json.loads(bytes(arrays["meta"]).decode())
-    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile, UnicodeDecodeError) as exc:
-        raise FacerecError(f"{path}: not a facerec classifier file (it is damaged, or was made by "
-                           f"another tool; files are never unpickled)") from exc
+    meta, a = read_arrays(path, "classifier", ARRAYS)
     if meta.get("format") != FORMAT:
         raise FacerecError(f"{path}: not a facerec classifier file")
-    if meta.get("version", 0) > FORMAT_VERSION:
-        raise FacerecError(f"{path}: made by a newer facerec (format {meta['version']}); upgrade facerec")
+    if not isinstance(meta.get("version"), int) or meta["version"] > FORMAT_VERSION:
+        raise FacerecError(f"{path}: made by a newer facerec (format {meta.get('version')}); upgrade facerec")
+    _check(path, meta, a)
     clf = FaceClassifier(seed=meta.get("seed", 666))
-    clf.class_names = meta["class_names"]
+    clf.class_names = list(meta["class_names"])
     clf.threshold = float(meta["threshold"])
     clf.max_distance = float("inf") if meta.get("max_distance") is None else float(meta["max_distance"])
     clf.embedder_info = meta.get("embedder", {})
     clf.calibration = meta.get("calibration", {})
-    clf.train_embeddings = arrays["train_embeddings"]
-    clf.train_labels = arrays["train_labels"]
-    clf.model = _restore_svc(arrays, clf)
-    if not np.allclose(clf.predict_proba(clf.train_embeddings[:5]), arrays["probe"], atol=1e-6):
-        # This scikit-learn rebuilt it differently: retrain from the stored embeddings.
+    clf.train_embeddings = a["train_embeddings"].astype(np.float32)
+    clf.train_labels = a["train_labels"].astype(np.int64)
+    try:
+        clf.model = _restore_svc(a, clf)
+        same = np.allclose(clf.predict_proba(clf.train_embeddings[:5]), a["probe"], atol=1e-6)
+        why = "its SVM restores with different results here"
+    except (ValueError, TypeError, AttributeError, IndexError) as exc:
+        same, why = False, f"its SVM cannot be restored here ({type(exc).__name__})"
+    if not same:
+        import sklearn
+
+        log = log or (lambda msg: print(msg, file=sys.stderr))
+        log(f"note: {path}: {why} (made with scikit-learn {meta.get('sklearn', '?')}, this is "
+            f"{sklearn.__version__}); retraining the SVM from its {len(clf.train_labels)} stored faces")
         clf.model = _svc(clf.seed).fit(clf.train_embeddings, clf.train_labels)
     return clf
 
 
+def _check(path, meta: dict, a: dict) -> None:
+    """Refuse any array or field a trained classifier could not have written."""
+    from .npz_file import check, finite_number, is_float, is_int, unit_rows
+
+    def ok(condition, what):
+        check(condition, path, "classifier", what)
+
+    names = meta.get("class_names")
+    ok(isinstance(names, list) and len(names) >= 2 and all(isinstance(n, str) and n for n in names)
+       and len(set(names)) == len(names), "class names")
+    ok(finite_number(meta.get("threshold"), 0, 1), "threshold")
+    ok(meta.get("max_distance") is None or finite_number(meta["max_distance"], 0, 2), "max_distance")
+    ok(isinstance(meta.get("embedder", {}), dict) and isinstance(meta.get("calibration", {}), dict), "model fields")
+    ok(isinstance(meta.get("seed", 666), int) and 0 <= meta.get("seed", 666) < 2**32, "seed")
+    e, labels = a["train_embeddings"], a["train_labels"]
+    ok(is_float(e) and e.ndim == 2 and len(e) >= 2 and 0 < e.shape[1] <= 4096 and np.isfinite(e).all()
+       and unit_rows(e),
+       "training embeddings")
+    dim = meta.get("embedder", {}).get("dim")
+    ok(dim is None or dim == e.shape[1], "embedding width")
+    ok(is_int(labels) and labels.shape == (len(e),) and labels.min() >= 0 and labels.max() < len(names),
+       "training labels")
+    classes = a["svc_classes"]
+    ok(classes.ndim == 1, "SVM classes")
+    k = len(classes)
+    ok(is_int(classes) and k >= 2 and np.array_equal(classes, np.unique(labels)),
+       "SVM classes")
+    sv, support, n_support = a["svc_support_vectors"], a["svc_support"], a["svc_n_support"]
+    ok(sv.ndim == 2, "support vectors")
+    ok(is_float(sv) and sv.ndim == 2 and sv.shape[1] == e.shape[1] and np.isfinite(sv).all(), "support vectors")
+    ok(is_int(support) and support.shape == (len(sv),) and (len(sv) == 0 or
+       (support.min() >= 0 and support.max() < len(e))), "support indices")
+    ok(is_int(n_support) and n_support.shape == (k,) and n_support.min() >= 0 and n_support.sum() == len(sv),
+       "support counts")
+    pairs = k * (k - 1) // 2
+    for name, shape in (("svc_dual_coef", (k - 1, len(sv))), ("svc_intercept", (pairs,)),
+                        ("svc_probA", (pairs,)), ("svc_probB", (pairs,)),
+                        ("probe", (min(5, len(e)), len(names)))):
+        ok(is_float(a[name]) and a[name].shape == shape and np.isfinite(a[name]).all(), name)
+
 def _restore_svc(a: dict, clf: FaceClassifier):
     """scikit-learn's SVC from its fitted arrays (what pickle would have restored)."""
     m = _svc(clf.seed)
-    try:
-        m.classes_ = a["svc_classes"]
-        m.support_ = a["svc_support"].astype(np.int32)
-        m.support_vectors_ = a["svc_support_vectors"].astype(np.float64)
-        m._n_support = a["svc_n_support"].astype(np.int32)
-        m._dual_coef_ = a["svc_dual_coef"].astype(np.float64)
-        m.dual_coef_ = m._dual_coef_
-        m._intercept_ = a["svc_intercept"].astype(np.float64)
-        m.intercept_ = -m._intercept_
-        m._probA = a["svc_probA"].astype(np.float64)
-        m._probB = a["svc_probB"].astype(np.float64)
-        m._sparse = False
-        m._gamma = 1.0  # unused by a linear kernel
-        m.shape_fit_ = clf.train_embeddings.shape
-        m.n_features_in_ = clf.train_embeddings.shape[1]
-        m.fit_status_ = 0
-        m.class_weight_ = np.ones(len(m.classes_))
-        m.predict_proba(clf.train_embeddings[:1].astype(np.float64))
-        return m
-    except Exception:
-        return _svc(clf.seed).fit(clf.train_embeddings, clf.train_labels)
+    m.classes_ = a["svc_classes"]
+    m.support_ = a["svc_support"].astype(np.int32)
+    m.support_vectors_ = a["svc_support_vectors"].astype(np.float64)
+    m._n_support = a["svc_n_support"].astype(np.int32)
+    m._dual_coef_ = a["svc_dual_coef"].astype(np.float64)
+    m.dual_coef_ = m._dual_coef_
+    m._intercept_ = a["svc_intercept"].astype(np.float64)
+    m.intercept_ = -m._intercept_
+    m._probA = a["svc_probA"].astype(np.float64)
+    m._probB = a["svc_probB"].astype(np.float64)
+    m._sparse = False
+    m._gamma = 1.0  # unused by a linear kernel
+    m.shape_fit_ = clf.train_embeddings.shape
+    m.n_features_in_ = clf.train_embeddings.shape[1]
+    m.fit_status_ = 0
+    m.class_weight_ = np.ones(len(m.classes_))
+    return m

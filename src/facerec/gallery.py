@@ -8,9 +8,6 @@ archive read with allow_pickle=False, written atomically, and keyed to its model
 """
 from __future__ import annotations
 
-import io
-import json
-import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -145,37 +142,50 @@ class Gallery:
     def save(self, path) -> None:
         """Write atomically as a NumPy archive (no pickle)."""
         from .files import atomic_write_bytes
+        from .npz_file import write_arrays
 
         meta = {"format": FORMAT, "version": FORMAT_VERSION, "embedder": self.embedder_info,
                 "false_accept": self.false_accept, "labels": self.labels, "sources": self.sources}
-        buf = io.BytesIO()
-        np.savez(buf, meta=np.frombuffer(json.dumps(meta).encode(), np.uint8), embeddings=self.embeddings)
-        atomic_write_bytes(path, buf.getvalue())
+        atomic_write_bytes(path, write_arrays({"meta": meta, "embeddings": self.embeddings}))
 
     @classmethod
     def load(cls, path) -> "Gallery":
+        """A gallery from a file; every field is checked before use, anything else is refused."""
+        from .npz_file import check, finite_number, is_float, read_arrays, unit_rows
+
         path = Path(path)
-        if not path.is_file():
-            raise FacerecError(f"{path}: gallery file not found")
-        try:
-            with np.load(path, allow_pickle=False) as z:
-                meta = json.loads(bytes(z["meta"]).decode())
-                emb = np.asarray(z["embeddings"], np.float32)
-            if meta.get("format") != FORMAT:
-                raise ValueError("not a gallery")
-            labels, sources = list(meta["labels"]), list(meta["sources"])
-            dim = int(meta["embedder"]["dim"])
-            if emb.ndim != 2 or emb.shape[1] != dim or len(labels) != len(emb) or len(sources) != len(emb):
-                raise ValueError("its arrays do not agree")
-            if not np.all(np.isfinite(emb)):
-                raise ValueError("it holds non-finite embeddings")
-        except (OSError, ValueError, KeyError, TypeError, EOFError, zipfile.BadZipFile, UnicodeDecodeError) as exc:
-            raise FacerecError(f"{path}: not a facerec gallery file ({exc}; files are never unpickled)") from exc
-        if meta.get("version", 0) > FORMAT_VERSION:
-            raise FacerecError(f"{path}: made by a newer facerec (format {meta['version']}); upgrade facerec")
-        g = cls(meta["embedder"], dim, float(meta.get("false_accept", 0.01)))
-        g.embeddings, g.labels, g.sources = emb, labels, sources
+        meta, arrays = read_arrays(path, "gallery", ["embeddings"])
+        if meta.get("format") != FORMAT:
+            raise FacerecError(f"{path}: not a facerec gallery file")
+        if not isinstance(meta.get("version"), int) or meta["version"] > FORMAT_VERSION:
+            raise FacerecError(f"{path}: made by a newer facerec (format {meta.get('version')}); upgrade facerec")
+
+        def ok(condition, what):
+            check(condition, path, "gallery", what)
+
+        emb, labels, sources = arrays["embeddings"], meta.get("labels"), meta.get("sources")
+        info = meta.get("embedder")
+        ok(isinstance(info, dict) and isinstance(info.get("dim"), int) and 0 < info["dim"] <= 4096
+           and isinstance(info.get("name", ""), str), "model fields")
+        ok(finite_number(meta.get("false_accept", 0.01), 0, 1) and 0 < meta.get("false_accept", 0.01) < 1,
+           "false-accept rate")
+        ok(is_float(emb) and emb.ndim == 2 and emb.shape[1] == info["dim"] and np.isfinite(emb).all()
+           and unit_rows(emb),
+           "embeddings")
+        ok(isinstance(labels, list) and len(labels) == len(emb) and all(_is_name(n) for n in labels), "names")
+        ok(isinstance(sources, list) and len(sources) == len(emb) and all(isinstance(p, str) for p in sources),
+           "photo paths")
+        g = cls(info, info["dim"], float(meta.get("false_accept", 0.01)))
+        g.embeddings, g.labels, g.sources = emb.astype(np.float32), labels, sources
         return g
+
+
+def _is_name(name) -> bool:
+    try:
+        check_name(name)
+        return True
+    except (FacerecError, TypeError):
+        return False
 
 
 def check_name(name: str) -> None:
@@ -187,10 +197,11 @@ def check_name(name: str) -> None:
 
 def is_gallery_file(path) -> bool:
     """Whether a recognition file is a gallery (else it is taken for a classifier)."""
+    from .npz_file import read_arrays
+
     try:
-        with np.load(path, allow_pickle=False) as z:
-            return json.loads(bytes(z["meta"]).decode()).get("format") == FORMAT
-    except Exception:  # anything unreadable is left to the classifier's loader to explain
+        return read_arrays(path, "gallery", [], verify=False)[0].get("format") == FORMAT
+    except FacerecError:  # anything unreadable is left to the classifier's loader to explain
         return False
 
 

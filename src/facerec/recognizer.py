@@ -2,8 +2,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
+
+from .errors import FacerecError
 
 
 @dataclass
@@ -34,6 +37,9 @@ def load_recognition_file(path):
     from .classifier import FaceClassifier
     from .gallery import Gallery, is_gallery_file
 
+    if not Path(path).exists():  # before it is taken for either kind
+        raise FacerecError(f"{path}: file not found (a gallery from facerec enrol, or a classifier "
+                           f"from classifier.py TRAIN)")
     return Gallery.load(path) if is_gallery_file(path) else FaceClassifier.load(path)
 
 
