@@ -8,6 +8,7 @@ the reason.
 """
 from __future__ import annotations
 
+import errno
 import json
 import os
 import random
@@ -50,34 +51,44 @@ def _init_worker(threads: int) -> None:
     _DETECTOR = MTCNN(threads=threads)
 
 
-def _outputs_done(out_stem: Path) -> list[Path] | None:
-    """Crops already written for this image by an earlier run (their sidecar marks them done)."""
-    single = out_stem.with_suffix(".png")
-    if sidecar_path(single).exists() and single.exists():
-        return [single]
-    multi = []
-    i = 0
+def _sidecar(crop: Path) -> dict | None:
+    try:
+        return json.loads(sidecar_path(crop).read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def _outputs_done(out_stem: Path) -> list[tuple[str, list]] | None:
+    """(crop, its box in the photo) for each crop an earlier run finished for this image, or None.
+
+    A crop's sidecar is written last, so it marks the crop complete; each sidecar also records how
+    many faces its image gave, so an image cut off between its faces is done again.
+    """
+    single = out_stem.parent / f"{out_stem.name}.png"
+    if single.exists() and (meta := _sidecar(single)):
+        return [(str(single), meta.get("crop_region"))]
+    done = []
     while True:
-        p = out_stem.parent / f"{out_stem.name}_{i}.png"
-        if not (p.exists() and sidecar_path(p).exists()):
+        p = out_stem.parent / f"{out_stem.name}_{len(done)}.png"
+        meta = _sidecar(p) if p.exists() else None
+        if meta is None:
             break
-        multi.append(p)
-        i += 1
-    return multi or None
+        done.append((str(p), meta.get("crop_region"), meta.get("faces_in_image")))
+    if not done or any(n is not None and n != len(done) for _, _, n in done):
+        return None
+    return [(p, box) for p, box, _ in done]
 
 
 def align_one(task: tuple) -> dict:
     """Detect, crop and write the faces of one image; returns what happened."""
-    from .alignment import crop_with_margin, margin_box
-    from .files import atomic_write_bytes
-    from .images import UnreadableImage, atomic_save_png, load_image
+    from .images import UnreadableImage, load_image
     from .subject import subject_face
 
     src, out_stem, image_size, margin, multiple = task
     out_stem = Path(out_stem)
     done = _outputs_done(out_stem)
     if done:
-        return {"src": src, "status": "skipped", "outputs": [(str(p), None) for p in done]}
+        return {"src": src, "status": "skipped", "outputs": done}
     try:
         image = load_image(src)
     except UnreadableImage as exc:
@@ -88,6 +99,19 @@ def align_one(task: tuple) -> dict:
     if not len(det):
         return {"src": src, "status": "no_face", "reason": "no face found"}
     order = list(range(len(det))) if multiple else [subject_face(det.boxes, image.shape)]
+    try:
+        return {"src": src, "status": "aligned", "outputs": _write_faces(src, image, det, order, out_stem,
+                                                                          image_size, margin, multiple)}
+    except OSError as exc:  # a full disk, say: the run stops with this one line
+        return {"src": src, "status": "write_error",
+                "reason": f"cannot write into {out_stem.parent}: {exc.strerror or exc}"}
+
+
+def _write_faces(src, image, det, order, out_stem: Path, image_size, margin, multiple) -> list:
+    from .alignment import crop_with_margin, margin_box
+    from .files import atomic_write_bytes
+    from .images import atomic_save_png
+
     out_stem.parent.mkdir(parents=True, exist_ok=True)
     outputs = []
     for k, j in enumerate(order):
@@ -109,12 +133,13 @@ def align_one(task: tuple) -> dict:
             "box": to_crop(box.reshape(2, 2)),
             "landmarks": to_crop(det.landmarks[j]),
             "score": round(float(det.scores[j]), 6),
+            "faces_in_image": len(order),
         }
         atomic_save_png(crop_path, crop)
         # The sidecar goes last: its presence marks this crop complete for a rerun.
         atomic_write_bytes(sidecar_path(crop_path), json.dumps(meta).encode(), fsync=False)
         outputs.append((str(crop_path), [int(x1), int(y1), int(x2), int(y2)]))
-    return {"src": src, "status": "aligned", "outputs": outputs}
+    return outputs
 
 
 # --- the whole run ------------------------------------------------------------------------------
@@ -129,18 +154,58 @@ def _tasks(input_dir: Path, output_dir: Path, image_size, margin, multiple, rand
     for cls in classes:
         out_class = output_dir / cls.name
         paths = list(cls.image_paths)
+        names = _output_names(paths)
         if random_order:
             random.shuffle(paths)
         for src in paths:
-            tasks.append((src, str(out_class / Path(src).stem), image_size, margin, multiple))
-    # Visible files that are not images (by name) are reported too, so nothing is silently dropped.
+            tasks.append((src, str(out_class / names[src]), image_size, margin, multiple))
+    _report_skipped_entries(input_dir, summary)
+    return tasks
+
+
+def _output_names(paths) -> dict:
+    """Each photo's crop name: its stem, or stem_ext where x.jpg and x.png would share one."""
+    stems: dict = {}
+    for p in paths:
+        stems.setdefault(Path(p).stem, []).append(p)
+    names, taken = {}, set(stems)
+    for stem, group in stems.items():
+        if len(group) == 1:
+            names[group[0]] = stem
+            continue
+        for p in group:
+            name = f"{stem}_{Path(p).suffix.lstrip('.')}"
+            while name in taken:
+                name += "_"
+            taken.add(name)
+            names[p] = name
+    return names
+
+
+def _report_skipped_entries(input_dir: Path, summary) -> None:
+    """Files that are not images (by name) and links that lead nowhere are listed, never dropped."""
     from .images import is_image_name
 
     for d in sorted(p for p in input_dir.iterdir() if p.is_dir() and not p.name.startswith(".")):
         for f in sorted(d.iterdir()):
-            if f.is_file() and not f.name.startswith(".") and not is_image_name(f):
+            if f.name.startswith("."):
+                continue
+            if f.is_symlink() and not f.exists():
+                try:
+                    f.stat()
+                    why = "a link that leads nowhere"
+                except OSError as exc:
+                    why = "a link that loops" if exc.errno == errno.ELOOP else "a link that leads nowhere"
+                summary.unreadable.append((str(f), f"{why} ({os.readlink(f)}); skipped"))
+            elif f.is_file() and not is_image_name(f):
                 summary.unreadable.append((str(f), "not an image file (by its name); skipped"))
-    return tasks
+
+
+def escaped(path) -> str:
+    """A path as one line of valid UTF-8, for FaceNet's text files: backslashes, line breaks, tabs
+    and bytes that are not UTF-8 (kept by Python as surrogates) are written as escapes."""
+    s = str(path).replace("\\", "\\\\").replace("\n", "\\n").replace("\r", "\\r").replace("\t", "\\t")
+    return os.fsencode(s).decode("utf-8", "backslashreplace")
 
 
 def align_dataset(input_dir, output_dir, image_size: int = 160, margin: int = 32, random_order: bool = False,
@@ -168,42 +233,60 @@ def align_dataset(input_dir, output_dir, image_size: int = 160, margin: int = 32
     key = random.randint(0, 99999)
     bb_path = output_dir / f"bounding_boxes_{key:05d}.txt"
     bar = progress_bar(len(tasks), "Aligning", enabled=progress)
-    with open(bb_path, "w") as bb:
-        if workers == 1:
-            _init_worker(threads=os.cpu_count() or 1)
-            results = map(align_one, tasks)
-            pool = None
-        else:
-            import multiprocessing as mp
+    pool = None
+    try:
+        # Line-buffered: each record reaches the file as its image finishes, so a run that is
+        # killed keeps the records of everything it wrote; skipped crops are recorded again.
+        with open(bb_path, "w", encoding="utf-8", buffering=1) as bb:
+            if workers == 1:
+                _init_worker(threads=os.cpu_count() or 1)
+                results = map(align_one, tasks)
+            else:
+                import multiprocessing as mp
 
-            # spawn: TensorFlow and TFLite are not fork-safe once initialised.
-            pool = mp.get_context("spawn").Pool(workers, initializer=_init_worker, initargs=(1,))
-            results = pool.imap(align_one, tasks, chunksize=4)
-        try:
+                # spawn: TensorFlow and TFLite are not fork-safe once initialised.
+                pool = mp.get_context("spawn").Pool(workers, initializer=_init_worker, initargs=(1,))
+                results = pool.imap(align_one, tasks, chunksize=4)
             for r in results:
                 bar.update(1)
-                status = r["status"]
-                if status in ("aligned", "skipped"):
-                    summary.aligned_images += 1
-                    summary.faces += len(r["outputs"])
-                    summary.skipped += status == "skipped"
-                    for path, bbox in r["outputs"]:
-                        if bbox is not None:
-                            bb.write(f"{path} {bbox[0]} {bbox[1]} {bbox[2]} {bbox[3]}\n")
-                else:
-                    (summary.no_face if status == "no_face" else summary.unreadable).append((r["src"], r["reason"]))
-                    bb.write(f"{r['src']}\n")  # FaceNet writes the unaligned ones without a box
-        finally:
-            if pool is not None:
-                pool.terminate()
-            bar.close()
-    failures = output_dir / FAILURES_FILE
-    lines = [f"{path}\t{reason}" for path, reason in summary.no_face + summary.unreadable]
-    from .files import atomic_write_bytes
-
-    atomic_write_bytes(failures, ("\n".join(lines) + ("\n" if lines else "")).encode(), fsync=False)
+                _record(r, bb, summary)
+    except OSError as exc:
+        raise FacerecError(f"cannot write into {output_dir}: {exc.strerror or exc}; the crops written so "
+                           f"far are kept, and a rerun continues from them") from None
+    finally:
+        if pool is not None:
+            pool.terminate()
+        bar.close()
+        _write_failures(output_dir, summary)  # also when interrupted: what failed so far
     summary.seconds = time.perf_counter() - t0
     return summary
+
+
+def _record(r: dict, bb, summary: AlignSummary) -> None:
+    status = r["status"]
+    if status == "write_error":
+        raise FacerecError(f"{r['reason']}; the crops written so far are kept, and a rerun continues from them")
+    if status in ("aligned", "skipped"):
+        summary.aligned_images += 1
+        summary.faces += len(r["outputs"])
+        summary.skipped += status == "skipped"
+        for path, box in r["outputs"]:
+            if box is not None:
+                bb.write(f"{escaped(path)} {box[0]} {box[1]} {box[2]} {box[3]}\n")
+    else:
+        (summary.no_face if status == "no_face" else summary.unreadable).append((r["src"], r["reason"]))
+        bb.write(f"{escaped(r['src'])}\n")  # FaceNet writes the unaligned ones without a box
+
+
+def _write_failures(output_dir: Path, summary: AlignSummary) -> None:
+    from .files import atomic_write_bytes
+
+    lines = [f"{escaped(path)}\t{reason}" for path, reason in summary.no_face + summary.unreadable]
+    try:
+        atomic_write_bytes(output_dir / FAILURES_FILE, ("\n".join(lines) + ("\n" if lines else "")).encode(),
+                           fsync=False)
+    except OSError:
+        pass  # a full disk is reported by the caller; the list is rebuilt by the next run
 
 
 def format_summary(s: AlignSummary, output_dir) -> str:

@@ -1,6 +1,7 @@
 """Reading images safely (EXIF, every mode Pillow reads, size limits) and writing crops."""
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -40,7 +41,14 @@ def load_image(path) -> np.ndarray:
     if size == 0:
         raise UnreadableImage("empty file (0 bytes)")
     try:
-        with Image.open(path) as im:
+        with warnings.catch_warnings():  # Pillow's warning for a large image: the check below decides
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            im = Image.open(path)
+        with im:
+            # Pillow only refuses past twice its limit; decoding costs 3+ bytes a pixel, so check first.
+            if im.width * im.height > MAX_PIXELS:
+                raise UnreadableImage(f"too large ({im.width}x{im.height}, over {MAX_PIXELS // 1_000_000} "
+                                      f"megapixels); not decoded")
             im.load()  # decode now, so a truncated file fails here and not later
             im = ImageOps.exif_transpose(im)
             return _to_rgb(im)

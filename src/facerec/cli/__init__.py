@@ -9,6 +9,10 @@ from ..errors import FacerecError
 
 def run_main(fn, argv=None, prog="facerec") -> int:
     """Run fn(argv) turning user errors into one line on stderr and a non-zero exit."""
+    for stream in (sys.stdout, sys.stderr):
+        # A file name that is not UTF-8 prints with its odd bytes escaped instead of stopping the run.
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="backslashreplace")
     try:
         return int(fn(argv) or 0)
     except FacerecError as exc:
