@@ -181,3 +181,24 @@ def test_classify_reads_one_photo_and_a_collection_tree(world, tmp_path, capsys)
     assert "group.jpg" in out and (tmp_path / "r" / "summary.txt").exists()
     # 7 faces (3 in the group photo), a photo without a face, a broken file: a row each
     assert len((tmp_path / "r.csv").read_text().splitlines()) == 1 + 9
+
+
+def test_a_file_name_that_is_not_utf8_goes_through_every_output(world, tmp_path, capsys):
+    import os
+
+    from facerec.cli import main
+    from facerec.collection import read_rows
+
+    odd = tmp_path / "odd"
+    odd.mkdir()
+    name = os.fsdecode(b"caf\xe9\nobama.jpg")  # not UTF-8, and a line break
+    (odd / name).write_bytes((world / "photos" / "obama3.jpg").read_bytes())
+    out, page, report = tmp_path / "r.csv", tmp_path / "p.html", tmp_path / "rep"
+    assert main(["identify", str(world / "family.npz"), str(odd), "-o", str(out), "--html", str(page),
+                 "--report", str(report)]) == 0
+    (row,) = read_rows(out)
+    assert Path(row["path"]) == odd / name and row["name"] == "Obama"  # the path reads back whole
+    page.read_bytes().decode("utf-8")  # the page stays valid UTF-8
+    assert "caf%E9%0Aobama.jpg" in page.read_text()
+    assert main(["cluster", str(odd), "-o", str(tmp_path / "c.csv")]) == 0
+    assert "Traceback" not in capsys.readouterr().err

@@ -95,7 +95,8 @@ def write_rows(path, rows, columns) -> None:
         text = "".join(json.dumps({c: r.get(c) for c in columns}) + "\n" for r in rows)
     else:
         raise FacerecError(f"{path}: results are written as .csv or .jsonl")
-    atomic_write_bytes(path, text.encode("utf-8"), fsync=False)
+    # surrogateescape: a file name that is not UTF-8 goes out as its own bytes, so it reads back.
+    atomic_write_bytes(path, text.encode("utf-8", "surrogateescape"), fsync=False)
 
 
 def check_output_name(path) -> None:
@@ -108,11 +109,9 @@ def read_rows(path) -> list[dict]:
     """Rows from a results or clusters file written by write_rows (face as int or None)."""
     p = Path(path)
     try:
-        text = p.read_text(encoding="utf-8")
+        text = p.read_text(encoding="utf-8", errors="surrogateescape")
     except OSError as exc:
         raise FacerecError(f"{path}: cannot read ({exc.strerror or exc})") from exc
-    except UnicodeDecodeError as exc:
-        raise FacerecError(f"{path}: not a text file") from exc
     try:
         if p.suffix.lower() == ".jsonl":
             rows = [json.loads(line) for line in text.splitlines() if line.strip()]

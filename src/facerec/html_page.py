@@ -73,11 +73,12 @@ def write_page(path, title: str, subtitle: str, groups) -> None:
             image = image_of(photo)
             if image is None:
                 continue
-            href = quote(os.path.relpath(Path(photo).resolve(), page_dir).replace(os.sep, "/"))
+            href = quote(os.fsencode(os.path.relpath(Path(photo).resolve(), page_dir).replace(os.sep, "/")))
             parts.append(f"<a href='{href}' title='{html.escape(tip, quote=True)}'>"
                          f"<img src='{_thumbnail(image, box)}' alt='{html.escape(Path(photo).name, quote=True)}'></a>")
         if len(faces) > MAX_PER_GROUP:
             parts.append(f"<span class='more'>and {len(faces) - MAX_PER_GROUP} more</span>")
         parts.append("</div></section>")
     parts.append("</body></html>\n")
-    atomic_write_bytes(path, "".join(parts).encode("utf-8"), fsync=False)
+    # A file name that is not UTF-8 shows escaped; its link above is percent-encoded from its bytes.
+    atomic_write_bytes(path, "".join(parts).encode("utf-8", "backslashreplace"), fsync=False)

@@ -23,7 +23,7 @@ def write_report(folder, rows, class_names) -> Path:
     if UNKNOWN in set(truth) | set(pred):
         labels.append(UNKNOWN)
     text = classification_report(truth, pred, labels=labels, zero_division=0, digits=3)
-    atomic_write_bytes(folder / "report.txt", text.encode(), fsync=False)
+    atomic_write_bytes(folder / "report.txt", text.encode("utf-8", "backslashreplace"), fsync=False)
     cm = confusion_matrix(truth, pred, labels=labels)
 
     import matplotlib
@@ -78,7 +78,7 @@ def write_collection_report(folder, rows, recognizer_file) -> Path:
     lines.append(f"\n{len({r['path'] for r in rows})} photos, {len(faces)} faces, {no_face} photos without a face, "
                  f"{len(unreadable)} unreadable")
     lines += [f"  {r['path']}: {r['note']}" for r in unreadable]
-    atomic_write_bytes(folder / "summary.txt", ("\n".join(lines) + "\n").encode(), fsync=False)
+    atomic_write_bytes(folder / "summary.txt", ("\n".join(lines) + "\n").encode("utf-8", "backslashreplace"), fsync=False)
 
     import matplotlib
 
