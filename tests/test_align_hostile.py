@@ -207,3 +207,24 @@ def test_sigkill_at_five_moments_then_rerun_equals_an_uninterrupted_run(tmp_path
     assert _records(files[-1], out) == expected_records
     for f in files:  # what the killed runs recorded is right as far as it goes
         assert set(_records(f, out)) <= set(expected_records)
+
+
+def test_a_really_full_disk_with_two_workers(tmp_path):
+    """The same through the worker processes, on a 300 KB tmpfs (needs root; skipped otherwise)."""
+    mnt = tmp_path / "tiny"
+    mnt.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=300k", "tmpfs", str(mnt)],
+                      capture_output=True).returncode != 0:
+        pytest.skip("cannot mount a small tmpfs here (not root)")
+    try:
+        src = tmp_path / "in" / "Eileen"
+        src.mkdir(parents=True)
+        for i in range(40):
+            _jpeg(src / f"p{i}.jpg", np.roll(astronaut(), i * 3, axis=1))
+        p = subprocess.run([sys.executable, str(REPO / "align" / "align_dataset.py"), str(tmp_path / "in"),
+                            str(mnt / "out"), "--workers", "2"], capture_output=True, text=True, timeout=600)
+        assert p.returncode == 1
+        assert "No space left on device" in p.stderr and "Traceback" not in p.stderr
+        assert not list((mnt / "out").rglob("*.tmp"))  # no half-written crop left behind
+    finally:
+        subprocess.run(["umount", str(mnt)])
