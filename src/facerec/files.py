@@ -57,3 +57,44 @@ def atomic_write_bytes(path, data: bytes, fsync: bool = True) -> None:
         except OSError:
             pass
         raise
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    """One file under two names: the same resolved path (symlinks followed), or, when both
+    exist, the same inode (hard links, case-insensitive file systems)."""
+
+    def resolved(p: Path) -> str:
+        try:
+            return str(p.resolve())
+        except (OSError, RuntimeError):  # a symlink loop: compare the names as written
+            return os.path.abspath(p)
+
+    if resolved(a) == resolved(b):
+        return True
+    try:
+        sa, sb = a.stat(), b.stat()
+    except OSError:
+        return False
+    return (sa.st_dev, sa.st_ino) == (sb.st_dev, sb.st_ino)
+
+
+def refuse_output_over_input(output, inputs, option: str = "--output") -> None:
+    """Raise FacerecError when the file an option would write is one of the inputs.
+
+    inputs: paths, or (path, name) pairs whose name says what the path is ("the --source", "the
+    classifier"); None entries are skipped.  Called before any work: a results file written over
+    the video, photo or classifier it came from destroys the input, and the run cannot notice.
+    An output merely inside an input folder is fine.
+    """
+    from .errors import FacerecError
+
+    if output is None or str(output) == "":
+        return
+    out = Path(output).expanduser()
+    for item in inputs:
+        path, name = item if isinstance(item, tuple) else (item, "an input")
+        if path is None or str(path) == "":
+            continue
+        if _same_file(out, Path(path).expanduser()):
+            what = f"is also {name}" if str(path) == str(output) else f"is the same file as {name} {path}"
+            raise FacerecError(f"{option} {output} {what}: refusing to write over it; choose another file")

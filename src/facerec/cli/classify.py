@@ -47,8 +47,12 @@ def _split(args):
 def train(args) -> int:
     from ..datasets import read_people
     from ..embedding import load_embedder
+    from ..files import refuse_output_over_input
     from ..training import check_training_request, describe_unknown_rule, embed_people, train_classifier
 
+    # TRAIN writes the classifier: never over the model it is trained with or the photos.
+    refuse_output_over_input(args.classifier_filename, [(args.model, "the model"), (args.data_dir, "the data_dir")],
+                             "classifier_filename")
     people = read_people(args.data_dir, _split(args), "train")
     check_training_request(people, args.threshold, args.false_accept)  # before the slow part
     print(f"Number of classes: {sum(1 for _, p in people if p)}")
@@ -80,8 +84,12 @@ def classify(args) -> int:
     from ..evaluation import score_classification
     from ..collection import check_output_name
     from ..recognizer import Recognizer, load_recognition_file
+    from .collection import refuse_outputs_over_inputs
 
     check_output_name(args.output)
+    refuse_outputs_over_inputs([("--output", args.output, False), ("--report", args.report, True)],
+                               [p for p in (args.data_dir, args.unknown_dir) if p],
+                               [(args.classifier_filename, "the classifier"), (args.model, "the model")])
     clf = load_recognition_file(args.classifier_filename)  # refuse a bad file before loading models
     classes, unlabelled, notes = read_photos_to_classify(args.data_dir, _split(args), known=clf.class_names)
     for note in notes:

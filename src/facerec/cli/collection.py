@@ -7,6 +7,29 @@ from pathlib import Path
 from ..errors import FacerecError
 
 
+# What a --report folder receives (facerec.report), each checked against the inputs.
+REPORT_FILES = ("summary.txt", "distances.png", "report.txt", "confusion.png")
+
+
+def refuse_outputs_over_inputs(outputs, paths, recognition=()) -> None:
+    """outputs: (option, path, is_folder); paths: the photos and folders read; recognition:
+    (path, name) of the gallery or classifier. An output that is an input file is refused, as is
+    a file output on an input folder; a report folder may be an input folder (it adds files)."""
+    from ..files import refuse_output_over_input
+
+    given = [(p, "the input folder" if Path(p).is_dir() else "an input photo") for p in paths]
+    files = [(p, name) for p, name in given if name == "an input photo"] + list(recognition)
+    written = []
+    for option, out, folder in outputs:
+        if not out:
+            continue
+        refuse_output_over_input(out, (files if folder else given + list(recognition)) + written, option)
+        if folder:
+            for name in REPORT_FILES:
+                refuse_output_over_input(Path(out).joinpath(name), files, option)
+        written.append((out, f"the {option}"))
+
+
 def _check_outputs(args) -> None:
     """Refuse output names that cannot work before any photo is read."""
     from ..collection import check_output_name
@@ -16,6 +39,10 @@ def _check_outputs(args) -> None:
         raise FacerecError(f"{args.html}: the page is written as .html")
     if args.copy and not args.sort_into:
         raise FacerecError("--copy goes with --sort-into DIR")
+    recognition = getattr(args, "recognition_file", None) or getattr(args, "gallery", None)
+    refuse_outputs_over_inputs([("--output", args.output, False), ("--html", args.html, False),
+                                ("--report", getattr(args, "report", None), True)], args.paths,
+                               [(recognition, "the gallery or classifier")] if recognition else [])
 
 
 def _photos(args) -> list[str]:

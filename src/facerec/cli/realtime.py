@@ -17,21 +17,42 @@ def parse_arguments(argv=None, prog="real_time_face_recognition.py"):
     p.add_argument("--embed-every", type=int, default=5, help="re-embed a tracked face every N frames (default 5)")
     p.add_argument("--min-face-size", type=int, default=40, help="smallest face to find, in pixels (default 40)")
     p.add_argument("--max-frames", type=int, help="stop after this many frames")
+    p.add_argument("--read-timeout", type=float, default=10.0, metavar="SECONDS",
+                   help="give up on a source that delivers no frame for this long (default 10)")
     return p.parse_args(argv)
+
+
+def check_outputs(args) -> None:
+    """Refuse --output or --log that is an input (or each other) before anything is read: written
+    over, the video or classifier would be lost and the run would not notice."""
+    from ..errors import FacerecError
+    from ..files import refuse_output_over_input
+    from ..video import is_live
+
+    if args.read_timeout <= 0:
+        raise FacerecError(f"--read-timeout {args.read_timeout:g} must be more than 0 seconds")
+    inputs = [(args.classifier, "the --classifier"), (args.model, "the --model")]
+    if not is_live(args.source):  # "0" is a camera, not a file of that name
+        inputs.append((args.source, "the --source"))
+    refuse_output_over_input(args.output, inputs, "--output")
+    refuse_output_over_input(args.log, inputs + [(args.output, "the --output")], "--log")
 
 
 def main(argv=None, prog="real_time_face_recognition.py") -> int:
     from . import run_main
+    from ..errors import FacerecError
 
     def _run(argv):
         from ..recognizer import Recognizer
         from ..video import run_video
 
         args = parse_arguments(argv, prog)
+        check_outputs(args)
         rec = Recognizer.load(args.classifier, model=args.model)
         stats = run_video(args.source, rec, output=args.output, log=args.log, display=not args.no_display,
-                          max_frames=args.max_frames, progress=True, detect_every=args.detect_every,
-                          embed_every=args.embed_every, min_face_size=args.min_face_size)
+                          max_frames=args.max_frames, progress=True, read_timeout=args.read_timeout,
+                          detect_every=args.detect_every, embed_every=args.embed_every,
+                          min_face_size=args.min_face_size)
         for note in stats.notes:
             print(f"{prog}: note: {note}", file=sys.stderr)
         print(f"Processed {stats.frames} frames in {stats.seconds:.1f} s ({stats.fps:.1f} fps)")
@@ -43,6 +64,8 @@ def main(argv=None, prog="real_time_face_recognition.py") -> int:
             print(f"Annotated video: {args.output}")
         if args.log:
             print(f"Events: {args.log} ({len(stats.events)} appearances)")
+        if stats.stopped_early:  # what was seen is written, but the source did not run its course
+            raise FacerecError(stats.stopped_early)
         return 0
 
     return run_main(_run, argv, prog=prog)
