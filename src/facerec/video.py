@@ -2,10 +2,10 @@
 from __future__ import annotations
 
 import json
-import queue
-import threading
 import os
+import queue
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -194,13 +194,20 @@ class EventLog:
 
     def __init__(self, path):
         self.path = Path(path) if path else None
-        try:
-            if self.path:
-                _make_parent(self.path, "events log")
-            self._f = open(self.path, "w", encoding="utf-8") if self.path else None
-        except OSError as exc:
-            raise FacerecError(f"{path}: cannot write the events log there ({exc.strerror})") from exc
+        self._f = None
+        if self.path:
+            _make_parent(self.path, "events log")
+            if not os.access(self.path.parent, os.W_OK) or (self.path.exists() and not os.access(self.path, os.W_OK)):
+                raise FacerecError(f"{path}: cannot write the events log there (permission denied)")
         self.events = []
+
+    def start(self):
+        """Open (and empty) the log once the source has opened: a mistyped --source keeps the old log."""
+        if self.path:
+            try:
+                self._f = open(self.path, "w", encoding="utf-8")
+            except OSError as exc:
+                raise FacerecError(f"{self.path}: cannot write the events log there ({exc.strerror})") from exc
 
     def write(self, track, fps: float):
         name, prob = track.summary()
@@ -278,6 +285,7 @@ def run_video(source, recognizer, output=None, log=None, display: bool = True, m
     events = EventLog(log)  # before the reader thread starts: a bad path then stops nothing half-way
     try:
         src = FrameSource(str(source), read_timeout=read_timeout)
+        events.start()
     except BaseException:
         events.close()
         raise
