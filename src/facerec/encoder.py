@@ -19,6 +19,7 @@ class FileFaces:
     flipped: np.ndarray | None = None
     error: str | None = None
     image_size: tuple = (0, 0)  # (height, width) of the image the boxes are in
+    scores: np.ndarray | None = None  # the detector's confidence per face, where it ran this time
 
     def __len__(self):
         return len(self.embeddings)
@@ -56,7 +57,7 @@ class FaceEncoder:
         return self._detector
 
     def _faces_of(self, path: str, image: np.ndarray):
-        """(boxes, landmarks, chips) for one image, from its sidecar or by detection."""
+        """(boxes, landmarks, chips, scores) for one image, from its sidecar or by detection."""
         import cv2
 
         from .datasets import read_sidecar
@@ -73,10 +74,10 @@ class FaceEncoder:
                                     else cv2.INTER_LINEAR)]
             else:
                 chips = [align_for(a, image, boxes[0], landmarks[0])]
-            return boxes, landmarks, chips
+            return boxes, landmarks, chips, np.asarray([side.get("score", np.nan)], np.float32)
         det = self.detector.detect(image)
         chips = [align_for(a, image, det.boxes[i], det.landmarks[i]) for i in range(len(det))]
-        return det.boxes, det.landmarks, chips
+        return det.boxes, det.landmarks, chips, np.asarray(det.scores, np.float32)
 
     def encode(self, paths, mirrored: bool = False, progress: bool = True) -> list[FileFaces]:
         """FileFaces for each path (error set when unreadable); mirrored adds the embeddings of
@@ -113,8 +114,8 @@ class FaceEncoder:
             except UnreadableImage as exc:
                 out[i] = FileFaces(path, *_empty(self.embedder.dim), error=str(exc))
                 continue
-            boxes, landmarks, chips = self._faces_of(path, image)
-            pending.append((i, path, digest, boxes, landmarks, chips, image.shape[:2]))
+            boxes, landmarks, chips, scores = self._faces_of(path, image)
+            pending.append((i, path, digest, boxes, landmarks, chips, image.shape[:2], scores))
             if sum(len(p[5]) for p in pending) >= self.batch_size:
                 self._flush(pending, out, mirrored, variant)
                 pending = []
@@ -133,13 +134,14 @@ class FaceEncoder:
             # A model that averages each face with its mirror gives the mirror image the same vector.
             emb_f = (emb if self.embedder.flip else self.embedder.embed(stack[:, :, ::-1])) if mirrored else None
         k = 0
-        for i, path, digest, boxes, landmarks, c, size in pending:
+        for i, path, digest, boxes, landmarks, c, size, scores in pending:
             n = len(c)
             e = emb[k:k + n] if n else np.zeros((0, dim), np.float32)
             ef = (emb_f[k:k + n] if n else np.zeros((0, dim), np.float32)) if mirrored else None
             k += n
             ff = FileFaces(path, np.asarray(boxes, np.float32).reshape(-1, 4),
-                           np.asarray(landmarks, np.float32).reshape(-1, 5, 2), e, ef, image_size=tuple(size))
+                           np.asarray(landmarks, np.float32).reshape(-1, 5, 2), e, ef, image_size=tuple(size),
+                           scores=scores)
             out[i] = ff
             if self.cache:
                 # float32 as faces_entry_ok wants, whatever an embedder returns, so the entry is used.

@@ -171,10 +171,11 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--output", help="write the measured distributions here (JSON, numbers only)")
     c.set_defaults(func=_cmd_calibrate)
 
-    from . import collection, gallery
+    from . import collection, embed, gallery
 
     gallery.add_commands(sub, _command)
     collection.add_commands(sub, _command)
+    embed.add_commands(sub, _command)
 
     dm = _command(sub, "demo", "the whole job end to end on sample photos (what `make demo` runs)")
     dm.add_argument("--out", default="demo_output", help="where to put everything (default demo_output)")

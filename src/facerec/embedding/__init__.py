@@ -18,26 +18,27 @@ def describe_formats() -> str:
 
 
 def load_embedder(spec: str | Path = "default", standardization: str | None = None,
-                  image_size: int | None = None) -> Embedder:
+                  image_size: int | None = None, threads: int | None = None) -> Embedder:
     """An Embedder for spec: 'default' (dlib-resnet-v1, no download) or a path to a model.
 
     standardization overrides the model's pixel standardisation ('prewhiten', 'fixed', ...);
-    image_size asserts the face size the caller will feed (a mismatch with the model is an error).
+    image_size asserts the face size the caller will feed (a mismatch with the model is an error);
+    threads caps the default model's CPU threads (one per worker when several processes share a machine).
     """
     from . import standardization as _std
 
     if standardization is not None and standardization not in _std.NAMES:
         raise FacerecError(f"unknown standardization '{standardization}': use one of {', '.join(_std.NAMES)}")
-    emb = _load(spec, standardization, image_size)
+    emb = _load(spec, standardization, image_size, threads)
     emb.spec = str(spec)
     return emb
 
 
-def _load(spec, standardization, image_size) -> Embedder:
+def _load(spec, standardization, image_size, threads=None) -> Embedder:
     if str(spec) in _DEFAULT_NAMES:  # runs through LiteRT: no TensorFlow once its cache exists
         from .dlib_resnet import DlibResNetEmbedder
 
-        return _check_size(DlibResNetEmbedder(), image_size, spec)
+        return _check_size(DlibResNetEmbedder(threads=threads), image_size, spec)
 
     path = Path(spec).expanduser()
     if not path.exists():
@@ -68,7 +69,7 @@ def _load(spec, standardization, image_size) -> Embedder:
     if suffix == ".dat":
         from .dlib_resnet import DlibResNetEmbedder
 
-        return _check_size(DlibResNetEmbedder(source=path), image_size, spec)
+        return _check_size(DlibResNetEmbedder(source=path, threads=threads), image_size, spec)
     raise FacerecError(f"{path}: not a model file (expected {describe_formats()})")
 
 

@@ -1,0 +1,44 @@
+"""facerec embed: every face of many photos into Parquet, in this process's pool or on Ray."""
+from __future__ import annotations
+
+import sys
+
+
+def _cmd_embed(args) -> int:
+    from ..collection import find_photos
+    from ..embed_photos import embed_photos
+    from ..errors import FacerecError
+    from ..faces_table import check_output
+
+    check_output(args.output)
+    photos, notes = find_photos(args.paths, recursive=args.recursive)
+    for note in notes:
+        print(f"note: {note}", file=sys.stderr)
+    if not photos:
+        raise FacerecError("no photos found in " + ", ".join(args.paths))
+    s = embed_photos(photos, args.output, engine=args.engine, address=args.address, model=args.model,
+                     workers=args.workers, batch_size=args.batch_size)
+    done = s.photos - s.skipped
+    rate = done / s.seconds if s.seconds else 0.0
+    print(f"Photos: {s.photos}" + (f" ({s.skipped} already in {args.output})" if s.skipped else "")
+          + f"   embedded now: {done} ({s.faces} faces, {s.failed} without a face or unreadable)")
+    print(f"Took {s.seconds:.1f} s ({rate:.1f} photos/s, engine {args.engine})")
+    print(f"{args.output}: {s.rows} rows")
+    return 0
+
+
+def add_commands(sub, command) -> None:
+    e = command(sub, "embed", "detect, align and embed every face of many photos into a Parquet file "
+                "(in this machine's processes, or on a Ray cluster)")
+    e.add_argument("paths", nargs="+", metavar="PATH", help="photos or folders of photos")
+    e.add_argument("--output", "-o", required=True, help="the faces file to write (.parquet); a rerun "
+                   "skips the photos already in it")
+    e.add_argument("--recursive", "-r", action="store_true", help="read folders' sub-folders too")
+    e.add_argument("--engine", choices=["local", "ray"], default="local",
+                   help="local: a process per core here (default); ray: a Ray Data pipeline")
+    e.add_argument("--address", help="a Ray cluster to run on (ray start --head prints it); "
+                   "default: a private Ray on this machine")
+    e.add_argument("--model", default="default", help="'default' or a model path")
+    e.add_argument("--workers", type=int, help="processes (local) or actors (ray); default: one per CPU")
+    e.add_argument("--batch-size", type=int, default=16, help="photos per batch (default 16)")
+    e.set_defaults(func=_cmd_embed)

@@ -1,0 +1,127 @@
+"""facerec embed: the same faces from the local pool and from Ray, resumable, into Parquet."""
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from conftest import SHARED_DATA
+from faces import astronaut
+
+pa = pytest.importorskip("pyarrow")
+pq = pytest.importorskip("pyarrow.parquet")
+
+
+def _photos(root, n=0):
+    """The face_recognition sample photos, a photo with no face, a broken file, and n moved astronauts."""
+    from PIL import Image
+
+    from facerec.samples import find
+
+    samples = find()
+    if samples is None:
+        pytest.skip("face_recognition sample photos not fetched")
+    root.mkdir(parents=True, exist_ok=True)
+    for p in sorted(samples.iterdir()):
+        shutil.copy(p, root / p.name)
+    Image.fromarray(np.full((200, 300, 3), 120, np.uint8)).save(root / "wall.png")
+    (root / "broken.jpg").write_bytes(b"not a jpeg")
+    for i in range(n):
+        Image.fromarray(np.roll(astronaut(), 7 * i, axis=1)).save(root / f"astronaut{i:02d}.jpg", quality=90)
+    return root
+
+
+def _rows(path):
+    t = pq.read_table(path)
+    return {(r["path"], r["face"]): r for r in t.to_pylist()}
+
+
+def _same(a, b, tol=1e-5):
+    assert a.keys() == b.keys()
+    for k in a:
+        x, y = a[k], b[k]
+        assert x["error"] == y["error"] and x["model"] == y["model"], k
+        if x["face"] is not None:
+            assert np.abs(np.subtract(x["embedding"], y["embedding"])).max() <= tol, k
+            assert np.abs(np.subtract(x["box"], y["box"])).max() <= 1e-3, k
+
+
+def _embed(args, **kw):
+    return subprocess.run([sys.executable, "-m", "facerec", "embed", *map(str, args)],
+                          capture_output=True, text=True, timeout=900, **kw)
+
+
+def test_local_and_ray_give_the_same_rows(tmp_path):
+    pytest.importorskip("ray")
+    photos = _photos(tmp_path / "photos")
+    local, ray = tmp_path / "local.parquet", tmp_path / "ray.parquet"
+    p = _embed([photos, "-o", local, "--workers", "2", "--batch-size", "3"])
+    assert p.returncode == 0, p.stderr
+    p = _embed([photos, "-o", ray, "--engine", "ray", "--workers", "2", "--batch-size", "3"])
+    assert p.returncode == 0, p.stderr
+    a, b = _rows(local), _rows(ray)
+    _same(a, b)
+    assert not (tmp_path / "local.parquet.parts").exists()
+    wall = a[(str(photos / "wall.png"), None)]
+    assert wall["error"] == "no face found"
+    assert "not an image" in a[(str(photos / "broken.jpg"), None)]["error"]
+    faces = [r for r in a.values() if r["face"] is not None]
+    assert len(faces) >= 5 and all(len(r["embedding"]) == 128 and len(r["landmarks"]) == 10 for r in faces)
+    assert all(abs(np.linalg.norm(r["embedding"]) - 1) < 1e-3 for r in faces)
+
+
+def test_a_killed_run_resumes(tmp_path):
+    photos = _photos(tmp_path / "photos", n=40)
+    whole = tmp_path / "whole.parquet"
+    p = _embed([photos, "-o", whole, "--workers", "2", "--batch-size", "2"])
+    assert p.returncode == 0, p.stderr
+
+    out = tmp_path / "killed.parquet"
+    parts = tmp_path / "killed.parquet.parts"
+    proc = subprocess.Popen([sys.executable, "-m", "facerec", "embed", str(photos), "-o", str(out),
+                             "--workers", "2", "--batch-size", "2"], start_new_session=True,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 300
+    while len(list(parts.glob("part-*.parquet"))) < 4 and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    kept = len(list(parts.glob("part-*.parquet")))
+    assert kept >= 4 and not out.exists()  # it died mid-way, with finished batches on disk
+
+    p = _embed([photos, "-o", out, "--workers", "2", "--batch-size", "2"])
+    assert p.returncode == 0, p.stderr
+    assert "already in" in p.stdout  # the finished batches were not done again
+    _same(_rows(out), _rows(whole))
+    p = _embed([photos, "-o", out])  # a third run finds everything done
+    assert p.returncode == 0 and "embedded now: 0" in p.stdout
+
+
+def test_bad_outputs_are_refused_in_one_line(tmp_path):
+    photos = _photos(tmp_path / "photos")
+    p = _embed([photos, "-o", tmp_path / "faces.csv"])
+    assert p.returncode == 1 and "Parquet" in p.stderr and "Traceback" not in p.stderr
+    (tmp_path / "junk.parquet").write_text("not parquet")
+    p = _embed([photos, "-o", tmp_path / "junk.parquet"])
+    assert p.returncode == 1 and "not a readable Parquet file" in p.stderr
+    assert (tmp_path / "junk.parquet").read_text() == "not parquet"  # left as it was
+
+
+LFW_DEV = SHARED_DATA / "lfw-dev"
+
+
+@pytest.mark.skipif(not LFW_DEV.is_dir(), reason="shared LFW data not present")
+def test_local_and_ray_agree_on_lfw_dev(tmp_path):
+    pytest.importorskip("ray")
+    local, ray = tmp_path / "local.parquet", tmp_path / "ray.parquet"
+    p = _embed([LFW_DEV, "-r", "-o", local])
+    assert p.returncode == 0, p.stderr
+    p = _embed([LFW_DEV, "-r", "-o", ray, "--engine", "ray"])
+    assert p.returncode == 0, p.stderr
+    a, b = _rows(local), _rows(ray)
+    _same(a, b)
+    assert len({k[0] for k in a}) == sum(1 for f in LFW_DEV.rglob("*") if f.is_file() and f.suffix == ".jpg")
