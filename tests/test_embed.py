@@ -5,6 +5,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -125,3 +126,32 @@ def test_local_and_ray_agree_on_lfw_dev(tmp_path):
     a, b = _rows(local), _rows(ray)
     _same(a, b)
     assert len({k[0] for k in a}) == sum(1 for f in LFW_DEV.rglob("*") if f.is_file() and f.suffix == ".jpg")
+
+
+def test_cluster_and_enrol_from_the_faces_file(tmp_path, capsys):
+    from facerec.cli import main
+    from facerec.collection import read_rows
+    from facerec.embed_photos import embed_photos
+    from facerec.gallery import Gallery
+
+    photos = _photos(tmp_path / "photos")
+    faces = tmp_path / "faces.parquet"
+    embed_photos(sorted(str(p) for p in photos.iterdir()), faces, workers=1, progress=False)
+    clusters = tmp_path / "clusters.csv"
+    assert main(["cluster", str(faces), "-o", str(clusters)]) == 0
+    rows = {(Path(r["path"]).name, r["face"]): r["cluster"] for r in read_rows(clusters)}
+    obama = {rows[(n, 0)] for n in ("obama.jpg", "obama2.jpg", "obama3.jpg")}
+    assert len(obama) == 1 and None not in obama and rows[("biden.jpg", 0)] not in obama
+
+    names = tmp_path / "names.csv"
+    names.write_text(f"path,name\n{photos / 'biden.jpg'},Biden\n{photos / 'obama2.jpg'},Obama\n")
+    gallery = tmp_path / "g.npz"
+    assert main(["enrol", str(gallery), "--from-parquet", str(faces), "--names", str(names)]) == 0
+    assert main(["enrol", str(gallery), "--from-parquet", str(faces), "--from-clusters", str(clusters),
+                 "--name", f"{obama.pop()}=Obama"]) == 0
+    g = Gallery.load(gallery)
+    assert dict(g.people()) == {"Biden": 1, "Obama": 4}  # obama2 once, though named twice
+    capsys.readouterr()
+    assert main(["identify", str(gallery), str(photos / "obama3.jpg"), str(photos / "biden.jpg")]) == 0
+    out = capsys.readouterr().out
+    assert "obama3.jpg  face 0: Obama" in out and "biden.jpg  face 0: Biden" in out

@@ -138,18 +138,24 @@ def cluster_collection(embedder, photos, gallery=None, pair_rate: float | None =
                        batch_size: int = 64, progress: bool = True) -> list[dict]:
     """Faces grouped by person: rows with ``cluster`` (1, 2, ... largest first; None for a face
     that matches no one).  With a gallery, the faces it names are left out (their rows say who)."""
+    from .encoder import FaceEncoder
+
+    encoder = FaceEncoder(embedder, cache=cache, batch_size=batch_size)
+    return cluster_files(encoder.encode(photos, progress=progress), embedder.name, gallery, pair_rate)
+
+
+def cluster_files(files, model_name: str, gallery=None, pair_rate: float | None = None) -> list[dict]:
+    """cluster_collection's work on faces already embedded (FileFaces: from photos or a faces file)."""
     import numpy as np
 
     from .clustering import PAIR_RATE, cluster_embeddings, link_distance
-    from .encoder import FaceEncoder
     from .openset import shipped
 
-    stats = shipped(embedder.name)
+    stats = shipped(model_name)
     if stats is None:
-        raise FacerecError(f"no distance statistics for model '{embedder.name}': measure them with facerec calibrate")
-    encoder = FaceEncoder(embedder, cache=cache, batch_size=batch_size)
+        raise FacerecError(f"no distance statistics for model '{model_name}': measure them with facerec calibrate")
     rows, vectors = [], []
-    for ff in encoder.encode(photos, progress=progress):
+    for ff in files:
         if ff.error or not len(ff):
             rows.append({"path": ff.path, "face": None, "box": None, "cluster": None,
                          "note": ff.error or "no face found"})

@@ -53,6 +53,16 @@ class EmbedSummary:
     rows: int = 0           # in the finished file
     seconds: float = 0.0
 
+    @property
+    def embedded(self) -> int:
+        """Photos done in this run."""
+        return self.photos - self.skipped
+
+    @property
+    def rate(self) -> float:
+        """Photos embedded per second in this run."""
+        return self.embedded / self.seconds if self.seconds else 0.0
+
 
 def model_identity(model: str) -> tuple[str, int]:
     """(key, dim) of a model, loaded once here to check the output and shape the table."""

@@ -135,20 +135,43 @@ def finish(output, dim: int) -> int:
     return table.num_rows
 
 
-def read_faces(path) -> dict:
-    """The faces of a faces file as arrays: path, face, box (N,4), embedding (N,D), model; rows
-    without a face are left out."""
+def read_files(path, model_key: str | None = None):
+    """The faces file as FileFaces, one per photo in file order (what FaceEncoder.encode gives), so
+    clustering and enrolment work from it as from photos.  model_key, if given, must match."""
+    from .encoder import FileFaces, _empty
+
     check_output(path)
     if not Path(path).is_file():
         raise FacerecError(f"{path}: faces file not found")
-    (t,) = _tables(path)[:1] or [None]
+    t = _tables(path)[0]
     try:
-        t = t.filter(t.column("face").is_valid())
         emb = t.column("embedding").combine_chunks()
         dim = emb.type.list_size
-        return {"path": t.column("path").to_pylist(), "face": t.column("face").to_pylist(),
-                "box": np.asarray(t.column("box").combine_chunks().flatten(), np.float32).reshape(-1, 4),
-                "embedding": np.asarray(emb.flatten(), np.float32).reshape(-1, dim),
-                "model": set(t.column("model").to_pylist())}
+        models = set(t.column("model").to_pylist()) - {None}
+        cols = {c: t.column(c).to_pylist() for c in ("path", "face", "error")}
+        boxes = t.column("box").to_pylist()
+        marks = t.column("landmarks").to_pylist()
+        scores = t.column("score").to_pylist()
+        vectors = np.asarray(emb.flatten(), np.float32).reshape(-1, dim)  # the non-null rows only
+        valid = np.asarray(emb.is_valid())
+        at = np.cumsum(valid) - 1  # a row's place among them
     except (KeyError, AttributeError, ValueError) as exc:
         raise FacerecError(f"{path}: not a faces file from facerec embed ({exc})") from None
+    if model_key is not None and models - {model_key}:
+        raise FacerecError(f"{path}: holds faces of another model than the one given (use that --model)")
+    by_path: dict = {}
+    for i, p in enumerate(cols["path"]):
+        by_path.setdefault(p, []).append(i)
+    files = []
+    for p, rows in by_path.items():
+        rows = [i for i in rows if cols["face"][i] is not None and valid[i]]
+        if not rows:
+            files.append(FileFaces(p, *_empty(dim), error=cols["error"][by_path[p][0]] or "no face found"))
+            continue
+        rows.sort(key=lambda i: cols["face"][i])
+        files.append(FileFaces(p, np.asarray([boxes[i] for i in rows], np.float32),
+                               np.asarray([marks[i] for i in rows], np.float32).reshape(-1, 5, 2),
+                               vectors[at[rows]],
+                               scores=np.asarray([np.nan if scores[i] is None else scores[i] for i in rows],
+                                                 np.float32)))
+    return files, models

@@ -70,6 +70,18 @@ class Gallery:
         self.sources += [str(s) for s in sources]
         self._chances = None
 
+    def add_many(self, labels, embeddings: np.ndarray, sources) -> None:
+        """Add many people's faces in one step (a row each): one copy of the gallery, not one per person."""
+        for name in set(labels):
+            check_name(name)
+        e = np.asarray(embeddings, np.float32).reshape(-1, self.embeddings.shape[1])
+        if not len(labels) == len(e) == len(sources):
+            raise FacerecError("add_many: labels, embeddings and sources differ in length")
+        self.embeddings = np.concatenate([self.embeddings, e])
+        self.labels += list(labels)
+        self.sources += [str(s) for s in sources]
+        self._chances = None
+
     def forget(self, names, missing_ok: bool = False) -> list[str]:
         """Remove people; returns the names removed."""
         names = set(names)
@@ -244,9 +256,11 @@ def enrol_people(gallery: Gallery, embedder, people, progress: bool = True) -> l
     return notes
 
 
-def enrol_clusters(gallery: Gallery, embedder, rows, names: dict, progress: bool = True) -> list[str]:
+def enrol_clusters(gallery: Gallery, embedder, rows, names: dict, progress: bool = True,
+                   faces: dict | None = None) -> list[str]:
     """Enrol clusters of a clusters file (facerec cluster) as people: names maps a cluster
-    number to a name.  A cluster's faces are added to what the person already has.  Returns notes."""
+    number to a name.  A cluster's faces are added to what the person already has.  faces
+    (path -> FileFaces, from a faces file) saves embedding the photos again.  Returns notes."""
     from .encoder import FaceEncoder
 
     for name in names.values():
@@ -259,19 +273,65 @@ def enrol_clusters(gallery: Gallery, embedder, rows, names: dict, progress: bool
     wanted = [(int(r["cluster"]), r["path"], r["face"]) for r in rows
               if r.get("cluster") not in (None, "") and int(r["cluster"]) in names and r["face"] is not None]
     paths = sorted({p for _, p, _ in wanted})
-    faces = {ff.path: ff for ff in FaceEncoder(embedder).encode(paths, progress=progress)}
+    if faces is None:
+        faces = {ff.path: ff for ff in FaceEncoder(embedder).encode(paths, progress=progress)}
     notes, added = [], {}
     for number, path, face in wanted:
-        ff = faces[path]
+        ff = faces.get(path)
+        if ff is None:
+            notes.append(f"{path}: not in the faces file; skipped")
+            continue
         if ff.error or face >= len(ff):
             notes.append(f"{path}: {ff.error or f'face {face} not found (the photo changed since clustering?)'}; skipped")
             continue
         added.setdefault(names[number], []).append((ff.embeddings[face], f"{path}#{face}"))
+    have = set(zip(gallery.labels, gallery.sources))
+    labels, vectors, sources = [], [], []
     for name, items in added.items():
-        have = {s for n, s in zip(gallery.labels, gallery.sources) if n == name}
-        new = [(e, s) for e, s in items if s not in have]  # naming a cluster twice adds nothing twice
-        if new:
-            gallery.add(name, np.stack([e for e, _ in new]), [s for _, s in new])
+        new = [(e, s) for e, s in items if (name, s) not in have]  # naming a cluster twice adds nothing twice
+        labels += [name] * len(new)
+        vectors += [e for e, _ in new]
+        sources += [s for _, s in new]
         notes.append(f"{name}: {len(new)} faces added from clusters "
                      f"{', '.join(str(n) for n, v in sorted(names.items()) if v == name)}")
+    if labels:
+        gallery.add_many(labels, np.stack(vectors), sources)
+    return notes
+
+
+def enrol_named_faces(gallery: Gallery, files, named) -> list[str]:
+    """Enrol faces already embedded (FileFaces from a faces file) by a list of (path, face, name):
+    face None means the photo's face (its only one, or by far its largest).  Each face is added to what its person has; one
+    person's faces and a hundred thousand people's go in one step.  Returns notes."""
+    by_path = {ff.path: ff for ff in files}
+    have = set(zip(gallery.labels, gallery.sources))
+    labels, vectors, sources, notes = [], [], [], []
+    for path, face, name in named:
+        check_name(name)
+        ff = by_path.get(path)
+        if ff is None or ff.error or not len(ff):
+            notes.append(f"{path}: {'not in the faces file' if ff is None else ff.error or 'no face found'}; skipped")
+            continue
+        k = face
+        if k is None:  # the photo's face: its only one, or one at least twice the area of any other
+            area = (ff.boxes[:, 2] - ff.boxes[:, 0]) * (ff.boxes[:, 3] - ff.boxes[:, 1])
+            order = np.argsort(-area)
+            if len(ff) > 1 and area[order[0]] < 2 * area[order[1]]:
+                notes.append(f"{path}: holds {len(ff)} faces of similar size; say which in the names file's "
+                             f"face column; skipped")
+                continue
+            k = int(order[0])
+        if not 0 <= k < len(ff):
+            notes.append(f"{path}: has no face {k}; skipped")
+            continue
+        source = f"{path}#{k}"
+        if (name, source) in have:
+            continue
+        have.add((name, source))
+        labels.append(name)
+        vectors.append(ff.embeddings[k])
+        sources.append(source)
+    if labels:
+        gallery.add_many(labels, np.stack(vectors), sources)
+    notes.append(f"{len(labels)} faces of {len(set(labels))} people added")
     return notes

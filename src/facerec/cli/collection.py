@@ -130,9 +130,20 @@ def cmd_cluster(args) -> int:
     embedder = load_embedder(args.model or (gallery.model_spec if gallery is not None else "default"))
     if gallery is not None:
         gallery.check_model(embedder, args.gallery)
-    photos = _photos(args)
-    rows = cluster_collection(embedder, photos, gallery=gallery, pair_rate=args.pair_rate,
-                              cache=not args.no_cache, batch_size=args.batch_size)
+    faces_files = [p for p in args.paths if p.lower().endswith(".parquet")]
+    if faces_files:  # faces embedded earlier, by facerec embed (on Ray, say)
+        from ..collection import cluster_files
+        from ..faces_table import read_files
+
+        if len(args.paths) > 1:
+            raise FacerecError("give one faces file (.parquet), or photos and folders, not both")
+        files, _ = read_files(faces_files[0], embedder.key)
+        photos = [ff.path for ff in files]
+        rows = cluster_files(files, embedder.name, gallery, args.pair_rate)
+    else:
+        photos = _photos(args)
+        rows = cluster_collection(embedder, photos, gallery=gallery, pair_rate=args.pair_rate,
+                                  cache=not args.no_cache, batch_size=args.batch_size)
     _problems(rows)
     faces = [r for r in rows if r["face"] is not None]
     clusters = Counter(r["cluster"] for r in faces if r["cluster"] is not None)
@@ -150,8 +161,8 @@ def cmd_cluster(args) -> int:
     return 0
 
 
-def _common(p) -> None:
-    p.add_argument("paths", nargs="+", metavar="PATH", help="photos and folders of photos")
+def _common(p, paths_help="photos and folders of photos") -> None:
+    p.add_argument("paths", nargs="+", metavar="PATH", help=paths_help)
     p.add_argument("--recursive", "-r", action="store_true", help="read folders' sub-folders too")
     p.add_argument("--output", "-o", help="one row per face: results.csv or results.jsonl")
     p.add_argument("--sort-into", metavar="DIR", help="link each photo into DIR/<person>/ (originals untouched)")
@@ -173,7 +184,7 @@ def add_commands(sub, command) -> None:
     i.add_argument("--strict", action="store_true", help="exit 1 when a photo could not be read")
     i.set_defaults(func=cmd_identify)
     c = command(sub, "cluster", "group the faces of a photo collection by person, to name each person once")
-    _common(c)
+    _common(c, "photos and folders of photos, or one faces file from facerec embed (.parquet)")
     c.add_argument("--gallery", help="leave out the faces this gallery or classifier names")
     c.add_argument("--pair-rate", type=float, default=None,
                    help="share of different people's face pairs close enough to link (default 2e-4; "

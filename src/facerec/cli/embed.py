@@ -18,11 +18,9 @@ def _cmd_embed(args) -> int:
         raise FacerecError("no photos found in " + ", ".join(args.paths))
     s = embed_photos(photos, args.output, engine=args.engine, address=args.address, model=args.model,
                      workers=args.workers, batch_size=args.batch_size)
-    done = s.photos - s.skipped
-    rate = done / s.seconds if s.seconds else 0.0
     print(f"Photos: {s.photos}" + (f" ({s.skipped} already in {args.output})" if s.skipped else "")
-          + f"   embedded now: {done} ({s.faces} faces, {s.failed} without a face or unreadable)")
-    print(f"Took {s.seconds:.1f} s ({rate:.1f} photos/s, engine {args.engine})")
+          + f"   embedded now: {s.embedded} ({s.faces} faces, {s.failed} without a face or unreadable)")
+    print(f"Took {s.seconds:.1f} s ({s.rate:.1f} photos/s, engine {args.engine})")
     print(f"{args.output}: {s.rows} rows")
     return 0
 

@@ -22,13 +22,19 @@ def cmd_enrol(args) -> int:
     from ..errors import FacerecError
     from ..gallery import Gallery, enrol_clusters, enrol_people
 
-    if (args.people_dir is None) == (args.from_clusters is None):
-        raise FacerecError("give a PEOPLE_DIR, or --from-clusters FILE with --name N=NAME")
+    sources = [args.people_dir is not None, args.from_clusters is not None, args.names is not None]
+    if sum(sources) != 1 or (args.names and not args.from_parquet):
+        raise FacerecError("give a PEOPLE_DIR, or --from-clusters FILE with --name N=NAME, or "
+                           "--from-parquet FACES with --names NAMES.csv")
+    if args.from_parquet and args.people_dir:
+        raise FacerecError("--from-parquet goes with --names or --from-clusters, not a PEOPLE_DIR")
     if args.from_clusters:
         from ..collection import read_rows
 
         names = _cluster_names(args.name)
         rows = read_rows(args.from_clusters)
+    elif args.names:
+        named = _read_names(args.names)
     else:
         people = read_people(args.people_dir)
     path = Path(args.gallery)
@@ -41,9 +47,20 @@ def cmd_enrol(args) -> int:
         if args.false_accept is not None:
             gallery.false_accept = args.false_accept
     t = time.perf_counter()
+    faces = None
+    if args.from_parquet:  # faces embedded earlier (facerec embed): nothing is embedded again
+        from ..faces_table import read_files
+
+        files, _ = read_files(args.from_parquet, embedder.key)
+        faces = {ff.path: ff for ff in files}
     if args.from_clusters:
-        notes = enrol_clusters(gallery, embedder, rows, names)
+        notes = enrol_clusters(gallery, embedder, rows, names, faces=faces)
         enrolled = sorted(set(names.values()))
+    elif args.names:
+        from ..gallery import enrol_named_faces
+
+        notes = enrol_named_faces(gallery, faces.values(), named)
+        enrolled = sorted({n for _, _, n in named})
     else:
         notes = enrol_people(gallery, embedder, people)
         enrolled = [n for n, p in people if p]
@@ -54,6 +71,17 @@ def cmd_enrol(args) -> int:
           f"{len(gallery.people())} people, {len(gallery.labels)} faces")
     print(describe_rule(gallery))
     return 0
+
+
+def _read_names(path) -> list:
+    """(path, face or None, name) from a names file: CSV with columns path, name and optionally face."""
+    from ..collection import read_rows
+    from ..errors import FacerecError
+
+    rows = read_rows(path)
+    if rows and "name" not in rows[0]:
+        raise FacerecError(f"{path}: a names file needs the columns path and name (and face, optionally)")
+    return [(r["path"], r["face"], (r["name"] or "").strip()) for r in rows]
 
 
 def _cluster_names(pairs) -> dict:
@@ -97,6 +125,10 @@ def add_commands(sub, command) -> None:
     e.add_argument("gallery", help="gallery file (.npz), created if missing")
     e.add_argument("people_dir", nargs="?", help="one sub-folder of photos per person to add or update")
     e.add_argument("--from-clusters", metavar="FILE", help="enrol clusters of a facerec cluster --output file")
+    e.add_argument("--from-parquet", metavar="FACES", help="take the faces' embeddings from this facerec "
+                   "embed file instead of embedding the photos again (with --names or --from-clusters)")
+    e.add_argument("--names", metavar="NAMES.csv", help="with --from-parquet: who is in which photo, as CSV "
+                   "columns path,name (and face, where a photo holds several)")
     e.add_argument("--name", action="append", metavar="N=NAME", help="with --from-clusters: cluster N is NAME "
                    "(repeat for more; a name given twice gets both clusters)")
     e.add_argument("--model", help="embedding model (default: the gallery's, or 'default' for a new one)")
