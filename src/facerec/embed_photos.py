@@ -177,8 +177,11 @@ def _run_ray(paths, model, workers, batch_size, address):
                 ray.init(num_cpus=workers or os.cpu_count() or 1, include_dashboard=False,
                          object_store_memory=256 << 20, **quiet)
         except Exception as exc:  # ConnectionError and Ray's own types
+            hint = ("; a cluster started with token authentication (Ray's default since 2.59) needs "
+                    "RAY_AUTH_MODE=token and its token (ray get-auth-token) in RAY_AUTH_TOKEN here"
+                    if address and not os.environ.get("RAY_AUTH_MODE") else "")
             raise FacerecError(f"cannot start or reach Ray{f' at {address}' if address else ''}: "
-                               f"{str(exc).splitlines()[0][:200]}") from None
+                               f"{str(exc).splitlines()[0][:200]}{hint}") from None
     try:
         ray.data.DataContext.get_current().enable_progress_bars = False
         blocks = -(-len(paths) // batch_size)
