@@ -228,3 +228,23 @@ def test_a_really_full_disk_with_two_workers(tmp_path):
         assert not list((mnt / "out").rglob("*.tmp"))  # no half-written crop left behind
     finally:
         subprocess.run(["umount", str(mnt)])
+
+
+def test_ctrl_c_says_so_in_one_line_and_keeps_the_failures_list(tmp_path):
+    src = tmp_path / "in" / "Eileen"
+    src.mkdir(parents=True)
+    for i in range(60):
+        _jpeg(src / f"p{i}.jpg", np.roll(astronaut(), i * 3, axis=1))
+    _jpeg(src / "wall.jpg", np.full((200, 300, 3), 90, np.uint8))  # no face: a failure to list
+    out = tmp_path / "out"
+    p = subprocess.Popen([sys.executable, str(REPO / "align" / "align_dataset.py"), str(tmp_path / "in"),
+                          str(out), "--workers", "2"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         start_new_session=True)
+    deadline = time.time() + 300
+    while len(list(out.glob("Eileen/*.png"))) < 3 and time.time() < deadline and p.poll() is None:
+        time.sleep(0.05)
+    os.killpg(p.pid, signal.SIGINT)  # what Ctrl-C sends to the whole foreground group
+    _, err = p.communicate(timeout=120)
+    assert p.returncode == 130, err.decode()
+    assert err.decode().strip().splitlines()[-1].endswith("interrupted") and b"Traceback" not in err
+    assert (out / FAILURES_FILE).exists() and not list(out.rglob("*.tmp"))
