@@ -269,7 +269,10 @@ def test_fuzz_a_thousand_mutations(files, tmp_path, which, capsys):
     original = (files / f"{which}.npz").read_bytes()
     members = _members(files / f"{which}.npz")
     rng = random.Random(14)
+    import resource
+
     worst_s, worst_mb, outcomes = 0.0, 0.0, {"loaded": 0, "refused": 0}
+    rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # the process's high-water mark
     target = tmp_path / "mutant.npz"
     for i in range(1000):
         kind, data = _mutations(original, members, rng)
@@ -296,8 +299,11 @@ def test_fuzz_a_thousand_mutations(files, tmp_path, which, capsys):
             tracemalloc.stop()
         worst_s, worst_mb = max(worst_s, took), max(worst_mb, peak)
         assert took < 5 and peak < 500, f"mutation {i} ({kind}): {took:.2f} s, {peak:.0f} MB"
+    # Whatever tracemalloc misses (a library's own allocations) shows in the process's peak RSS.
+    rss_growth = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 - rss_before
+    assert rss_growth < 500
     capsys.readouterr()
     with capsys.disabled():
         print(f"\n{which} fuzz: {outcomes['loaded']} loaded and worked, {outcomes['refused']} refused; "
-              f"worst {worst_s * 1000:.0f} ms, {worst_mb:.1f} MB traced")
+              f"worst {worst_s * 1000:.0f} ms, {worst_mb:.1f} MB traced; peak RSS grew {rss_growth:.0f} MB")
     assert outcomes["refused"] > 500 and outcomes["loaded"] > 0
