@@ -171,11 +171,12 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--output", help="write the measured distributions here (JSON, numbers only)")
     c.set_defaults(func=_cmd_calibrate)
 
-    from . import collection, embed, gallery
+    from . import collection, embed, gallery, serve
 
     gallery.add_commands(sub, _command)
     collection.add_commands(sub, _command)
     embed.add_commands(sub, _command)
+    serve.add_commands(sub, _command)
 
     dm = _command(sub, "demo", "the whole job end to end on sample photos (what `make demo` runs)")
     dm.add_argument("--out", default="demo_output", help="where to put everything (default demo_output)")

@@ -1,0 +1,226 @@
+"""One set of models for the whole service: a single inference thread that batches the work of
+every camera and every request.
+
+Why one thread.  The detector is not thread-safe as a whole (an MTCNN object keeps per-size
+interpreters and a helper thread of its own: facerec.detection.mtcnn says "one per thread"), and
+the LiteRT interpreters behind it and the embedder already spread one call over every core.  More
+threads calling them at once would only queue on their locks and multiply their memory, so every
+model call of the service goes through this one thread.  It takes what is waiting, runs the
+detections (same-sized images in one detect_batch) and then one embedding call for the faces of
+every camera and request that asked, and hands each caller its share.
+
+Cameras come first.  A camera must keep its frame rate while clients post photos, so each round
+takes every camera job waiting and at most ``request_batch`` request jobs.
+
+Detectors are kept per image size (a few, least recently used dropped): MTCNN drops its P-Net
+interpreters whenever the image size changes, so camera frames and uploaded photos sharing one
+detector would rebuild them on every switch.
+"""
+from __future__ import annotations
+
+import collections
+import threading
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..errors import FacerecError
+
+
+class _Job:
+    __slots__ = ("kind", "arg", "flip", "done", "result", "error")
+
+    def __init__(self, kind: str, arg, flip=None):
+        self.kind, self.arg, self.flip = kind, arg, flip
+        self.done = threading.Event()
+        self.result = self.error = None
+
+    def finish(self, result=None, error: BaseException | None = None) -> None:
+        self.result, self.error = result, error
+        self.done.set()
+
+
+@dataclass
+class WorkerStats:
+    rounds: int = 0
+    detections: int = 0
+    faces_embedded: int = 0
+    largest_embedding_batch: int = 0
+    busy_s: float = 0.0
+    started: float = field(default_factory=time.monotonic)
+
+
+class ModelWorker:
+    """Runs detect / embed / call jobs on one thread; callers block until their job is done.
+
+    >>> worker = ModelWorker(load_embedder("default"))          # doctest: +SKIP
+    >>> worker.detect(image).boxes                               # doctest: +SKIP
+    """
+
+    def __init__(self, embedder, request_batch: int = 4, detectors: int = 4, min_face_size: int = 20):
+        self.embedder = embedder
+        self.request_batch = max(1, request_batch)
+        self.min_face_size = min_face_size
+        self._max_detectors = max(1, detectors)
+        self._detectors: collections.OrderedDict = collections.OrderedDict()
+        self._camera: collections.deque = collections.deque()
+        self._requests: collections.deque = collections.deque()
+        self._cv = threading.Condition()
+        self._stopping = False
+        self.error: str | None = None  # set if the thread itself died
+        self.stats = WorkerStats()
+        self._thread = threading.Thread(target=self._loop, name="facerec-models", daemon=True)
+        self._thread.start()
+
+    # --- what callers use ------------------------------------------------------------------
+
+    def detect(self, image: np.ndarray, camera: bool = False):
+        """MTCNN Detections of one uint8 RGB image (20 px smallest face)."""
+        return self._submit(_Job("detect", image), camera)
+
+    def embed(self, chips: np.ndarray, flip: bool | None = None, camera: bool = False) -> np.ndarray:
+        """Embeddings of aligned face chips (N, H, W, 3), batched with everyone else's."""
+        chips = np.asarray(chips)
+        if not len(chips):
+            return np.zeros((0, self.embedder.dim), np.float32)
+        return self._submit(_Job("embed", chips, flip), camera)
+
+    def call(self, fn, camera: bool = False):
+        """Run fn() on the model thread (for library functions that use models themselves,
+        such as api.verify: their per-thread detector then lives on this one thread)."""
+        return self._submit(_Job("call", fn), camera)
+
+    @property
+    def alive(self) -> bool:
+        return self._thread.is_alive() and not self._stopping
+
+    def close(self, timeout: float = 5.0) -> None:
+        with self._cv:
+            self._stopping = True
+            self._cv.notify_all()
+        self._thread.join(timeout)
+
+    # --- the thread ------------------------------------------------------------------------
+
+    def _submit(self, job: _Job, camera: bool):
+        with self._cv:
+            if self._stopping or not self._thread.is_alive():
+                raise FacerecError("the model thread has stopped" + (f": {self.error}" if self.error else ""))
+            (self._camera if camera else self._requests).append(job)
+            self._cv.notify()
+        job.done.wait()
+        if job.error is not None:
+            raise job.error
+        return job.result
+
+    def _take(self) -> list[_Job] | None:
+        with self._cv:
+            while not self._camera and not self._requests and not self._stopping:
+                self._cv.wait()
+            if self._stopping:
+                return None
+            jobs = list(self._camera)
+            self._camera.clear()
+            for _ in range(min(self.request_batch, len(self._requests))):
+                jobs.append(self._requests.popleft())
+            return jobs
+
+    def _loop(self) -> None:
+        try:
+            while (jobs := self._take()) is not None:
+                t = time.perf_counter()
+                self._run(jobs)
+                self.stats.rounds += 1
+                self.stats.busy_s += time.perf_counter() - t
+        except BaseException as exc:  # noqa: BLE001 - reported by /healthz; callers get an error
+            self.error = f"{type(exc).__name__}: {exc}"
+            raise
+        finally:
+            with self._cv:
+                self._stopping = True
+                left = list(self._camera) + list(self._requests)
+                self._camera.clear()
+                self._requests.clear()
+            for job in left:
+                job.finish(error=FacerecError("the service is stopping"))
+
+    def _detector(self, shape):
+        from ..detection import MTCNN
+
+        key = shape[:2]
+        det = self._detectors.pop(key, None)
+        if det is None:
+            det = MTCNN(min_face_size=self.min_face_size)
+            while len(self._detectors) >= self._max_detectors:
+                self._detectors.popitem(last=False)
+        self._detectors[key] = det
+        return det
+
+    def _run(self, jobs: list[_Job]) -> None:
+        by_shape: dict = {}
+        for job in jobs:
+            if job.kind == "detect":
+                by_shape.setdefault(job.arg.shape, []).append(job)
+            elif job.kind == "call":
+                self._guarded([job], lambda j: [j.arg()])
+        for shape, group in by_shape.items():
+            det = self._detector(shape)
+            self._guarded(group, lambda *g: det.detect_batch([j.arg for j in g]))
+            self.stats.detections += len(group)
+        by_flip: dict = {}
+        for job in jobs:
+            if job.kind == "embed":
+                by_flip.setdefault(job.flip, []).append(job)
+        for flip, group in by_flip.items():
+            def embed_all(*g, flip=flip):
+                chips = np.concatenate([j.arg for j in g])
+                vectors = self.embedder.embed(chips, flip=flip)
+                self.stats.faces_embedded += len(chips)
+                self.stats.largest_embedding_batch = max(self.stats.largest_embedding_batch, len(chips))
+                ends = np.cumsum([len(j.arg) for j in g])[:-1]
+                return np.split(vectors, ends)
+
+            self._guarded(group, embed_all)
+
+    @staticmethod
+    def _guarded(group: list[_Job], fn) -> None:
+        """fn(*group) -> one result per job; if the batch fails, each job is tried alone so one
+        bad input fails only its own caller."""
+        try:
+            for job, result in zip(group, fn(*group)):
+                job.finish(result)
+            return
+        except Exception as exc:  # noqa: BLE001 - handed to the caller that sent it
+            if len(group) == 1:
+                group[0].finish(error=exc)
+                return
+        for job in group:
+            try:
+                job.finish(fn(job)[0])
+            except Exception as exc:  # noqa: BLE001
+                job.finish(error=exc)
+
+
+class SharedDetector:
+    """What a Recognizer's tracker calls ``detector``: detection on the shared model thread."""
+
+    def __init__(self, worker: ModelWorker, camera: bool = True):
+        self.worker, self.camera = worker, camera
+
+    def detect(self, image):
+        return self.worker.detect(image, camera=self.camera)
+
+
+class SharedEmbedder:
+    """The service's embedder as a Recognizer sees it: every attribute is the real embedder's,
+    but embed() runs on the shared model thread, batched with the other cameras' faces."""
+
+    def __init__(self, worker: ModelWorker, camera: bool = True):
+        self._worker, self._camera = worker, camera
+
+    def __getattr__(self, name):
+        return getattr(self._worker.embedder, name)
+
+    def embed(self, chips, batch_size=None, flip=None):
+        return self._worker.embed(chips, flip=flip, camera=self._camera)

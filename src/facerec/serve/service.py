@@ -1,0 +1,166 @@
+"""The service without its HTTP layer: the gallery, the model thread, the cameras and the event
+bus put together, and what each route asks of them (identify, verify, enrol, forget, health)."""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..errors import FacerecError
+from .uploads import Refused
+
+
+@dataclass
+class Limits:
+    """What one request may send: bytes of body, pixels of each image, photos per enrolment."""
+
+    max_body_bytes: int = 20 * 1024 * 1024
+    max_pixels: int = 40_000_000
+    max_photos: int = 20
+
+    @classmethod
+    def of(cls, max_upload_mb: float = 20, max_megapixels: float = 40, max_photos: int = 20) -> "Limits":
+        """From the command line's units; each must be positive."""
+        for value, option in ((max_upload_mb, "--max-upload-mb"), (max_megapixels, "--max-megapixels"),
+                              (max_photos, "--max-photos")):
+            if not value > 0:
+                raise FacerecError(f"{option} {value}: must be more than 0")
+        return cls(int(max_upload_mb * 2**20), int(max_megapixels * 1e6), int(max_photos))
+
+
+class Service:
+    """Everything `facerec serve` runs, for app.create_app to put behind HTTP.
+
+    >>> service = Service("family.npz", cameras={"door": "0"}, events_log="events.jsonl")   # doctest: +SKIP
+    >>> service.start(); ...; service.close()                                               # doctest: +SKIP
+    """
+
+    def __init__(self, gallery, cameras: dict | None = None, events_log=None, webhook: str | None = None,
+                 api_key: str | None = None, limits: Limits | None = None, request_batch: int = 4,
+                 detect_every: int = 2, min_face_size: int = 40, read_timeout: float = 10.0,
+                 backoff=(1.0, 30.0)):
+        from ..embedding import load_embedder
+        from ..files import refuse_output_over_input
+        from ..recognizer import Recognizer
+        from .cameras import Camera
+        from .events import EventBus
+        from .inference import ModelWorker, SharedDetector, SharedEmbedder
+        from .people import LiveGallery
+
+        if api_key is not None and len(api_key) < 8:
+            raise FacerecError("--api-key: use at least 8 characters (python -c \"import secrets; "
+                               "print(secrets.token_urlsafe())\" makes a good one)")
+        refuse_output_over_input(events_log, [(gallery, "the gallery")], "--events")
+        self.api_key = api_key
+        self.limits = limits or Limits()
+        self.gallery = LiveGallery(gallery)  # a bad gallery file is refused before any model loads
+        self.embedder = load_embedder(self.gallery.model_spec)
+        self.gallery.check_model(self.embedder, str(gallery))
+        self.bus = EventBus(events_log, webhook)
+        self.worker = ModelWorker(self.embedder, request_batch=request_batch)
+        # Requests name faces with the library's Recognizer, its models the shared thread's.
+        self.recognizer = Recognizer(self.gallery, embedder=SharedEmbedder(self.worker, camera=False),
+                                     detector=SharedDetector(self.worker, camera=False), source=str(gallery))
+        self.cameras = {}
+        try:
+            for name, source in (cameras or {}).items():
+                self.cameras[name] = Camera(name, source, self.worker, self.gallery, self.bus,
+                                            detect_every=detect_every, min_face_size=min_face_size,
+                                            read_timeout=read_timeout, backoff=backoff)
+        except BaseException:
+            self.close()
+            raise
+        self.started = time.time()
+
+    def start(self) -> "Service":
+        for camera in self.cameras.values():
+            camera.start()
+        return self
+
+    def close(self) -> None:
+        for camera in self.cameras.values():
+            camera.stop()
+        self.bus.close()
+        self.worker.close()
+
+    # --- what the routes ask --------------------------------------------------------------
+
+    def identify(self, image: np.ndarray) -> list[dict]:
+        """Every face of a photo: box, name (or Unknown), probability, distance."""
+        return [{"box": [round(float(v), 1) for v in f.box], "name": f.name,
+                 "probability": round(float(f.probability), 4),
+                 "distance": round(float(f.distance), 4) if np.isfinite(f.distance) else None}
+                for f in self.recognizer.recognize(image)]
+
+    def verify(self, a: np.ndarray, b: np.ndarray) -> dict:
+        """api.verify on the model thread (its detector then lives there, one for the service)."""
+        from ..api import verify
+
+        try:
+            r = self.worker.call(lambda: verify(a, b, model=self.embedder))
+        except FacerecError as exc:  # a photo without a face: the request was fine, the photo not
+            raise Refused(422, str(exc)) from None
+        return {"same": bool(r.same), "distance": round(float(r.distance), 4), "threshold": round(r.threshold, 4),
+                "faces_a": r.faces_a, "faces_b": r.faces_b}
+
+    @staticmethod
+    def check_name(name: str) -> None:
+        """Refused (400) unless name can be a person's (no paths, not Unknown, not too long)."""
+        from .people import valid_name
+
+        try:
+            valid_name(name)
+        except FacerecError as exc:
+            raise Refused(400, str(exc)) from None
+
+    def enrol(self, name: str, photos: list, replace: bool = False) -> dict:
+        """Add (or with replace, set) a person's faces from (label, RGB image) photos."""
+        from .people import choose_faces
+
+        self.check_name(name)
+        if not photos:
+            raise Refused(400, "send one or more photos in the form field 'photos'")
+        if len(photos) > self.limits.max_photos:
+            raise Refused(413, f"{len(photos)} photos: at most {self.limits.max_photos} per request")
+        found = []
+        for label, image in photos:
+            faces = self.recognizer.recognize(image)
+            found.append((label, image.shape, np.array([f.box for f in faces]).reshape(-1, 4),
+                          np.array([f.embedding for f in faces], np.float32).reshape(-1, self.embedder.dim)))
+        g = self.gallery.current
+        known = g.embeddings[[n == name for n in g.labels]] if (g.labels and not replace) else \
+            np.zeros((0, self.embedder.dim), np.float32)
+        vectors, sources, notes = choose_faces(name, found, known)
+        if not vectors:
+            raise Refused(422, f"no face found in {'the photo' if len(photos) == 1 else 'any of the photos'}; "
+                               f"{name} not enrolled")
+        try:
+            result = self.gallery.add(name, np.stack(vectors), sources, replace=replace)
+        except OSError as exc:
+            raise FacerecError(f"could not write the gallery {self.gallery.path}: {exc.strerror or exc}") from exc
+        return {**result, "added": len(vectors), "notes": notes}
+
+    def forget(self, name: str) -> None:
+        self.check_name(name)
+        try:
+            self.gallery.forget(name)
+        except KeyError:
+            raise Refused(404, f"'{name}' is not in the gallery") from None
+
+    def health(self) -> dict:
+        cameras = {name: c.status() for name, c in self.cameras.items()}
+        down = [n for n, c in cameras.items() if c["state"] not in ("running", "starting")]
+        ok = self.worker.alive
+        status = "failing" if not ok else "degraded" if down else "ok"
+        from .. import __version__
+
+        up = time.time() - self.started
+        return {"status": status, "version": __version__, "uptime_s": round(up, 1),
+                "gallery": self.gallery.summary(),
+                "models": {"alive": ok, "error": self.worker.error, "model": self.embedder.name,
+                           "detections": self.worker.stats.detections,
+                           "faces_embedded": self.worker.stats.faces_embedded,
+                           "largest_embedding_batch": self.worker.stats.largest_embedding_batch,
+                           "busy": round(self.worker.stats.busy_s / max(up, 1e-9), 3)},
+                "cameras": cameras, "cameras_down": down, "events": self.bus.status()}
