@@ -72,4 +72,11 @@ def serve(service_args: dict, host: str = "127.0.0.1", port: int = 8000, access_
         on_ready(f"http://{shown}:{bound}")
     config = uvicorn.Config(app, log_level="info", access_log=access_log, timeout_graceful_shutdown=3,
                             proxy_headers=False, server_header=False)
-    uvicorn.Server(config).run(sockets=[sock])
+
+    class Server(uvicorn.Server):
+        def handle_exit(self, sig, frame):
+            # Live streams never end by themselves: end them, or stopping waits for them to time out.
+            service.bus.end_streams()
+            super().handle_exit(sig, frame)
+
+    Server(config).run(sockets=[sock])

@@ -1,0 +1,337 @@
+"""facerec serve: the routes, hostile requests, the API key, cameras, the live stream, the webhook."""
+import io
+import json
+import shutil
+import struct
+import threading
+import time
+import zlib
+from http.server import BaseHTTPRequestHandler, HTTPServer
+
+import numpy as np
+import pytest
+
+pytest.importorskip("fastapi")
+pytest.importorskip("httpx")
+
+from faces import astronaut, sample  # noqa: E402
+from serving import make_clip, make_gallery, running  # noqa: E402
+
+from facerec.cli import main  # noqa: E402
+
+
+def _jpeg(rgb) -> bytes:
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.fromarray(rgb).save(buf, "JPEG", quality=92)
+    return buf.getvalue()
+
+
+def _photo(name) -> bytes:
+    from facerec.samples import find
+
+    sample(name)
+    return (find() / name).read_bytes()
+
+
+def huge_png(width=20000, height=20000) -> bytes:
+    """A complete, valid 400-megapixel PNG (1-bit grey, so it is small and quick to make)."""
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    row = b"\0" * (1 + (width + 7) // 8)
+    z = zlib.compressobj(9)
+    body = b"".join(z.compress(row) for _ in range(height)) + z.flush()
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0))
+            + chunk(b"IDAT", body) + chunk(b"IEND", b""))
+
+
+@pytest.fixture(scope="module")
+def gallery_file(tmp_path_factory, default_embedder):
+    return make_gallery(tmp_path_factory.mktemp("serve") / "people.npz", default_embedder)
+
+
+@pytest.fixture(scope="module")
+def client(gallery_file, tmp_path_factory):
+    from fastapi.testclient import TestClient
+
+    from facerec.serve.app import create_app
+    from facerec.serve.service import Service
+
+    path = tmp_path_factory.mktemp("serve-routes") / "people.npz"
+    shutil.copy(gallery_file, path)
+    with TestClient(create_app(Service(path))) as c:
+        c.gallery_path = path
+        yield c
+
+
+def _identify(client, data, name="photo.jpg"):
+    r = client.post("/v1/identify", files={"image": (name, data, "image/jpeg")})
+    assert r.status_code == 200, r.text
+    return r.json()["faces"]
+
+
+def test_identify_names_obama_and_not_a_stranger(client):
+    faces = _identify(client, _photo("obama3.jpg"))
+    assert [f["name"] for f in faces] == ["Barack_Obama"]
+    assert set(faces[0]) == {"box", "name", "probability", "distance"}
+    assert len(faces[0]["box"]) == 4 and 0 < faces[0]["distance"] < 0.42
+    stranger = _identify(client, _jpeg(astronaut()))
+    assert [f["name"] for f in stranger] == ["Unknown"]
+
+
+def test_verify(client):
+    same = client.post("/v1/verify", files={"image_a": _photo("obama.jpg"), "image_b": _photo("obama2.jpg")})
+    other = client.post("/v1/verify", files={"image_a": _photo("obama.jpg"), "image_b": _photo("biden.jpg")})
+    assert same.status_code == other.status_code == 200
+    assert same.json()["same"] is True and other.json()["same"] is False
+    assert set(same.json()) >= {"same", "distance", "threshold"}
+    assert same.json()["distance"] < same.json()["threshold"] < other.json()["distance"]
+    blank = client.post("/v1/verify", files={"image_a": _photo("obama.jpg"),
+                                             "image_b": _jpeg(np.full((200, 200, 3), 128, np.uint8))})
+    assert blank.status_code == 422 and "no face" in blank.json()["detail"]
+
+
+def test_people_enrol_list_forget_round_trip(client):
+    from facerec.gallery import Gallery
+
+    assert {p["name"] for p in client.get("/v1/people").json()["people"]} == {"Barack_Obama", "Joe_Biden"}
+    r = client.post("/v1/people/Eileen_Collins", files=[("photos", ("eileen.jpg", _jpeg(astronaut()), "image/jpeg"))])
+    assert r.status_code == 200, r.text
+    assert r.json()["photos"] == 1
+    assert dict(Gallery.load(client.gallery_path).people())["Eileen_Collins"] == 1  # on disk, not only in memory
+    assert [f["name"] for f in _identify(client, _jpeg(astronaut()))] == ["Eileen_Collins"]
+    r = client.post("/v1/people/Eileen_Collins", files=[("photos", ("again.jpg", _jpeg(astronaut()[::, ::-1].copy()),
+                                                                    "image/jpeg"))])
+    assert r.json()["photos"] == 2  # added to what she had
+    r = client.post("/v1/people/Eileen_Collins", data={"replace": "true"},
+                    files=[("photos", ("one.jpg", _jpeg(astronaut()), "image/jpeg"))])
+    assert r.json()["photos"] == 1 and r.json()["replaced"] is True
+    assert {p["name"]: p["photos"] for p in client.get("/v1/people").json()["people"]}["Eileen_Collins"] == 1
+    assert client.delete("/v1/people/Eileen_Collins").status_code == 200
+    assert "Eileen_Collins" not in dict(Gallery.load(client.gallery_path).people())
+    assert [f["name"] for f in _identify(client, _jpeg(astronaut()))] == ["Unknown"]
+    r = client.delete("/v1/people/Eileen_Collins")
+    assert r.status_code == 404 and "not in the gallery" in r.json()["detail"]
+    r = client.post("/v1/people/Nobody", files=[("photos", ("grey.jpg", _jpeg(np.full((99, 99, 3), 90, np.uint8)),
+                                                            "image/jpeg"))])
+    assert r.status_code == 422 and "no face" in r.json()["detail"]
+    assert "Nobody" not in dict(Gallery.load(client.gallery_path).people())
+
+
+def test_enrolment_that_cannot_be_written_changes_nothing(client, monkeypatch):
+    """The gallery is written to a temporary file and renamed: a failure at the rename (a crash,
+    a full disk) leaves the file and the service's gallery as they were."""
+    import os
+
+    before = client.gallery_path.read_bytes()
+
+    def fail(*args):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "replace", fail)
+    r = client.post("/v1/people/Eileen_Collins", files=[("photos", ("e.jpg", _jpeg(astronaut()), "image/jpeg"))])
+    monkeypatch.undo()
+    assert r.status_code >= 400 and "No space left" in r.json()["detail"]
+    assert client.gallery_path.read_bytes() == before
+    assert "Eileen_Collins" not in {p["name"] for p in client.get("/v1/people").json()["people"]}
+    assert not [p for p in client.gallery_path.parent.iterdir() if p.name.startswith(".")]  # no temporary left
+
+
+def _chunks(total, size=1 << 20):
+    for _ in range(total // size):
+        yield b"\0" * size
+
+
+HOSTILE = {
+    "not an image": (lambda c: c.post("/v1/identify", files={"image": ("x.jpg", b"hello, not a photo", "image/jpeg")}),
+                     400, "not an image"),
+    "400-megapixel PNG": (lambda c: c.post("/v1/identify", files={"image": ("big.png", huge_png(), "image/png")}),
+                          413, "20000x20000"),
+    "wrong content type": (lambda c: c.post("/v1/identify", json={"image": "obama.jpg"}), 415, "multipart/form-data"),
+    "text field for the file": (lambda c: c.post("/v1/identify", files={"image": (None, "just text")}), 422,
+                                "as a file"),
+    "50 MB body": (lambda c: c.post("/v1/identify", content=b"\0" * (50 << 20),
+                                    headers={"Content-Type": "multipart/form-data; boundary=x"}), 413, "limit"),
+    "50 MB body, no length": (lambda c: c.post("/v1/identify", content=_chunks(50 << 20),
+                                               headers={"Content-Type": "multipart/form-data; boundary=x"}),
+                              413, "limit"),
+    "name with ../": (lambda c: c.post("/v1/people/..%2F..%2Fetc%2Fpasswd",
+                                       files=[("photos", ("o.jpg", _photo("obama.jpg"), "image/jpeg"))]),
+                      400, "cannot be a person's name"),
+    "name ..": (lambda c: c.delete("/v1/people/%2E%2E"), 400, "cannot be a person's name"),
+    "name Unknown": (lambda c: c.post("/v1/people/Unknown", files=[("photos", ("o.jpg", b"x", "image/jpeg"))]),
+                     400, "cannot be a person's name"),
+    "unknown route": (lambda c: c.get("/v1/nothing"), 404, "Not Found"),
+    "bad query": (lambda c: c.get("/v1/events?limit=-5"), 422, "limit"),
+}
+
+
+@pytest.mark.parametrize("what", list(HOSTILE))
+def test_hostile_requests_get_a_json_4xx_and_the_service_goes_on(client, what):
+    send, status, message = HOSTILE[what]
+    r = send(client)
+    assert r.status_code == status, r.text
+    assert r.headers["content-type"].startswith("application/json")
+    assert message in r.json()["detail"]
+    assert client.get("/healthz").json()["status"] == "ok"
+    assert client.get("/v1/people").status_code == 200
+
+
+def test_the_service_still_identifies_after_hostile_requests(client):
+    for what in HOSTILE:
+        HOSTILE[what][0](client)
+    assert [f["name"] for f in _identify(client, _photo("obama3.jpg"))] == ["Barack_Obama"]
+
+
+def test_api_key(gallery_file, tmp_path):
+    from fastapi.testclient import TestClient
+
+    from facerec.serve.app import create_app
+    from facerec.serve.service import Service
+
+    with TestClient(create_app(Service(gallery_file, api_key="s3cret-key"))) as c:
+        for r in (c.get("/v1/people"), c.get("/v1/people", headers={"X-API-Key": "wrong-key"}),
+                  c.post("/v1/identify", files={"image": _photo("obama3.jpg")}), c.get("/v1/events"),
+                  c.delete("/v1/people/Barack_Obama")):
+            assert r.status_code == 401 and "API key" in r.json()["detail"]
+        assert c.get("/v1/people", headers={"X-API-Key": "s3cret-key"}).status_code == 200
+        assert c.get("/v1/people", headers={"Authorization": "Bearer s3cret-key"}).status_code == 200
+        assert c.get("/healthz").status_code == 200 and c.get("/").status_code == 200  # no data in either
+        assert c.post("/v1/session", data={"key": "wrong-key"}).status_code == 401
+        assert c.post("/v1/session", data={"key": "s3cret-key"}).status_code == 200  # the page's cookie
+        assert c.get("/v1/people").status_code == 200
+
+
+def _one_line(err):
+    assert "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1, err
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--host", "0.0.0.0"], "refusing to listen on 0.0.0.0 without --api-key"),
+    (["--host", "::"], "refusing to listen on :: without --api-key"),
+    (["--camera", "door"], "expected NAME=SOURCE"),
+    (["--camera", "a/b=0"], "must be 1 to 32 letters"),
+    (["--max-upload-mb", "0"], "--max-upload-mb 0.0: must be more than 0"),
+])
+def test_serve_refuses_bad_settings_in_one_line(gallery_file, capsys, monkeypatch, argv, message):
+    monkeypatch.delenv("FACEREC_API_KEY", raising=False)
+    rc = main(["serve", "--gallery", str(gallery_file), *argv])
+    err = capsys.readouterr().err
+    assert rc == 1 and message in err
+    _one_line(err)
+
+
+def test_serve_says_when_the_port_is_taken(gallery_file, capsys):
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen(1)
+        rc = main(["serve", "--gallery", str(gallery_file), "--port", str(s.getsockname()[1])])
+    err = capsys.readouterr().err
+    assert rc == 1 and "cannot listen on 127.0.0.1" in err
+    _one_line(err)
+
+
+class _Hook(BaseHTTPRequestHandler):
+    """A webhook receiver whose first answer is a 500 (the service must retry)."""
+
+    received: list = []
+    calls = 0
+
+    def do_POST(self):  # noqa: N802
+        type(self).calls += 1
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        if type(self).calls == 1:
+            self.send_response(500)
+        else:
+            type(self).received.append(json.loads(body))
+            self.send_response(204)
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+def _wait(condition, timeout, every=0.1):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(every)
+    return condition()
+
+
+def test_a_camera_names_a_face_in_events_the_stream_the_log_and_the_webhook(gallery_file, tmp_path):
+    import httpx
+
+    from facerec.serve.service import Service
+
+    clip = make_clip(tmp_path / "door.mp4")
+    hook = HTTPServer(("127.0.0.1", 0), _Hook)
+    threading.Thread(target=hook.serve_forever, daemon=True).start()
+    log = tmp_path / "logs" / "events.jsonl"
+    service = Service(gallery_file, cameras={"door": str(clip)}, events_log=log,
+                      webhook=f"http://127.0.0.1:{hook.server_address[1]}/hook", backoff=(0.1, 0.5))
+    service.bus.webhook.first_delay = 0.1
+    streamed = []
+
+    def listen(url):
+        with httpx.stream("GET", f"{url}/v1/events/stream?after=0", timeout=30) as r:
+            kind = None
+            for line in r.iter_lines():
+                if line.startswith("event: "):
+                    kind = line[7:]
+                elif line.startswith("data: "):
+                    streamed.append((kind, json.loads(line[6:])))
+                    if kind == "appeared" and streamed[-1][1]["name"] == "Barack_Obama":
+                        return
+
+    try:
+        with running(service) as url:
+            listener = threading.Thread(target=listen, args=(url,), daemon=True)
+            listener.start()
+            listener.join(30)
+            named = [e for k, e in streamed if k == "appeared" and e["name"] == "Barack_Obama"]
+            assert named and named[0]["type"] == "appeared" and named[0]["camera"] == "door", streamed
+            recent = httpx.get(f"{url}/v1/events").json()["events"]
+            assert any(e["name"] == "Barack_Obama" and e["camera"] == "door" for e in recent)
+            thumb = httpx.get(f"{url}/v1/appearances/{named[0]['appearance']}/thumbnail")
+            assert thumb.status_code == 200 and thumb.content[:2] == b"\xff\xd8"  # a JPEG
+            health = httpx.get(f"{url}/healthz").json()
+            assert health["cameras"]["door"]["state"] == "running" and health["cameras"]["door"]["frames"] > 0
+            assert _wait(lambda: any(e["name"] == "Barack_Obama" for e in _Hook.received), 10)
+            assert service.bus.webhook.retries >= 1  # the first delivery failed and was retried
+            assert _wait(lambda: log.exists() and "Barack_Obama" in log.read_text(), 5)
+    finally:
+        hook.shutdown()
+    lines = [json.loads(line) for line in log.read_text().splitlines()]
+    assert {"appeared", "left"} <= {e["type"] for e in lines}  # the camera's tracks were closed on stopping
+    assert all({"id", "time", "camera", "appearance", "name", "start"} <= set(e) for e in lines)
+
+
+def test_a_camera_whose_source_vanishes_is_reported_and_retried(gallery_file, tmp_path):
+    from fastapi.testclient import TestClient
+
+    from facerec.serve.app import create_app
+    from facerec.serve.service import Service
+
+    clip = make_clip(tmp_path / "source.mp4", seconds=1.0)
+    path = tmp_path / "camera.mp4"
+    service = Service(gallery_file, cameras={"door": str(path)}, backoff=(0.1, 0.4))
+    with TestClient(create_app(service)) as c:
+        def door():
+            return c.get("/healthz").json()["cameras"]["door"]
+
+        down = _wait(lambda: door()["failures"] >= 3 and door(), 10)
+        assert down["state"] == "reconnecting" and "not found" in down["last_error"]
+        assert c.get("/healthz").json()["status"] == "degraded"
+        shutil.copy(clip, path)  # the source comes back
+        assert _wait(lambda: door()["state"] == "running" and door()["frames"] > 0, 10)
+        path.unlink()  # and goes away again (noticed when the file loops)
+        assert _wait(lambda: door()["state"] == "reconnecting", 10)
+        assert c.get("/healthz").json()["cameras_down"] == ["door"]
