@@ -10,7 +10,8 @@ detections (same-sized images in one detect_batch) and then one embedding call f
 every camera and request that asked, and hands each caller its share.
 
 Cameras come first.  A camera must keep its frame rate while clients post photos, so each round
-takes every camera job waiting and at most ``request_batch`` request jobs.
+takes every camera job waiting and at most ``request_batch`` request jobs, and a camera job that
+arrives meanwhile is taken before the round's remaining request work (see _run).
 
 Detectors are kept per image size (a few, least recently used dropped): MTCNN drops its P-Net
 interpreters whenever the image size changes, so camera frames and uploaded photos sharing one
@@ -114,23 +115,24 @@ class ModelWorker:
             raise job.error
         return job.result
 
-    def _take(self) -> list[_Job] | None:
+    def _take(self) -> tuple[list, list] | None:
         with self._cv:
             while not self._camera and not self._requests and not self._stopping:
                 self._cv.wait()
             if self._stopping:
                 return None
-            jobs = list(self._camera)
+            cameras = list(self._camera)
             self._camera.clear()
-            for _ in range(min(self.request_batch, len(self._requests))):
-                jobs.append(self._requests.popleft())
-            return jobs
+            requests = [self._requests.popleft() for _ in range(min(self.request_batch, len(self._requests)))]
+            return cameras, requests
 
     def _loop(self) -> None:
         try:
-            while (jobs := self._take()) is not None:
+            while (taken := self._take()) is not None:
                 t = time.perf_counter()
-                self._run(jobs)
+                cameras, requests = taken
+                self._run(cameras)
+                self._run(requests, yield_to_cameras=True)
                 self.stats.rounds += 1
                 self.stats.busy_s += time.perf_counter() - t
         except BaseException as exc:  # noqa: BLE001 - reported by /healthz; callers get an error
@@ -157,31 +159,41 @@ class ModelWorker:
         self._detectors[key] = det
         return det
 
-    def _run(self, jobs: list[_Job]) -> None:
+    def _run(self, jobs: list[_Job], yield_to_cameras: bool = False) -> None:
+        """Calls, then detections, then one embedding call per flip setting.  Cameras' frames of
+        one size are detected together; requests' photos one by one (batching photos saves
+        nothing measurable in MTCNN), and their work stops between groups when a camera is
+        waiting: the rest goes back to the front of the queue, so a camera waits for at most one
+        photo's detection or one embedding call."""
+        groups: list = [("call", [j]) for j in jobs if j.kind == "call"]
         by_shape: dict = {}
-        for job in jobs:
-            if job.kind == "detect":
-                by_shape.setdefault(job.arg.shape, []).append(job)
-            elif job.kind == "call":
-                self._guarded([job], lambda j: [j.arg()])
-        for shape, group in by_shape.items():
-            det = self._detector(shape)
-            self._guarded(group, lambda *g: det.detect_batch([j.arg for j in g]))
-            self.stats.detections += len(group)
         by_flip: dict = {}
         for job in jobs:
-            if job.kind == "embed":
+            if job.kind == "detect":
+                by_shape.setdefault(id(job) if yield_to_cameras else job.arg.shape, []).append(job)
+            elif job.kind == "embed":
                 by_flip.setdefault(job.flip, []).append(job)
-        for flip, group in by_flip.items():
-            def embed_all(*g, flip=flip):
-                chips = np.concatenate([j.arg for j in g])
-                vectors = self.embedder.embed(chips, flip=flip)
-                self.stats.faces_embedded += len(chips)
-                self.stats.largest_embedding_batch = max(self.stats.largest_embedding_batch, len(chips))
-                ends = np.cumsum([len(j.arg) for j in g])[:-1]
-                return np.split(vectors, ends)
+        groups += [("detect", g) for g in by_shape.values()] + [("embed", g) for g in by_flip.values()]
+        for n, (kind, group) in enumerate(groups):
+            if yield_to_cameras and n and self._camera:
+                with self._cv:
+                    self._requests.extendleft(reversed([j for _, g in groups[n:] for j in g]))
+                return
+            if kind == "call":
+                self._guarded(group, lambda j: [j.arg()])
+            elif kind == "detect":
+                det = self._detector(group[0].arg.shape)
+                self._guarded(group, lambda *g: det.detect_batch([j.arg for j in g]))
+                self.stats.detections += len(group)
+            else:
+                self._guarded(group, self._embed_all)
 
-            self._guarded(group, embed_all)
+    def _embed_all(self, *group: _Job) -> list:
+        chips = np.concatenate([j.arg for j in group])
+        vectors = self.embedder.embed(chips, flip=group[0].flip)
+        self.stats.faces_embedded += len(chips)
+        self.stats.largest_embedding_batch = max(self.stats.largest_embedding_batch, len(chips))
+        return np.split(vectors, np.cumsum([len(j.arg) for j in group])[:-1])
 
     @staticmethod
     def _guarded(group: list[_Job], fn) -> None:

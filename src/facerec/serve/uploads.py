@@ -24,8 +24,11 @@ def decode_image(data: bytes, max_pixels: int, what: str = "image") -> np.ndarra
     """uint8 RGB (H, W, 3) of an uploaded image file; Refused (400, or 413 when too large)."""
     from PIL import Image, ImageOps, UnidentifiedImageError
 
-    from ..images import _to_rgb
+    from ..images import MAX_PIXELS, _to_rgb
 
+    # As load_image does: Pillow's own bomb check only past twice the library's limit, so the
+    # check below (which names the size) is the one that speaks.
+    Image.MAX_IMAGE_PIXELS = MAX_PIXELS
     if not data:
         raise Refused(400, f"{what}: empty file (0 bytes)")
     try:
