@@ -59,9 +59,14 @@ class ModelWorker:
     >>> worker.detect(image).boxes                               # doctest: +SKIP
     """
 
-    def __init__(self, embedder, request_batch: int = 4, detectors: int = 4, min_face_size: int = 20):
+    def __init__(self, embedder, request_batch: int = 4, detectors: int = 4, min_face_size: int = 20,
+                 max_embed_batch: int = 8):
         self.embedder = embedder
         self.request_batch = max(1, request_batch)
+        # The embedder's interpreter keeps an arena the size of the largest batch it has run (about
+        # 1 MB a face): batches are cut at max_embed_batch, and one that size is run at start, so
+        # the service's memory does not step up hours later when a larger batch first comes.
+        self.max_embed_batch = max(1, max_embed_batch)
         self.min_face_size = min_face_size
         self._max_detectors = max(1, detectors)
         self._detectors: collections.OrderedDict = collections.OrderedDict()
@@ -128,6 +133,8 @@ class ModelWorker:
 
     def _loop(self) -> None:
         try:
+            h, w = self.embedder.input_size
+            self.embedder.embed(np.zeros((self.max_embed_batch, h, w, 3), np.uint8), batch_size=self.max_embed_batch)
             while (taken := self._take()) is not None:
                 t = time.perf_counter()
                 cameras, requests = taken
@@ -190,7 +197,7 @@ class ModelWorker:
 
     def _embed_all(self, *group: _Job) -> list:
         chips = np.concatenate([j.arg for j in group])
-        vectors = self.embedder.embed(chips, flip=group[0].flip)
+        vectors = self.embedder.embed(chips, batch_size=self.max_embed_batch, flip=group[0].flip)
         self.stats.faces_embedded += len(chips)
         self.stats.largest_embedding_batch = max(self.stats.largest_embedding_batch, len(chips))
         return np.split(vectors, np.cumsum([len(j.arg) for j in group])[:-1])
