@@ -191,7 +191,7 @@ def run_load(args, gallery: Path, photos: list[bytes], out: Path) -> dict:
             elapsed = time.perf_counter() - t0
             mem = memory(pid)
             memory_log.append((round(elapsed, 1), mem["VmRSS"], mem["VmHWM"]))
-            if elapsed >= next_mark - 0.5 or elapsed >= args.seconds:
+            if next_mark <= args.seconds + 0.5 and (elapsed >= next_mark - 0.5 or elapsed >= args.seconds):
                 h = server.health()
                 w = load.window(t0 + next_mark - 60, t0 + min(next_mark, elapsed))
                 row = {"minute": int(round(next_mark / 60)), **w, "rss_mb": round(mem["VmRSS"], 1),

@@ -139,6 +139,21 @@ def test_enrolment_that_cannot_be_written_changes_nothing(client, monkeypatch):
     assert not [p for p in client.gallery_path.parent.iterdir() if p.name.startswith(".")]  # no temporary left
 
 
+def test_enrolment_builds_on_a_file_changed_by_someone_else(client, default_embedder):
+    """facerec enrol run on the gallery while the service runs: the service's next change keeps it."""
+    from facerec.gallery import Gallery
+
+    g = Gallery.load(client.gallery_path)
+    g.add("Eileen_Collins", default_embedder.embed(np.zeros((1, 150, 150, 3), np.uint8)), ["outside.jpg"])
+    g.save(client.gallery_path)
+    r = client.post("/v1/people/Joe_Biden", files=[("photos", ("b.jpg", _photo("biden.jpg"), "image/jpeg"))])
+    assert r.status_code == 200
+    assert dict(Gallery.load(client.gallery_path).people()) == {"Barack_Obama": 2, "Joe_Biden": 2, "Eileen_Collins": 1}
+    client.delete("/v1/people/Eileen_Collins")
+    client.post("/v1/people/Joe_Biden", data={"replace": "true"},
+                files=[("photos", ("b.jpg", _photo("biden.jpg"), "image/jpeg"))])
+
+
 def _chunks(total, size=1 << 20):
     for _ in range(total // size):
         yield b"\0" * size
@@ -215,9 +230,14 @@ def _one_line(err):
     (["--camera", "door"], "expected NAME=SOURCE"),
     (["--camera", "a/b=0"], "must be 1 to 32 letters"),
     (["--max-upload-mb", "0"], "--max-upload-mb 0.0: must be more than 0"),
+    (["--events", "GALLERY"], "refusing to write over it"),
+    (["--camera", "door=CLIP", "--events", "CLIP"], "refusing to write over it"),
 ])
 def test_serve_refuses_bad_settings_in_one_line(gallery_file, capsys, monkeypatch, argv, message):
     monkeypatch.delenv("FACEREC_API_KEY", raising=False)
+    clip = gallery_file.parent / "clip.mp4"
+    clip.write_bytes(b"a video")
+    argv = [a.replace("GALLERY", str(gallery_file)).replace("CLIP", str(clip)) for a in argv]
     rc = main(["serve", "--gallery", str(gallery_file), *argv])
     err = capsys.readouterr().err
     assert rc == 1 and message in err

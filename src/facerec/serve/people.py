@@ -54,6 +54,7 @@ class LiveGallery:
                                    f"classifier.py TRAIN cannot be enrolled into)")
             self.current = Gallery.load(self.path)
             self.created = False
+            self._stamp = self._file_stamp()
         else:
             if embedder is None:
                 from ..embedding import load_embedder
@@ -61,6 +62,7 @@ class LiveGallery:
                 embedder = load_embedder("default")
             self.current = Gallery.for_embedder(embedder)
             self.created = True  # the file is written at the first enrolment
+            self._stamp = None
         self._write = threading.Lock()
 
     # --- what a Recognizer asks of its classifier ------------------------------------------------
@@ -93,12 +95,26 @@ class LiveGallery:
 
     # --- changing ----------------------------------------------------------------------------
 
+    def _file_stamp(self):
+        try:
+            st = self.path.stat()
+        except OSError:
+            return None
+        return st.st_mtime_ns, st.st_size, st.st_ino
+
     def _change(self, fn):
         with self._write:
-            new = _copy(self.current)
+            base = self.current
+            if self._file_stamp() != self._stamp and self.path.exists():
+                # Someone else (facerec enrol, say) changed the file since: build on theirs, not over it.
+                base = Gallery.load(self.path)
+                if base.embedder_info.get("key") != self.current.embedder_info.get("key"):
+                    raise FacerecError(f"{self.path} was replaced by a gallery for another model; restart the "
+                                       f"service to use it")
+            new = _copy(base)
             result = fn(new)
             new.save(self.path)  # atomic; if it fails, nothing changed here either
-            self.current = new
+            self.current, self._stamp = new, self._file_stamp()
             return result
 
     def add(self, name: str, embeddings: np.ndarray, sources, replace: bool = False) -> dict:

@@ -51,7 +51,8 @@ class Service:
         if api_key is not None and len(api_key) < 8:
             raise FacerecError("--api-key: use at least 8 characters (python -c \"import secrets; "
                                "print(secrets.token_urlsafe())\" makes a good one)")
-        refuse_output_over_input(events_log, [(gallery, "the gallery")], "--events")
+        refuse_output_over_input(events_log, [(gallery, "the gallery")] + [
+            (source, f"camera {name}'s video") for name, source in (cameras or {}).items()], "--events")
         self.api_key = api_key
         self.limits = limits or Limits()
         self.gallery = LiveGallery(gallery)  # a bad gallery file is refused before any model loads
