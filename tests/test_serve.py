@@ -5,6 +5,7 @@ import shutil
 import struct
 import threading
 import time
+import warnings
 import zlib
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
@@ -13,6 +14,10 @@ import pytest
 
 pytest.importorskip("fastapi")
 pytest.importorskip("httpx")
+
+with warnings.catch_warnings():  # Starlette 1.x asks for httpx2 (new) and works with httpx, as older ones do
+    warnings.simplefilter("ignore")
+    from fastapi.testclient import TestClient  # noqa: E402,F401
 
 from faces import astronaut, sample  # noqa: E402
 from serving import make_clip, make_gallery, running  # noqa: E402

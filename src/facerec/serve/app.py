@@ -208,7 +208,7 @@ def create_app(service):
                     except asyncio.TimeoutError:
                         yield ": keep-alive\n\n"
                         continue
-                    if event is None:  # fell behind, or the service is stopping
+                    if event is None or await request.is_disconnected():  # fell behind, stopping, or gone
                         return
                     if event["id"] <= sent:
                         continue
