@@ -224,6 +224,25 @@ def test_api_key(gallery_file, tmp_path):
         assert c.get("/v1/people").status_code == 200
 
 
+def test_cross_site_requests_and_foreign_host_names_are_refused(client, gallery_file):
+    from facerec.serve.app import create_app
+    from facerec.serve.service import Service
+
+    r = client.post("/v1/people/Mallory", headers={"Origin": "http://evil.example"},
+                    files=[("photos", ("m.jpg", _photo("obama3.jpg"), "image/jpeg"))])
+    assert r.status_code == 403 and "cross-site" in r.json()["detail"]
+    assert client.delete("/v1/people/Joe_Biden", headers={"Origin": "http://evil.example"}).status_code == 403
+    assert client.get("/v1/people", headers={"Origin": "http://evil.example"}).status_code == 200  # reading is CORS's
+    same = client.post("/v1/identify", headers={"Origin": "http://testserver"}, files={"image": _photo("obama3.jpg")})
+    assert same.status_code == 200
+    assert {p["name"] for p in client.get("/v1/people").json()["people"]} == {"Barack_Obama", "Joe_Biden"}
+    with TestClient(create_app(Service(gallery_file), allowed_hosts=["127.0.0.1", "localhost"]),
+                    base_url="http://127.0.0.1:8000") as local:
+        assert local.get("/healthz").status_code == 200
+        r = local.get("/v1/people", headers={"Host": "rebound.example:8000"})
+        assert r.status_code == 400 and "not one this service answers to" in r.json()["detail"]
+
+
 def _one_line(err):
     assert "Traceback" not in err
     assert len(err.strip().splitlines()) == 1, err

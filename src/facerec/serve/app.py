@@ -56,6 +56,37 @@ class _BodyLimit:
         return await self.app(scope, limited, send)
 
 
+class _Guard:
+    """Requests from elsewhere than the service's own page and clients, refused before routing:
+    a browser's cross-site POST or DELETE (its Origin is another site: a page the user visits
+    must not enrol or forget people through their browser), and, where allowed_hosts is given,
+    any Host header not in it (a site that rebinds its name to 127.0.0.1 reaches a loopback
+    service with its own name as Host)."""
+
+    def __init__(self, app, allowed_hosts=None):
+        self.app = app
+        self.allowed = {h.lower() for h in allowed_hosts} if allowed_hosts else None
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        from urllib.parse import urlsplit
+
+        headers = dict(scope["headers"])
+        host = headers.get(b"host", b"").decode("latin-1").lower()
+        name = urlsplit(f"//{host}").hostname or ""
+        refusal = None
+        if self.allowed is not None and name not in self.allowed:
+            refusal = (400, f"Host '{host}' is not one this service answers to")
+        origin = headers.get(b"origin")
+        if refusal is None and origin and scope["method"] not in ("GET", "HEAD", "OPTIONS") \
+                and urlsplit(origin.decode("latin-1")).netloc.lower() != host:
+            refusal = (403, "cross-site request refused (its Origin is another site)")
+        if refusal:
+            return await JSONResponse({"detail": refusal[1]}, status_code=refusal[0])(scope, receive, send)
+        return await self.app(scope, receive, send)
+
+
 def _one_line(errors) -> str:
     """FastAPI's list of validation errors as one sentence."""
     parts = []
@@ -68,9 +99,9 @@ def _one_line(errors) -> str:
     return "; ".join(parts) or "invalid request"
 
 
-def create_app(service):
+def create_app(service, allowed_hosts=None):
     """A FastAPI app serving ``service`` (a serve.service.Service); starting the app starts its
-    cameras, stopping it stops them."""
+    cameras, stopping it stops them.  allowed_hosts: the only Host names answered (None: any)."""
     from .. import __version__
 
     @asynccontextmanager
@@ -251,4 +282,5 @@ def create_app(service):
 
     # In front of the routes, so nothing over the limit is read, let alone parsed.
     app.add_middleware(_BodyLimit, max_bytes=limits.max_body_bytes)
+    app.add_middleware(_Guard, allowed_hosts=allowed_hosts)  # outermost: checked first
     return app

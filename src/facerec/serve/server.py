@@ -65,7 +65,10 @@ def serve(service_args: dict, host: str = "127.0.0.1", port: int = 8000, access_
     except BaseException:
         sock.close()
         raise
-    app = create_app(service)
+    # Without a key the service is for this machine alone: answer only to its loopback names, so a
+    # web page whose site name is made to point at 127.0.0.1 (DNS rebinding) cannot reach it.
+    loopback_names = None if service_args.get("api_key") else ["localhost", "127.0.0.1", "::1", host.strip("[]")]
+    app = create_app(service, allowed_hosts=loopback_names)
     bound = sock.getsockname()[1]
     shown = f"[{host}]" if ":" in host else host
     if on_ready:
