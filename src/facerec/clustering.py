@@ -31,8 +31,17 @@ def link_distance(stats, pair_rate: float = PAIR_RATE) -> float:
     return float(GRID[ok[-1]]) if len(ok) else 0.0
 
 
+# From this many faces the links come from an HNSW index (the gallery's, gallery_index) instead of
+# comparing every pair: 1,000,000 faces would be 10^12 distances.
+INDEX_FROM = 20_000
+NEIGHBOURS = 32  # links kept per face through the index: Chinese whispers needs only the closest
+
+
 def _links(x: np.ndarray, limit: float, block: int = 1024):
-    """(rows, cols, distances) of every ordered pair of faces closer than limit."""
+    """(rows, cols, distances) of the ordered pairs of faces closer than limit: every such pair,
+    or each face's NEIGHBOURS nearest of them from INDEX_FROM faces on."""
+    if len(x) >= INDEX_FROM:
+        return _links_by_index(x, limit)
     rows, cols, dists = [], [], []
     for s in range(0, len(x), block):
         d = np.sqrt(np.maximum(2 - 2 * x[s:s + block] @ x.T, 0))  # unit vectors
@@ -41,6 +50,21 @@ def _links(x: np.ndarray, limit: float, block: int = 1024):
         rows.append(i[keep] + s); cols.append(j[keep]); dists.append(d[i[keep], j[keep]])
     if not rows:
         return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0)
+    return np.concatenate(rows), np.concatenate(cols), np.concatenate(dists)
+
+
+def _links_by_index(x: np.ndarray, limit: float, block: int = 8192):
+    from .gallery_index import GalleryIndex
+
+    index = GalleryIndex.build(x)
+    rows, cols, dists = [], [], []
+    for s in range(0, len(x), block):
+        q = x[s:s + block]
+        near = index.search(q, NEIGHBOURS + 1)  # + itself
+        ok = near >= 0
+        d = np.sqrt(np.maximum(2 - 2 * np.einsum("nd,nkd->nk", q, x[np.maximum(near, 0)]), 0))
+        i, k = np.nonzero(ok & (d < limit) & (near != np.arange(s, s + len(q))[:, None]))
+        rows.append(i + s); cols.append(near[i, k]); dists.append(d[i, k])
     return np.concatenate(rows), np.concatenate(cols), np.concatenate(dists)
 
 

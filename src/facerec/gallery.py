@@ -5,13 +5,22 @@ enrolled face when that face is within the acceptance distance the model's measu
 distances give for this gallery's size and the false-accept target (facerec.openset); otherwise it
 is Unknown.  Adding or forgetting a person touches only that person's rows.  The file is a NumPy
 archive read with allow_pickle=False, written atomically, and keyed to its model.
+
+From gallery_index.THRESHOLD faces on, the nearest face is found through an approximate-nearest-
+neighbour index (facerec.gallery_index) kept beside the file (``family.npz.index``): a few
+candidates from the index, then their exact distances, then the same rule.  The index follows the
+gallery (added faces are added to it, forgotten ones left out) and is rebuilt when it is missing,
+damaged or made for other faces.
 """
 from __future__ import annotations
 
+import sys
+import threading
 from pathlib import Path
 
 import numpy as np
 
+from . import gallery_index
 from .classifier import UNKNOWN
 from .errors import FacerecError
 
@@ -27,6 +36,11 @@ class Gallery:
     (['Alice'], array([0.999]), array([0.28]))
     """
 
+    # identify() searches an index from this many enrolled faces on (None: never); the index's
+    # library (None: gallery_index's choice).  Set on an instance to change one gallery.
+    index_threshold: int | None = gallery_index.THRESHOLD
+    index_library: str | None = None
+
     def __init__(self, embedder_info: dict, dim: int, false_accept: float = 0.01):
         self.embedder_info = dict(embedder_info)
         self.embeddings = np.zeros((0, dim), np.float32)
@@ -37,6 +51,11 @@ class Gallery:
         self.false_accept = false_accept
         self._stats = None
         self._chances = None
+        self._index = None           # gallery_index.GalleryIndex over the first rows, once needed
+        self._file = None            # the file this gallery was read from or last written to
+        self._changed = False        # faces added or forgotten since then
+        self._index_on_disk = False  # the index file beside self._file matches self._index
+        self._index_lock = threading.Lock()
 
     @classmethod
     def for_embedder(cls, embedder, false_accept: float = 0.01) -> "Gallery":
@@ -69,6 +88,8 @@ class Gallery:
         self.labels += [name] * len(e)
         self.sources += [str(s) for s in sources]
         self._chances = None
+        self._changed = True  # the index takes the new rows when next used
+        self._index_on_disk = False
 
     def add_many(self, labels, embeddings: np.ndarray, sources) -> None:
         """Add many people's faces in one step (a row each): one copy of the gallery, not one per person."""
@@ -81,6 +102,8 @@ class Gallery:
         self.labels += list(labels)
         self.sources += [str(s) for s in sources]
         self._chances = None
+        self._changed = True
+        self._index_on_disk = False
 
     def forget(self, names, missing_ok: bool = False) -> list[str]:
         """Remove people; returns the names removed."""
@@ -89,10 +112,18 @@ class Gallery:
         if unknown and not missing_ok:
             raise FacerecError(f"not in the gallery: {', '.join(sorted(unknown))}")
         keep = np.array([n not in names for n in self.labels], bool)
+        if keep.all():
+            return []
+        if self._index is None and self._index_wanted():
+            self._ready_index(build=False)  # the file's index still matches: follow it, not rebuild
         self.embeddings = self.embeddings[keep] if len(keep) else self.embeddings
         self.labels = [n for n, k in zip(self.labels, keep) if k]
         self.sources = [s for s, k in zip(self.sources, keep) if k]
         self._chances = None
+        self._changed = True
+        self._index_on_disk = False
+        if self._index is not None:
+            self._index.forget(keep)
         return sorted(names - unknown)
 
     # --- the open-set rule ----------------------------------------------------------------------
@@ -128,14 +159,103 @@ class Gallery:
             return [], np.zeros(0), np.zeros(0)
         if not len(self.labels):
             return [UNKNOWN] * len(X), np.zeros(len(X)), np.full(len(X), np.inf)
-        # Unit vectors: the nearest face has the largest dot product; only that one needs a sqrt.
-        sim = X @ self.embeddings.T
-        nearest = sim.argmax(axis=1)
-        dist = np.sqrt(np.maximum(2 - 2 * sim[np.arange(len(X)), nearest], 0))
+        nearest, sim = self._nearest(X)
+        dist = np.sqrt(np.maximum(2 - 2 * sim, 0))
         limit, m = self.acceptance_distance(), self.chances()
         names = [self.labels[j] if dist[i] <= limit else UNKNOWN for i, j in enumerate(nearest)]
         conf = np.array([1 - self.stats.strangers_accepted(v, m) for v in dist])
         return names, conf, dist
+
+    def _nearest(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Row of the nearest enrolled face to each of X, and its dot product with it."""
+        index = self._ready_index() if self._index_wanted() else None
+        rows = np.arange(len(X))
+        if index is None:
+            # Unit vectors: the nearest face has the largest dot product; only that one needs a sqrt.
+            sim = X @ self.embeddings.T
+            nearest = sim.argmax(axis=1)
+            return nearest, sim[rows, nearest]
+        # A few candidates from the index, ranked by their exact dot products.
+        cand = index.search(X)
+        found = cand >= 0
+        sims = np.einsum("nd,nkd->nk", X, self.embeddings[np.where(found, cand, 0)])
+        sims[~found] = -np.inf
+        best = sims.argmax(axis=1)
+        nearest, sim = cand[rows, best], sims[rows, best]
+        lost = ~found.any(axis=1)
+        if lost.any():  # nothing found (only when nearly every face was forgotten): scan
+            s = X[lost] @ self.embeddings.T
+            nearest[lost] = s.argmax(axis=1)
+            sim[lost] = s[np.arange(len(s)), nearest[lost]]
+        return nearest, sim
+
+    # --- the index --------------------------------------------------------------------------
+
+    def _index_wanted(self) -> bool:
+        return self.index_threshold is not None and len(self.labels) >= self.index_threshold
+
+    def _ready_index(self, build: bool = True):
+        """The index, covering every row: the one in memory, else the file's, else a new one
+        (build=False: none rather than a new one).  None when no index library is installed."""
+        with self._index_lock:
+            index = self._index
+            if index is not None and (index.covered > len(self.embeddings) or index.needs_rebuild()):
+                index = self._index = None  # rows changed behind its back, or mostly forgotten
+            if index is None:
+                library = gallery_index.available(self.index_library)
+                if library is None:
+                    _note_once("no-library", f"facerec: a gallery of {len(self.labels):,} faces is searched "
+                                             f"face by face; install faiss-cpu (pip install 'facerec[scale]') "
+                                             f"to index it")
+                    return None
+                if self._file is not None:
+                    path = gallery_index.index_path(self._file)
+                    try:
+                        index = gallery_index.GalleryIndex.load(path, self.embeddings, library)
+                        self._index_on_disk = index.from_file == index.covered  # nothing added on reading
+                    except gallery_index.IndexUnusable as why:
+                        if path.exists() and build:
+                            print(f"facerec: {path}: not used ({why}); rebuilding it", file=sys.stderr, flush=True)
+                if index is None and not build:
+                    return None
+                if index is None:
+                    if len(self.embeddings) >= 100_000:
+                        print(f"facerec: indexing {len(self.embeddings):,} faces for search (once; kept "
+                              f"beside the gallery file)", file=sys.stderr, flush=True)
+                    index = gallery_index.GalleryIndex.build(self.embeddings, library)
+                    self._index_on_disk = False
+                    if self._file is not None and not self._changed:
+                        self._write_index(index)  # the file is unchanged: the index can sit beside it
+            elif index.covered < len(self.embeddings):
+                index.add(self.embeddings[index.covered:])
+            self._index = index
+            return index
+
+    def _write_index(self, index) -> None:
+        path = gallery_index.index_path(self._file)
+        try:
+            index.save(path, self.embeddings)
+            self._index_on_disk = True
+        except OSError as exc:  # only costs a rebuild next time
+            print(f"facerec: warning: could not write {path} ({exc}); the index is rebuilt when next needed",
+                  file=sys.stderr, flush=True)
+
+    def _save_index(self, path: Path) -> None:
+        """After the gallery is written to path: the index beside it, or no stale one there."""
+        if self._index_wanted():
+            index = self._ready_index()  # from the file it was read from, when that still fits
+            same = self._file is not None and Path(self._file) == path and self._index_on_disk
+            self._file, self._changed = path, False
+            if index is not None and not same:
+                self._write_index(index)
+            return
+        self._file, self._changed, self._index_on_disk = path, False, False
+        stale = gallery_index.index_path(path)
+        if stale.is_file() and gallery_index.is_index_file(stale):
+            try:
+                stale.unlink()
+            except OSError:
+                pass
 
     # --- the model it belongs to -------------------------------------------------------------
 
@@ -159,6 +279,7 @@ class Gallery:
         meta = {"format": FORMAT, "version": FORMAT_VERSION, "embedder": self.embedder_info,
                 "false_accept": self.false_accept, "labels": self.labels, "sources": self.sources}
         atomic_write_bytes(path, write_arrays({"meta": meta, "embeddings": self.embeddings}))
+        self._save_index(Path(path))
 
     @classmethod
     def load(cls, path) -> "Gallery":
@@ -189,7 +310,17 @@ class Gallery:
            "photo paths")
         g = cls(info, info["dim"], float(meta.get("false_accept", 0.01)))
         g.embeddings, g.labels, g.sources = emb.astype(np.float32), labels, sources
+        g._file = path  # its index, if any, is read when first needed
         return g
+
+
+_noted: set[str] = set()
+
+
+def _note_once(key: str, text: str) -> None:
+    if key not in _noted:
+        _noted.add(key)
+        print(text, file=sys.stderr, flush=True)
 
 
 def _is_name(name) -> bool:
