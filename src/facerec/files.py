@@ -39,6 +39,11 @@ def atomic_write_bytes(path, data: bytes, fsync: bool = True) -> None:
     The rename means an interrupted process never leaves a half-written file; fsync also
     survives a power cut, at a cost too high for thousands of small face crops.
     """
+    atomic_write(path, lambda f: f.write(data), fsync)
+
+
+def atomic_write(path, write, fsync: bool = True) -> None:
+    """atomic_write_bytes for a writer that streams: write(f) fills the open temporary file."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
@@ -46,7 +51,7 @@ def atomic_write_bytes(path, data: bytes, fsync: bool = True) -> None:
         # mkstemp makes the file private (0600); give it the mode a plain open() would.
         os.chmod(tmp, 0o666 & ~_umask())
         with os.fdopen(fd, "wb") as f:
-            f.write(data)
+            write(f)
             if fsync:
                 f.flush()
                 os.fsync(f.fileno())

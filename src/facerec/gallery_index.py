@@ -20,8 +20,6 @@ is never used; the gallery rebuilds it.
 from __future__ import annotations
 
 import hashlib
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -293,6 +291,7 @@ class GalleryIndex:
         """Write beside the gallery (atomically, no pickle), with a digest of the rows it covers."""
         import json
 
+        from .files import atomic_write
         from .npz_file import digest
 
         path = Path(path)
@@ -302,22 +301,8 @@ class GalleryIndex:
         arrays = {"index": blob, "rows": np.ascontiguousarray(self.rows, np.int64)}
         meta["digest"] = digest(meta, arrays)
         # What npz_file.write_arrays makes, written straight to the file: no copies in memory.
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        try:
-            mask = os.umask(0)
-            os.umask(mask)
-            os.chmod(tmp, 0o666 & ~mask)  # mkstemp's file is private; give it a plain open()'s mode
-            with os.fdopen(fd, "wb") as f:
-                np.savez(f, meta=np.frombuffer(json.dumps(meta).encode(), np.uint8), **arrays)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
-            raise
+        atomic_write(path, lambda f: np.savez(f, meta=np.frombuffer(json.dumps(meta).encode(), np.uint8),
+                                              **arrays))
 
     @classmethod
     def load(cls, path, embeddings: np.ndarray, library: str | None = None) -> "GalleryIndex":
