@@ -257,7 +257,7 @@ def main(argv=None):
     ap.add_argument("--compare-at", default="100000",
                     help="sizes at which every library is measured; at the others only the first (the 1,000,000 "
                     "face build takes 6-13 minutes per library on 2 cores)")
-    ap.add_argument("--crossover", default="10000,20000,30000,50000",
+    ap.add_argument("--crossover", default="10000,20000,30000,40000,50000",
                     help="sizes for scan against index ('' skips)")
     ap.add_argument("--queries", type=int, default=1000, help="synthetic queries per size (60%% known people)")
     args = ap.parse_args(argv)
@@ -288,7 +288,7 @@ def main(argv=None):
               f"{np.percentile(scan, 99):.2f} ms")
         print(HEADER + "   recall@1 by query")
         default_ef = gallery_index.ef_search(size)
-        efs = sorted({default_ef, default_ef // 2})
+        efs = sorted({default_ef // 2, default_ef * 3 // 4, default_ef})
         compare = {int(c) for c in args.compare_at.split(",") if c}
         for library in libraries if size in compare else libraries[:1]:
             results += measure(g, Q, kinds, truth, exact_names, library, efs)

@@ -30,27 +30,30 @@ FORMAT = "facerec-gallery-index"
 FORMAT_VERSION = 1
 
 # Below this many faces the exact scan (one matrix product) is used.  bench/gallery_index.py, one
-# face timed by turns on 2 shared cores: scan 0.31 ms against index 0.53 at 20,000 faces, 0.70
-# against 0.59 at 30,000, 1.04 against 0.72 at 50,000, 2.0 against 0.68 at 100,000.
-THRESHOLD = 30_000
+# face timed by turns on 2 shared cores, scan against index p50 over four runs: 0.21-0.31 ms
+# against 0.37-0.53 at 20,000 faces; 0.36-0.70 against 0.45-0.59 at 30,000 (the scan ahead in 3 of 4);
+# 0.53 against 0.49 at 40,000; 0.70-1.04 against 0.54-0.72 at 50,000 (the index ahead in all).
+THRESHOLD = 40_000
 # Candidates taken from the graph for each face, then ranked by their exact distance.
 CANDIDATES = 10
 # When forgotten faces make up this share of the graph, it is rebuilt from the gallery.
 REBUILD_DEAD_SHARE = 0.5
 LIBRARIES = ("faiss", "usearch")
-# Chosen by bench/gallery_index.py: both HNSW, M 32, efConstruction 80, float32, inner product, on
-# 1,000,000 faces (2 shared cores).  FAISS: built in 634 s, 756 MB, one face p50 2.97 / p99 4.51 ms
-# at efSearch 512 with recall@1 0.9942.  usearch: 791 s, 853 MB, 4.02 / 8.49 ms at 256 (recall
-# 0.9891) and 6.89 / 13.79 ms at 512 (0.9978): better recall for the same effort, but twice the
-# time per face, so neither setting met both recall >= 0.99 and p99 < 5 ms.
+# Chosen by bench/gallery_index.py --compare-at 100000,1000000: both HNSW, M 32, efConstruction 80,
+# float32, inner product; 1,000,000 faces on 2 shared cores, one run.  FAISS: built in 284 s,
+# 756 MB; one face p50 3.33 / p99 4.61 ms with recall@1 0.9964 at efSearch 512 (1.66 / 2.37 ms,
+# 0.9854 at 256).  usearch: built in 732 s, 853 MB; 3.56 / 4.85 ms, 0.9913 at 256; 6.80 / 10.87 ms,
+# 0.9971 at 512.  For the same time per face FAISS finds the nearest face more often, and it
+# builds 2.6 times as fast in less memory.  (An earlier run with the cores busier: 634 s against
+# 791 s; p99 4.51 ms at recall 0.9942 against 8.49 ms at 0.9891.)
 DEFAULT_LIBRARY = "faiss"
 PARAMS = {
     "faiss": {"M": 32, "ef_construction": 80},
     "usearch": {"M": 32, "ef_construction": 80, "dtype": "f32"},
 }
 # How many graph nodes a search keeps in view (HNSW's efSearch), by the faces in the graph: at
-# 100,000 faces 128 finds the exact scan's nearest face for 0.9964 of faces (p50 0.53 ms), at
-# 1,000,000 512 for 0.9942 (256: 0.9825).  Names agreed with the exact scan for every face of both.
+# 100,000 faces 128 finds the exact scan's nearest face for 0.9971 of faces (p50 0.65 ms), at
+# 1,000,000 512 for 0.9964 (256: 0.9854).  Names agreed with the exact scan for every face of both.
 EF_SEARCH = ((100_000, 128), (None, 512))
 
 
