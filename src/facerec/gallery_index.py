@@ -30,9 +30,10 @@ FORMAT = "facerec-gallery-index"
 FORMAT_VERSION = 1
 
 # Below this many faces the exact scan (one matrix product) is used.  bench/gallery_index.py, one
-# face timed by turns on 2 shared cores, scan against index p50 over four runs: 0.21-0.31 ms
-# against 0.37-0.53 at 20,000 faces; 0.36-0.70 against 0.45-0.59 at 30,000 (the scan ahead in 3 of 4);
-# 0.53 against 0.49 at 40,000; 0.70-1.04 against 0.54-0.72 at 50,000 (the index ahead in all).
+# face timed by turns on 2 shared cores, p50 of scan against index over 3-4 runs: 0.19-0.31 ms
+# against 0.37-0.53 at 20,000 faces; 0.36-0.70 against 0.45-0.59 at 30,000 (the scan ahead in 3 of
+# 4); 0.53-0.62 against 0.49-0.56 at 40,000 (the index ahead in 2 of 2); 0.70-1.16 against
+# 0.54-0.72 at 50,000 (the index ahead in all 4).
 THRESHOLD = 40_000
 # Candidates taken from the graph for each face, then ranked by their exact distance.
 CANDIDATES = 10
@@ -52,8 +53,9 @@ PARAMS = {
     "usearch": {"M": 32, "ef_construction": 80, "dtype": "f32"},
 }
 # How many graph nodes a search keeps in view (HNSW's efSearch), by the faces in the graph: at
-# 100,000 faces 128 finds the exact scan's nearest face for 0.9971 of faces (p50 0.65 ms), at
-# 1,000,000 512 for 0.9964 (256: 0.9854).  Names agreed with the exact scan for every face of both.
+# 100,000 faces 128 finds the exact scan's nearest face for 0.9964-0.9971 of faces (96: 0.9913), at
+# 1,000,000 512 for 0.9934-0.9964 over three runs (384: 0.9891).  Names agreed with the exact scan
+# for every face at every setting measured.
 EF_SEARCH = ((100_000, 128), (None, 512))
 
 
