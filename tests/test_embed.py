@@ -100,6 +100,8 @@ def test_a_killed_run_resumes(tmp_path):
     _same(_rows(out), _rows(whole))
     p = _embed([photos, "-o", out])  # a third run finds everything done
     assert p.returncode == 0 and "embedded now: 0" in p.stdout
+    p = _embed([photos.name, "-o", out], cwd=photos.parent)  # also when the photos are named relatively
+    assert p.returncode == 0 and "embedded now: 0" in p.stdout
 
 
 def test_bad_outputs_are_refused_in_one_line(tmp_path):

@@ -86,7 +86,10 @@ def embed_photos(photos, output, engine: str = "local", address: str | None = No
     faces_table.check_output(output)
     key, dim = model_identity(model)
     seen = faces_table.done(output, key)
-    todo = [str(p) for p in photos if str(p) not in seen]
+    # Absolute paths: a rerun from another folder finds its photos done, and Ray's workers (whose
+    # working folder is not this one) can open them.
+    photos = [os.path.abspath(p) for p in photos]
+    todo = [p for p in photos if p not in seen]
     s = EmbedSummary(photos=len(photos), skipped=len(photos) - len(todo))
     t0 = time.perf_counter()
     bar = progress_bar(len(todo), "Photos", enabled=progress)
