@@ -72,13 +72,13 @@ def check_output(output) -> None:
         raise FacerecError(f"{p}: is a folder; give a file name ending in .parquet")
 
 
-def _tables(output) -> list:
+def _tables(output, columns=None) -> list:
     _, pq = _pa()
     paths = ([Path(output)] if Path(output).is_file() else []) + sorted(parts_dir(output).glob("part-*.parquet"))
     tables = []
     for p in paths:
         try:
-            tables.append(pq.read_table(p))
+            tables.append(pq.read_table(p, columns=columns))
         except Exception as exc:  # pyarrow raises its own types for damaged files
             if p.parent == parts_dir(output):
                 continue  # a part is written atomically; a bad one is redone, not trusted
@@ -89,7 +89,11 @@ def _tables(output) -> list:
 def done(output, model_key: str) -> set[str]:
     """Paths already in the output or its parts (for a rerun to skip), checked to be this model's."""
     seen: set[str] = set()
-    for t in _tables(output):
+    try:  # only the two columns it needs: a million faces' embeddings stay on disk
+        tables = _tables(output, ["path", "model"])
+    except FacerecError:
+        tables = _tables(output)  # a file without them: said below, in the words for that case
+    for t in tables:
         if t.num_rows == 0:
             continue
         if "path" not in t.column_names or "model" not in t.column_names:
