@@ -73,13 +73,13 @@ def main(argv=None):
         print(f"skipped: {SHARED} not available")
         return None
 
-    from facerec.tfutil import import_tensorflow
+    from facerec.tensorflow_loader import import_tensorflow
 
     import_tensorflow()
     from mtcnn import MTCNN as PackageMTCNN
 
     from facerec import load_image
-    from facerec.align_dataset import align_dataset
+    from facerec.batch.align_dataset import align_dataset
     from facerec.detection import MTCNN
 
     photos = [load_image(f) for f in sorted(glob.glob(str(SHARED / "lfw-dev" / "*" / "*.jpg")))[: args.photos]]

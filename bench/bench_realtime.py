@@ -43,7 +43,7 @@ def anchor_loop(clf_path, frames: int) -> float:
     from facerec.alignment import align_for
 
     rec = Recognizer.load(clf_path)
-    clf, emb, det = rec.classifier, rec.embedder, PackageMTCNN()
+    clf, emb, det = rec.identifier, rec.embedder, PackageMTCNN()
     cap = cv2.VideoCapture(str(CLIP))
     ok, frame = cap.read()
     det.detect_faces(frame[:, :, ::-1].copy())  # warm-up
@@ -73,7 +73,7 @@ def main(argv=None):
         print(f"skipped: {CLIP} not available")
         return None
     from facerec import Recognizer
-    from facerec.video import run_video
+    from facerec.video.realtime import run_video
 
     tmp = Path(tempfile.mkdtemp(prefix="bench-rt-"))
     try:

@@ -22,8 +22,8 @@ def main(argv=None):
     from sklearn.cluster import DBSCAN
 
     from facerec import load_embedder
-    from facerec.clustering import PAIR_RATE, cluster_embeddings, link_distance, pairwise_precision_recall
-    from facerec.openset import shipped
+    from facerec.collections.clustering import PAIR_RATE, cluster_embeddings, link_distance, pairwise_precision_recall
+    from facerec.identity.openset import shipped
 
     emb = load_embedder("default")
     X, names, _ = embeddings(emb, SHARED / "lfw-dev")

@@ -26,8 +26,8 @@ LFW_DEV = REPO.parent / "shared" / "data" / "lfw-dev"
 RAY_STARTED_FIRST = """
 import os, sys, time
 import ray
-from facerec.collection import find_photos
-from facerec.embed_photos import embed_photos
+from facerec.collections.finding import find_photos
+from facerec.batch.embed_photos import embed_photos
 src, out, workers = sys.argv[1], sys.argv[2], int(sys.argv[3])
 ray.init(num_cpus=workers, include_dashboard=False, log_to_driver=False)
 s = embed_photos(find_photos([src], recursive=True)[0], out, engine="ray", workers=workers, progress=False)

@@ -6,7 +6,7 @@ drawn to match the model's measured distances: identity centres from a Gaussian 
 covariance of real faces of different people (lfw-dev people's means and lfw-unknown), photos
 around them from the covariance of one person's photos (lfw-dev), each photo's spread scaled by a
 log-normal factor; the three scales are fitted so that same-person and different-person distances
-follow the shipped statistics (src/facerec/calibration/dlib-resnet-v1.json; the fit is printed).
+follow the shipped statistics (src/facerec/identity/calibration/dlib-resnet-v1.json; the fit is printed).
 Queries: lfw-dev photos not enrolled (the same people), lfw-unknown (strangers), new photos of
 synthetic enrolled people and synthetic strangers.  Without ../shared/data everything is synthetic
 (isotropic shapes, same fitted distances).
@@ -60,8 +60,8 @@ def real_faces():
     if not (SHARED / "lfw-dev").is_dir() or not (SHARED / "lfw-unknown").is_dir():
         return None
     from facerec import load_embedder
-    from facerec.datasets import read_people
-    from facerec.training import embed_people
+    from facerec.people_folders import read_people
+    from facerec.identity.training import embed_people
 
     emb = load_embedder("default")
     t = time.perf_counter()
@@ -77,7 +77,7 @@ class Faces:
     """Synthetic people whose distances follow the model's measured ones."""
 
     def __init__(self, real, rng):
-        from facerec.openset import GRID, shipped
+        from facerec.identity.openset import GRID, shipped
 
         self.stats = shipped(Emb.name)
         if real is not None:
@@ -130,7 +130,7 @@ class Faces:
 
 def make_gallery(faces: Faces, real, size: int, rng, queries: int = 1000):
     """A Gallery of size faces and its queries: (gallery, queries, kinds of query)."""
-    from facerec.gallery import Gallery
+    from facerec.identity.gallery import Gallery
 
     g = Gallery.for_embedder(Emb)
     parts, labels, q, kinds = [], [], [], []
@@ -176,7 +176,7 @@ def latencies(g, Q, n=None):
 def crossover(faces, real, library, sizes, rng):
     """identify()'s latency for one face by exact scan and by index at small gallery sizes, the two
     timed by turns on the same faces so that other work on the machine weighs on both alike."""
-    from facerec.gallery_index import GalleryIndex
+    from facerec.identity.gallery_index import GalleryIndex
 
     print(f"\nExact scan or index ({library}): identify() one face, 300 faces timed by turns")
     print(f"  {'faces':>9}  {'scan p50':>8}  {'p99 ms':>6}  {'index p50':>9}  {'p99 ms':>6}  {'build s':>7}")
@@ -184,7 +184,7 @@ def crossover(faces, real, library, sizes, rng):
     for size in sizes:
         g, Q, _ = make_gallery(faces, real, size, rng, queries=300)
         t = time.perf_counter()
-        g._index = GalleryIndex.build(g.embeddings, library)
+        g.index_keeper.index = GalleryIndex.build(g.embeddings, library)
         build = time.perf_counter() - t
         scan, ix = [], []
         for q in Q[:300]:
@@ -203,10 +203,10 @@ def crossover(faces, real, library, sizes, rng):
 
 def measure(g, Q, kinds, truth, exact_names, library, efs):
     """Rows of the table for one library and gallery."""
-    from facerec import gallery_index
-    from facerec.gallery_index import GalleryIndex
+    from facerec.identity import gallery_index
+    from facerec.identity.gallery_index import GalleryIndex
 
-    g._index = None
+    g.index_keeper.index = None
     gc.collect()
     before, t = rss_mb(), time.perf_counter()
     index = GalleryIndex.build(g.embeddings, library)
@@ -220,7 +220,7 @@ def measure(g, Q, kinds, truth, exact_names, library, efs):
         t = time.perf_counter()
         GalleryIndex.load(path, g.embeddings, library)
         load_s = time.perf_counter() - t
-    g._index, g.index_threshold = index, 0
+    g.index_keeper.index, g.index_threshold = index, 0
     rows = []
     for ef in efs:
         index.ef = ef
@@ -234,7 +234,7 @@ def measure(g, Q, kinds, truth, exact_names, library, efs):
                      "recall": float(hit.mean()), "names": float(np.mean(np.asarray(names) == exact_names)),
                      "by_kind": {k: float(hit[kinds == k].mean()) for k in dict.fromkeys(kinds)}})
         print_row(rows[-1])
-    g._index = None
+    g.index_keeper.index = None
     del index
     gc.collect()
     return rows
@@ -261,7 +261,7 @@ def main(argv=None):
                     help="sizes for scan against index ('' skips)")
     ap.add_argument("--queries", type=int, default=1000, help="synthetic queries per size (60%% known people)")
     args = ap.parse_args(argv)
-    from facerec import gallery_index
+    from facerec.identity import gallery_index
 
     libraries = [lib for lib in args.libraries.split(",") if gallery_index.available(lib) == lib]
     if not libraries:

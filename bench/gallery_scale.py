@@ -26,14 +26,14 @@ def main(argv=None):
     ap.add_argument("--photos", type=int, default=3, help="enrolled photos per synthetic person")
     args = ap.parse_args(argv)
     from facerec import load_embedder
-    from facerec.gallery import Gallery
+    from facerec.identity.gallery import Gallery
 
     emb = load_embedder("default")
     rng = np.random.default_rng(0)
     real, names = np.zeros((0, emb.dim), np.float32), []
     if (SHARED / "lfw-singles").is_dir():
-        from facerec.datasets import read_people
-        from facerec.training import embed_people
+        from facerec.people_folders import read_people
+        from facerec.identity.training import embed_people
 
         ts = embed_people(emb, read_people(SHARED / "lfw-singles"), mirror=False, progress=False)
         real, names = ts.embeddings, [ts.names[i] for i in ts.labels]

@@ -1,12 +1,12 @@
 """Strangers named and known people named, per gallery size: nearest enrolled photo under the
-calibrated acceptance distance (facerec.openset) at a 1% false-accept target.
+calibrated acceptance distance (facerec.identity.openset) at a 1% false-accept target.
 
 Known people: lfw-dev (galleries of 3, 10, 30 and 86 people with 1 or 3 enrolment photos each; the
 rest of their photos are the probes).  Strangers: lfw-unknown + lfw-singles (1,200 faces).  20
 random galleries per cell.  Caveat: the shipped statistics were measured on these same folders,
 so this checks the arithmetic of the rule, not how it carries to new people.
 With --path svm, the same cells for FaceNet's path: classifier.py TRAIN's SVM on the enrolled
-photos, gated by the same rule (facerec.training), names what it says.
+photos, gated by the same rule (facerec.identity.training), names what it says.
 Usage: python bench/open_set.py [--galleries 20] [--false_accept 0.01] [--path gallery|svm]
 """
 from __future__ import annotations
@@ -22,8 +22,8 @@ SHARED = Path(os.environ.get("FACEREC_SHARED_DATA", HERE.parent.parent / "shared
 
 
 def embeddings(embedder, folder):
-    from facerec.datasets import read_people
-    from facerec.training import embed_people
+    from facerec.people_folders import read_people
+    from facerec.identity.training import embed_people
 
     ts = embed_people(embedder, read_people(folder), mirror=False, progress=False)
     return ts.embeddings, np.asarray(ts.names)[ts.labels], ts.groups
@@ -43,7 +43,7 @@ def main(argv=None):
         print(f"skipped: {SHARED} not available")
         return None
     from facerec import load_embedder, train_classifier
-    from facerec.openset import chances, shipped
+    from facerec.identity.openset import chances, shipped
 
     emb = load_embedder("default")
     stats = shipped(emb.name)

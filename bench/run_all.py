@@ -22,7 +22,7 @@ sys.path.insert(0, {here!r})
 import bench_realtime as b
 if {which!r} == "ours":
     from facerec import Recognizer
-    from facerec.video import run_video
+    from facerec.video.realtime import run_video
     run_video(str(b.CLIP), Recognizer.load({clf!r}), display=False)
 else:
     b.anchor_loop({clf!r}, 40)

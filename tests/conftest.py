@@ -1,3 +1,4 @@
+import ast
 import os
 from pathlib import Path
 
@@ -33,7 +34,7 @@ def _private_cache(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def tf():
-    from facerec.tfutil import import_tensorflow
+    from facerec.tensorflow_loader import import_tensorflow
 
     return import_tensorflow()
 
@@ -48,3 +49,22 @@ def default_embedder(_private_cache):
 @pytest.fixture
 def rng():
     return np.random.default_rng(0)
+
+
+def _using_shared_data(module_path) -> set:
+    """Names of the functions (tests and fixtures) of a test module that call shared()."""
+    tree = ast.parse(Path(module_path).read_text())
+    return {f.name for f in ast.walk(tree) if isinstance(f, ast.FunctionDef)
+            and any(isinstance(n, ast.Call) and getattr(n.func, "id", None) == "shared" for n in ast.walk(f))}
+
+
+def pytest_collection_modifyitems(config, items):
+    """shared_data on every test that reads ../shared/data, itself or through a fixture of its module."""
+    seen: dict = {}
+    for item in items:
+        path = str(item.fspath)
+        if path not in seen:
+            seen[path] = _using_shared_data(path)
+        names = seen[path]
+        if getattr(item, "originalname", item.name) in names or names & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.shared_data)

@@ -11,7 +11,8 @@ from faces import sample
 
 def make_gallery(path, embedder):
     """Barack_Obama (obama.jpg, obama2.jpg) and Joe_Biden (biden.jpg), written to path."""
-    from facerec.gallery import Gallery, enrol_people
+    from facerec.identity.enrolment import enrol_people
+    from facerec.identity.gallery import Gallery
     from facerec.samples import find
 
     sample("obama.jpg")  # skips the test when the sample photos are missing

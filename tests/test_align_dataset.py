@@ -9,8 +9,8 @@ from PIL import Image
 
 from conftest import REPO
 from faces import astronaut
-from facerec.align_dataset import FAILURES_FILE, align_dataset
-from facerec.datasets import read_sidecar
+from facerec.batch.align_dataset import FAILURES_FILE, align_dataset
+from facerec.people_folders import read_sidecar
 from facerec.cli.align import main as align_main
 
 GOOD = "Eileen Collins"
@@ -73,6 +73,7 @@ def aligned(messy_folder, tmp_path_factory):
     return out, summary
 
 
+@pytest.mark.slow
 def test_every_good_image_is_aligned(aligned):
     from facerec.detection import MTCNN
 

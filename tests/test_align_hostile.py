@@ -17,7 +17,7 @@ from PIL import Image
 from conftest import REPO
 from faces import astronaut, face_crop_of_astronaut
 from facerec import FacerecError
-from facerec.align_dataset import FAILURES_FILE, align_dataset
+from facerec.batch.align_dataset import FAILURES_FILE, align_dataset
 from facerec.cli.align import main as align_main
 from facerec.images import UnreadableImage, load_image
 
@@ -178,6 +178,7 @@ def _run(src, out):
                             start_new_session=True)
 
 
+@pytest.mark.slow
 def test_sigkill_at_five_moments_then_rerun_equals_an_uninterrupted_run(tmp_path):
     src = tmp_path / "photos"
     _two_hundred_photos(src)

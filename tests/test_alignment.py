@@ -76,7 +76,7 @@ def test_mtcnn_chips_give_dlib_descriptors(default_embedder):
     """The default embedder on chips warped from MTCNN landmarks vs dlib's descriptors of dlib's chips."""
     from facerec import load_image
     from facerec.detection import MTCNN
-    from facerec.subject import subject_face
+    from facerec.pipeline import subject_face
 
     root = shared("dlib-reference")
     refs = json.loads((root / "reference.json").read_text())

@@ -1,4 +1,5 @@
-"""FaceClassifier: training, the unknown rule, and a file format that never runs code."""
+"""FaceClassifier: training, the unknown rule, scikit-learn's conventions, and a file format that
+never runs code."""
 import pickle
 import zipfile
 
@@ -6,7 +7,7 @@ import numpy as np
 import pytest
 
 from facerec import FacerecError
-from facerec.classifier import UNKNOWN, FaceClassifier
+from facerec.identity.classifier import UNKNOWN, FaceClassifier
 
 
 def _people(rng, n_people=8, per=6, dim=32, spread=0.15):
@@ -17,34 +18,30 @@ def _people(rng, n_people=8, per=6, dim=32, spread=0.15):
         X.append(pts)
         y += [i] * per
     X = np.concatenate(X)
-    return (X / np.linalg.norm(X, axis=1, keepdims=True)).astype(np.float32), np.array(y), centres
+    names = np.array([f"p{i}" for i in y])
+    return (X / np.linalg.norm(X, axis=1, keepdims=True)).astype(np.float32), names, centres
 
 
 def test_names_known_people_and_stops_strangers(rng):
     X, y, _ = _people(rng)
-    names = [f"p{i}" for i in range(8)]
-    clf = FaceClassifier().fit(X, y, names)
-    cal = clf.choose_unknown_rule(X, y)
+    clf = FaceClassifier().fit(X, y)  # no distance statistics: the rule is chosen by holding people out
+    cal = clf.calibration_
     assert cal["known_accuracy"] > 0.9 and cal["stranger_rejection"] > 0.9
-    pred, prob = clf.predict(X)
-    assert np.mean([p == names[t] for p, t in zip(pred, y)]) > 0.9
+    assert np.mean(clf.predict(X) == y) > 0.9
     strangers, _, _ = _people(np.random.default_rng(99), n_people=5, per=3)
-    pred, _ = clf.predict(strangers)
-    assert np.mean([p == UNKNOWN for p in pred]) > 0.8
+    assert np.mean(clf.predict(strangers) == UNKNOWN) > 0.8
 
 
 def test_save_load_round_trip(tmp_path, rng):
     X, y, _ = _people(rng)
-    clf = FaceClassifier().fit(X, y, [f"p{i}" for i in range(8)])
-    clf.choose_unknown_rule(X, y)
-    clf.embedder_info = {"name": "test", "key": "abc"}
+    clf = FaceClassifier(embedder_info={"name": "test", "key": "abc"}).fit(X, y)
     path = tmp_path / "clf.npz"
     clf.save(path)
     assert [p.name for p in tmp_path.iterdir()] == ["clf.npz"]  # no temporary file left behind
     back = FaceClassifier.load(path)
     np.testing.assert_allclose(back.predict_proba(X), clf.predict_proba(X), atol=1e-9)
     assert back.predict(X)[0] == clf.predict(X)[0]
-    assert back.threshold == clf.threshold and back.max_distance == clf.max_distance
+    assert back.threshold_ == clf.threshold_ and back.max_distance_ == clf.max_distance_
     assert back.embedder_info == {"name": "test", "key": "abc"}
 
 
@@ -74,7 +71,7 @@ def test_a_crafted_pickle_is_refused_and_runs_nothing(tmp_path):
 def test_damaged_and_foreign_files(tmp_path, rng):
     X, y, _ = _people(rng)
     good = tmp_path / "good.npz"
-    FaceClassifier().fit(X, y, [f"p{i}" for i in range(8)]).save(good)
+    FaceClassifier().fit(X, y).save(good)
     cut = tmp_path / "cut.npz"
     cut.write_bytes(good.read_bytes()[:500])
     foreign = tmp_path / "foreign.npz"
@@ -90,18 +87,47 @@ def test_damaged_and_foreign_files(tmp_path, rng):
 def test_one_class_is_refused(rng):
     X, y, _ = _people(rng, n_people=1)
     with pytest.raises(FacerecError, match="at least two people"):
-        FaceClassifier().fit(X, y, ["alone"])
+        FaceClassifier().fit(X, y)
 
 
 def test_two_people_get_no_stranger_rule(rng):
     X, y, _ = _people(rng, n_people=2)
-    clf = FaceClassifier().fit(X, y, ["a", "b"])
-    cal = clf.choose_unknown_rule(X, y)
-    assert "fewer than three" in cal["method"] and clf.threshold == 0.0
+    clf = FaceClassifier().fit(X, y)
+    assert "fewer than three" in clf.calibration_["method"] and clf.threshold_ == 0.0
 
 
 def test_wrong_embedding_width(rng):
     X, y, _ = _people(rng)
-    clf = FaceClassifier().fit(X, y, [f"p{i}" for i in range(8)])
+    clf = FaceClassifier().fit(X, y)
     with pytest.raises(FacerecError, match="32-d"):
         clf.predict(np.zeros((1, 128), np.float32))
+
+
+def test_follows_scikit_learns_estimator_conventions(rng):
+    """clone copies the hyper-parameters and nothing learned; cross_val_score fits a clone per
+    fold (all of fit, the Unknown rule included) and scores its predict."""
+    from sklearn.base import clone
+    from sklearn.model_selection import StratifiedKFold, cross_val_score
+
+    X, y, _ = _people(rng)
+    clf = FaceClassifier(threshold=0.2, seed=3, C=5.0)
+    copy = clone(clf)
+    assert copy.get_params() == clf.get_params() and copy.get_params()["C"] == 5.0
+    clf.fit(X, y)
+    assert hasattr(clf, "svm_") and not hasattr(clone(clf), "svm_")
+    assert clf.threshold_ == 0.2 and list(clf.classes_) == sorted(set(y))
+    scores = cross_val_score(FaceClassifier(), X, y, cv=StratifiedKFold(3, shuffle=True, random_state=0))
+    assert len(scores) == 3 and scores.mean() > 0.9
+    # A classifier that names no one right scores low: the score measures something.
+    assert cross_val_score(FaceClassifier(threshold=1.0), X, y, cv=3).mean() < 0.5
+
+
+def test_a_given_threshold_is_kept_beside_the_models_statistics(rng):
+    """--threshold with the default model's statistics: the probability floor given stays (it
+    was reset to 0 before, so the option did nothing with the default model)."""
+    from facerec.identity.openset import shipped
+
+    X, y, _ = _people(rng)
+    clf = FaceClassifier(threshold=0.5, distance_stats=shipped("dlib-resnet-v1")).fit(X, y)
+    assert clf.threshold_ == 0.5 and "rule_distance" in clf.calibration_
+

@@ -8,7 +8,7 @@ from PIL import Image
 
 from conftest import shared
 from faces import astronaut
-from facerec.align_dataset import align_dataset
+from facerec.batch.align_dataset import align_dataset
 from facerec.cli.classify import main as classifier_main
 
 SPLIT = ["--use_split_dataset", "--min_nrof_images_per_class", "15", "--nrof_train_images_per_class", "10"]
@@ -29,6 +29,7 @@ def aligned_lfw(tmp_path_factory):
     return out
 
 
+@pytest.mark.slow
 def test_lfw_split_accuracy_and_strangers(aligned_lfw, tmp_path, capsys):
     clf = tmp_path / "lfw.npz"
     rc, out, _ = run(capsys, "TRAIN", aligned_lfw / "dev", "default", clf, *SPLIT)

@@ -6,7 +6,7 @@ pytest.importorskip("faiss")
 
 
 def test_index_links_cluster_like_every_pair(monkeypatch):
-    import facerec.clustering as C
+    import facerec.collections.clustering as C
 
     rng = np.random.default_rng(0)
     centres = rng.normal(size=(300, 128))

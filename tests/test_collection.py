@@ -26,7 +26,8 @@ def world(tmp_path_factory, default_embedder):
     without a face, duplicates (one under the same name in another folder) and a broken file."""
     import cv2
 
-    from facerec.gallery import Gallery, enrol_people
+    from facerec.identity.enrolment import enrol_people
+    from facerec.identity.gallery import Gallery
 
     root = tmp_path_factory.mktemp("collection")
     people = root / "people"
@@ -119,7 +120,7 @@ def test_identify_a_collection_tree(world, capsys):
 
 def test_cluster_and_name_a_cluster(world, capsys):
     from facerec.cli import main
-    from facerec.gallery import Gallery
+    from facerec.identity.gallery import Gallery
 
     photos, out = world / "photos", world / "clusters"
     assert main(["cluster", str(photos), "-r", "--output", str(out / "clusters.csv"),
@@ -187,7 +188,7 @@ def test_a_file_name_that_is_not_utf8_goes_through_every_output(world, tmp_path,
     import os
 
     from facerec.cli import main
-    from facerec.collection import read_rows
+    from facerec.collections.results_file import read_rows
 
     odd = tmp_path / "odd"
     odd.mkdir()

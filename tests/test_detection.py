@@ -98,6 +98,7 @@ def _iou(a, b):
     return inter / ((a[2] - a[0]) * (a[3] - a[1]) + (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1]) - inter)
 
 
+@pytest.mark.slow
 def test_agrees_with_the_mtcnn_package_on_500_lfw_photos(detector):
     from facerec import load_image
     from mtcnn import MTCNN as PackageMTCNN

@@ -153,6 +153,7 @@ def test_wrong_face_size_is_refused(default_embedder):
 
 # --- the cache -------------------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_cache_is_built_once_then_reused_and_rebuilt_when_broken(tmp_path, monkeypatch):
     monkeypatch.setenv("FACEREC_CACHE", str(tmp_path))
     source = dlib_resnet.weights_path()

@@ -56,6 +56,7 @@ def _embed(args, **kw):
                           capture_output=True, text=True, timeout=900, **kw)
 
 
+@pytest.mark.slow
 def test_local_and_ray_give_the_same_rows(tmp_path):
     pytest.importorskip("ray")
     photos = _photos(tmp_path / "photos")
@@ -75,6 +76,7 @@ def test_local_and_ray_give_the_same_rows(tmp_path):
     assert all(abs(np.linalg.norm(r["embedding"]) - 1) < 1e-3 for r in faces)
 
 
+@pytest.mark.slow
 def test_a_killed_run_resumes(tmp_path):
     photos = _photos(tmp_path / "photos", n=40)
     whole = tmp_path / "whole.parquet"
@@ -117,6 +119,7 @@ def test_bad_outputs_are_refused_in_one_line(tmp_path):
 LFW_DEV = SHARED_DATA / "lfw-dev"
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not LFW_DEV.is_dir(), reason="shared LFW data not present")
 def test_local_and_ray_agree_on_lfw_dev(tmp_path):
     pytest.importorskip("ray")
@@ -132,9 +135,9 @@ def test_local_and_ray_agree_on_lfw_dev(tmp_path):
 
 def test_cluster_and_enrol_from_the_faces_file(tmp_path, capsys):
     from facerec.cli import main
-    from facerec.collection import read_rows
-    from facerec.embed_photos import embed_photos
-    from facerec.gallery import Gallery
+    from facerec.collections.results_file import read_rows
+    from facerec.batch.embed_photos import embed_photos
+    from facerec.identity.gallery import Gallery
 
     photos = _photos(tmp_path / "photos")
     faces = tmp_path / "faces.parquet"

@@ -8,10 +8,10 @@ import sys
 import numpy as np
 import pytest
 
-from facerec import embedding_cache as ec
+from facerec.embedding import cache as ec
 from facerec.embedding.base import Alignment, Embedder
-from facerec.embedding_cache import EmbeddingCache, faces_entry_ok
-from facerec.encoder import FaceEncoder
+from facerec.embedding.cache import EmbeddingCache, faces_entry_ok
+from facerec.pipeline import FacePipeline
 
 DIM = 4
 
@@ -63,7 +63,7 @@ def photos(folder, colours):
 
 
 def encoder(emb=None):
-    return FaceEncoder(emb or ColourEmbedder(), detector=NoDetector())
+    return FacePipeline(emb or ColourEmbedder(), detector=NoDetector())
 
 
 def rows(path):
@@ -157,18 +157,18 @@ def test_whole_entry_passes_the_check(tmp_path):
 def test_encoder_recomputes_swapped_entries(tmp_path):
     paths = photos(tmp_path / "photos", [(250, 10, 10), (10, 10, 250)])
     emb = ColourEmbedder()
-    truth = [ff.embeddings.copy() for ff in encoder(emb).encode(paths, progress=False)]
+    truth = [ff.embeddings.copy() for ff in encoder(emb).files(paths, progress=False)]
     assert not np.allclose(truth[0], truth[1])
     db = tmp_path / "cache" / "embeddings.sqlite"
     assert len(rows(db)) == 2
     swap_blobs(db)
     emb.calls = 0
-    again = encoder(emb).encode(paths, progress=False)
+    again = encoder(emb).files(paths, progress=False)
     assert emb.calls > 0  # recomputed, not read from the swapped rows
     for ff, t in zip(again, truth):
         np.testing.assert_allclose(ff.embeddings, t)
     emb.calls = 0
-    third = encoder(emb).encode(paths, progress=False)
+    third = encoder(emb).files(paths, progress=False)
     assert emb.calls == 0  # the entries were overwritten with good ones and are used again
     for ff, t in zip(third, truth):
         np.testing.assert_allclose(ff.embeddings, t)
@@ -177,7 +177,7 @@ def test_encoder_recomputes_swapped_entries(tmp_path):
 def test_encoder_recomputes_entry_missing_embeddings(tmp_path, capsys):
     paths = photos(tmp_path / "photos", [(200, 100, 0)])
     emb = ColourEmbedder()
-    truth = encoder(emb).encode(paths, progress=False)[0]
+    truth = encoder(emb).files(paths, progress=False)[0]
     db = tmp_path / "cache" / "embeddings.sqlite"
     (model, digest, variant, _), = rows(db)
     cache = EmbeddingCache(model, db)
@@ -186,7 +186,7 @@ def test_encoder_recomputes_entry_missing_embeddings(tmp_path, capsys):
     cache.put(digest, variant, stored)  # under its own key, but without embeddings
     cache.close()
     emb.calls = 0
-    ff = encoder(emb).encode(paths, progress=False)[0]
+    ff = encoder(emb).files(paths, progress=False)[0]
     assert emb.calls > 0 and ff.error is None
     np.testing.assert_allclose(ff.embeddings, truth.embeddings)
     assert "Traceback" not in capsys.readouterr().err
@@ -278,14 +278,14 @@ def test_uncreatable_cache_folder_encodes_anyway(tmp_path, monkeypatch):
     paths = photos(tmp_path / "photos", [(1, 2, 3)])
     emb = ColourEmbedder()
     for _ in range(2):
-        assert encoder(emb).encode(paths, progress=False)[0].error is None
+        assert encoder(emb).files(paths, progress=False)[0].error is None
     assert emb.calls == 2
 
 
 WRITER = """
 import sys
 import numpy as np
-from facerec.embedding_cache import EmbeddingCache
+from facerec.embedding.cache import EmbeddingCache
 c = EmbeddingCache("m", sys.argv[1])
 for i in range(40):
     d = f"{sys.argv[2]}{i:039x}"

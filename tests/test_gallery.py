@@ -39,7 +39,7 @@ def test_enrol_forget_people_and_use_it_everywhere(tmp_path):
 
 
 def test_strangers_stay_unknown_and_the_file_is_checked(tmp_path, rng):
-    from facerec.gallery import Gallery
+    from facerec.identity.gallery import Gallery
 
     class Emb:
         name, spec, key, dim = "dlib-resnet-v1", "default", "k", 8

@@ -10,8 +10,8 @@ import json
 import numpy as np
 import pytest
 
-from facerec.gallery import Gallery
-from facerec import gallery_index
+from facerec.identity.gallery import Gallery
+from facerec.identity import gallery_index
 
 DIM = 128
 # usearch inserts on several threads at once, and its graphs then vary from build to build: over 25
@@ -95,7 +95,7 @@ def test_index_answers_like_the_exact_scan(data, builds, library):
     enrolled, queries = data
     g = _gallery(enrolled, library=library)
     got = g.identify(queries)
-    assert g._index is not None and g._index.library == library and len(builds) == 1
+    assert g.index_keeper.index is not None and g.index_keeper.index.library == library and len(builds) == 1
     _same(got, _exact(g, queries), SHARE[library])
     names = got[0]
     assert sum(n != "Unknown" for n in names[:300]) > 60  # enrolled people's other photos named (many)
@@ -106,7 +106,7 @@ def test_below_the_threshold_the_gallery_is_scanned(data, builds):
     enrolled, queries = data
     g = _gallery(enrolled, threshold=len(enrolled.reshape(-1, DIM)) + 1)
     g.identify(queries[:5])
-    assert g._index is None and not builds
+    assert g.index_keeper.index is None and not builds
 
 
 def test_unknown_rule_rejects_strangers_at_the_same_rate(data, rng):
@@ -123,7 +123,7 @@ def test_unknown_rule_rejects_strangers_at_the_same_rate(data, rng):
     t = rng.uniform(0.5 * limit, 1.5 * limit, (len(base), 1)).astype(np.float32)
     strangers = _unit(base * (1 - t ** 2 / 2) + step * t * np.sqrt(1 - t ** 2 / 4))
     idx, ex = g.identify(strangers), _exact(g, strangers)
-    assert g._index is not None
+    assert g.index_keeper.index is not None
     rejected = np.mean([n == "Unknown" for n in idx[0]])
     assert 0.2 < rejected < 0.8  # the rule is being exercised, not trivially passed
     assert rejected == np.mean([n == "Unknown" for n in ex[0]])
@@ -223,7 +223,7 @@ def test_enrolled_faces_are_added_without_a_rebuild(data, tmp_path, builds):
     got = g.identify(np.concatenate([newcomer[3:], queries]))
     assert got[0][0] == "newcomer"
     _same(got, _exact(g, np.concatenate([newcomer[3:], queries])))
-    assert len(builds) == 1 and g._index.covered == len(g.embeddings)
+    assert len(builds) == 1 and g.index_keeper.index.covered == len(g.embeddings)
     g.save(path)
     back = _reload(path)
     assert back.identify(newcomer[3:])[0] == ["newcomer"]
@@ -265,10 +265,10 @@ def test_forgotten_people_are_never_named(data, tmp_path, builds, library):
 def test_without_an_index_library_the_gallery_is_scanned(data, monkeypatch, capsys):
     enrolled, queries = data
     monkeypatch.setattr(gallery_index, "available", lambda library=None: None)
-    monkeypatch.setattr("facerec.gallery._noted", set())
+    monkeypatch.setattr("facerec.identity.index_keeper._noted", set())
     g = _gallery(enrolled)
     got = g.identify(queries)
-    assert g._index is None and "faiss-cpu" in capsys.readouterr().err
+    assert g.index_keeper.index is None and "faiss-cpu" in capsys.readouterr().err
     _same(got, _exact(g, queries))
 
 

@@ -1,15 +1,20 @@
-"""dlib's 5-point shape predictor read and run in NumPy: dlib's own landmarks on dlib's boxes."""
+"""dlib's 5-point shape predictor read and run in NumPy: dlib's own landmarks on dlib's boxes.
+
+The predictor is research code (bench/dlib_landmarks.py: it fitted the default chip template)."""
 import json
+import sys
 
 import numpy as np
 import pytest
 
-from conftest import shared
+from conftest import REPO, shared
+
+sys.path.insert(0, str(REPO / "bench"))
 
 
 @pytest.fixture(scope="module")
 def predictor():
-    from facerec.landmarks import ShapePredictor
+    from dlib_landmarks import ShapePredictor
 
     return ShapePredictor()
 
@@ -29,8 +34,8 @@ def test_from_an_mtcnn_box(predictor):
     """Run on the box dlib's detector would draw around MTCNN's face (landmarks.dlib_box)."""
     from facerec import load_image
     from facerec.detection import MTCNN
-    from facerec.landmarks import dlib_box
-    from facerec.subject import subject_face
+    from dlib_landmarks import dlib_box
+    from facerec.pipeline import subject_face
 
     root = shared("dlib-reference")
     refs = json.loads((root / "reference.json").read_text())
@@ -46,7 +51,7 @@ def test_from_an_mtcnn_box(predictor):
 
 def test_not_a_predictor_file(tmp_path):
     from facerec import FacerecError
-    from facerec.landmarks import load_model
+    from dlib_landmarks import load_model
 
     bad = tmp_path / "sp.dat"
     bad.write_bytes(b"\x01\x01" + b"\xff" * 100)

@@ -4,6 +4,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from faces import sample
 
 PROBE = r"""
@@ -19,6 +21,7 @@ print(json.dumps({"same": bool(r.same), "shape": list(e.shape), "names": names,
                   "tensorflow": sorted(m for m in sys.modules if m.split(".")[0] in ("tensorflow", "keras"))}))
 """
 
+@pytest.mark.slow
 def test_default_path_imports_no_tensorflow(tmp_path, default_embedder):
     sample("obama.jpg")  # skips when the sample photos are absent
     from facerec import train_classifier

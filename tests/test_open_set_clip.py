@@ -52,7 +52,7 @@ def scene(tmp_path_factory):
 
 def _named_strangers(recognition_file, clip, truth, log):
     from facerec import Recognizer
-    from facerec.video import run_video
+    from facerec.video.realtime import run_video
 
     run_video(str(clip), Recognizer.load(recognition_file), log=log, display=False)
     events = [json.loads(line) for line in log.read_text().splitlines()]
@@ -66,10 +66,12 @@ def _named_strangers(recognition_file, clip, truth, log):
     return wrong, known_named, len(events)
 
 
+@pytest.mark.slow
 def test_no_stranger_is_named_by_a_classifier_or_a_gallery(scene):
     from facerec import train_classifier
-    from facerec.gallery import Gallery, enrol_people
-    from facerec.datasets import read_people
+    from facerec.identity.enrolment import enrol_people
+    from facerec.identity.gallery import Gallery
+    from facerec.people_folders import read_people
     from facerec import load_embedder
 
     root, clip, truth = scene

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from facerec import FacerecError
-from facerec.openset import GRID, DistanceStats, measure, shipped
+from facerec.identity.openset import GRID, DistanceStats, measure, shipped
 
 
 def _people(rng, n_people=60, per=3, spread=0.25, dim=32):

@@ -10,7 +10,7 @@ from faces import astronaut, sample
 from facerec import FacerecError
 from facerec import Recognizer, train_classifier
 from facerec.cli.realtime import main as realtime_main
-from facerec.video import run_video
+from facerec.video.realtime import run_video
 
 
 def recognise_video(source, classifier, model=None, **kw):
@@ -200,7 +200,7 @@ def test_a_log_under_a_file_is_one_clean_line(tmp_path, classifier, capsys):
 def test_video_is_renamed_into_place_when_whole(tmp_path, classifier, monkeypatch):
     """A run killed half-way leaves no annotated.mp4 that looks complete; one interrupted by
     the user (Ctrl-C) still leaves a playable video of what it saw."""
-    import facerec.video as video
+    import facerec.video.realtime as video
 
     clip = _clip(tmp_path / "clip.mp4", frames=20)
     out = tmp_path / "annotated.mp4"

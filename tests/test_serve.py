@@ -99,7 +99,7 @@ def test_verify(client):
 
 
 def test_people_enrol_list_forget_round_trip(client):
-    from facerec.gallery import Gallery
+    from facerec.identity.gallery import Gallery
 
     assert {p["name"] for p in client.get("/v1/people").json()["people"]} == {"Barack_Obama", "Joe_Biden"}
     r = client.post("/v1/people/Eileen_Collins", files=[("photos", ("eileen.jpg", _jpeg(astronaut()), "image/jpeg"))])
@@ -146,7 +146,7 @@ def test_enrolment_that_cannot_be_written_changes_nothing(client, monkeypatch):
 
 def test_enrolment_builds_on_a_file_changed_by_someone_else(client, default_embedder):
     """facerec enrol run on the gallery while the service runs: the service's next change keeps it."""
-    from facerec.gallery import Gallery
+    from facerec.identity.gallery import Gallery
 
     g = Gallery.load(client.gallery_path)
     g.add("Eileen_Collins", default_embedder.embed(np.zeros((1, 150, 150, 3), np.uint8)), ["outside.jpg"])

@@ -28,10 +28,11 @@ def browser():
     b.close()
 
 
+@pytest.mark.slow
 def test_page_shows_a_camera_appearance_within_5_s_and_manages_the_gallery(browser, tmp_path, default_embedder):
     from PIL import Image
 
-    from facerec.gallery import Gallery
+    from facerec.identity.gallery import Gallery
     from facerec.serve.service import Service
 
     gallery = make_gallery(tmp_path / "people.npz", default_embedder)

@@ -58,6 +58,7 @@ def test_bad_pairs_file(tmp_path):
         read_pairs(tmp_path / "missing.txt")
 
 
+@pytest.mark.slow
 def test_validate_on_raw_lfw_dev(tmp_path, capsys):
     lfw = shared("lfw-dev")
     pairs = tmp_path / "pairs.txt"
@@ -71,6 +72,7 @@ def test_validate_on_raw_lfw_dev(tmp_path, capsys):
     assert acc > 0.95 and (tmp_path / "roc.png").stat().st_size > 1000
 
 
+@pytest.mark.slow
 def test_verify_agrees_with_validate_at_the_same_threshold(tmp_path):
     """facerec.verify, pair by pair on images it detects and embeds itself, against validate's
     accuracy at the model's same-person distance on the same pairs."""

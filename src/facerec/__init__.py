@@ -14,7 +14,7 @@ _LAZY = {
     "load_image": "api", "detect_faces": "api", "face_encodings": "api", "face_distance": "api",
     "compare_faces": "api", "verify": "api", "same_person_distance": "api", "Verification": "api",
     "Recognizer": "recognizer", "RecognizedFace": "recognizer",
-    "train_classifier": "training", "FaceClassifier": "classifier",
+    "train_classifier": "identity.training", "FaceClassifier": "identity.classifier",
     "load_embedder": "embedding", "Face": "detection",
 }
 

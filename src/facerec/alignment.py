@@ -14,7 +14,7 @@ from .errors import FacerecError
 
 # MTCNN's five landmarks (left eye, right eye, nose, mouth left, mouth right) in the unit frame
 # of dlib's face chip (padding 0): where they fall, on average, in the chips dlib cuts with its
-# own landmarks.  Fitted on ../shared/data/dlib-reference by align/fit_dlib_template.py.
+# own landmarks.  Fitted on ../shared/data/dlib-reference by bench/fit_dlib_template.py.
 DLIB_CHIP_TEMPLATE = np.array([
     [0.226816, 0.202769],
     [0.761182, 0.200636],

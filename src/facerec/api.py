@@ -5,6 +5,7 @@ thread: an MTCNN object owns its interpreters), never at import.
 """
 from __future__ import annotations
 
+import os
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,17 +20,18 @@ _local = threading.local()
 
 
 def _embedder(model):
-    from .embedding import Embedder, load_embedder
+    from .embedding import load_embedder
 
-    if isinstance(model, Embedder):
-        return model
+    if not isinstance(model, (str, os.PathLike)):
+        return model  # an Embedder, or one standing in for it (the service's shared one)
     with _lock:
         if str(model) not in _embedders:
             _embedders[str(model)] = load_embedder(model)
         return _embedders[str(model)]
 
 
-def _detector(min_face_size: int = 20):
+def _thread_detector(min_face_size: int = 20):
+    """This thread's MTCNN (an MTCNN object owns its interpreters, so each thread has its own)."""
     from .detection import MTCNN
 
     detectors = _local.__dict__.setdefault("detectors", {})
@@ -38,7 +40,19 @@ def _detector(min_face_size: int = 20):
     return detectors[min_face_size]
 
 
-def _image(image) -> np.ndarray:
+def pipeline_for(model="default"):
+    """This thread's FacePipeline for a model; files it reads go through the embedding cache."""
+    from .pipeline import FacePipeline
+
+    emb = _embedder(model)
+    pipelines = _local.__dict__.setdefault("pipelines", {})
+    if emb.key not in pipelines:
+        pipelines[emb.key] = FacePipeline(emb, detector=_thread_detector())
+    return pipelines[emb.key]
+
+
+def as_image(image) -> np.ndarray:
+    """An RGB array from a path (read with load_image) or anything NumPy takes for one (a PIL image)."""
     return load_image(image) if isinstance(image, (str, Path)) else np.asarray(image)
 
 
@@ -64,7 +78,7 @@ def detect_faces(image, min_face_size: int = 20) -> list:
 
     >>> [f.box for f in detect_faces(load_image("group.jpg"))]       # doctest: +SKIP
     """
-    return _detector(min_face_size).detect(_image(image)).faces()
+    return _thread_detector(min_face_size).detect(as_image(image)).faces()
 
 
 def face_encodings(image, faces=None, model="default", flip: bool | None = None) -> np.ndarray:
@@ -75,18 +89,12 @@ def face_encodings(image, faces=None, model="default", flip: bool | None = None)
     >>> face_encodings(load_image("alice.jpg")).shape     # doctest: +SKIP
     (1, 128)
     """
-    from .alignment import align_for
-
-    image = _image(image)
-    emb = _embedder(model)
+    image = as_image(image)
     faces = detect_faces(image) if faces is None else list(faces)
     if any(not hasattr(f, "landmarks") for f in faces):
         raise FacerecError("faces must be Face objects from detect_faces: a box alone cannot be aligned "
                            "(facerec needs the five landmarks)")
-    if not faces:
-        return np.zeros((0, emb.dim), np.float32)
-    chips = np.stack([align_for(emb.alignment, image, np.asarray(f.box), np.asarray(f.landmarks)) for f in faces])
-    return emb.embed(chips, flip=flip)
+    return pipeline_for(model).embed_faces(image, [f.box for f in faces], [f.landmarks for f in faces], flip=flip)
 
 
 def face_distance(known, candidate) -> np.ndarray:
@@ -137,32 +145,26 @@ class Verification:
     faces_b: int = 1
 
 
-def _subject_embedding(image, model, name) -> tuple[np.ndarray, int]:
+def _subject_embedding(pipeline, image, name) -> tuple[np.ndarray, int]:
     """The embedding of the face a photo of one person shows, and how many faces the photo holds
     (files go through the embedding cache)."""
     if isinstance(image, (str, Path)):
-        from .encoder import FaceEncoder
-
-        emb = _embedder(model)
-        encoders = _local.__dict__.setdefault("encoders", {})
-        if emb.key not in encoders:
-            encoders[emb.key] = FaceEncoder(emb, detector=_detector())
-        encoder = encoders[emb.key]
-        ff = encoder.encode([str(image)], progress=False)[0]
+        ff = pipeline.files([str(image)], progress=False)[0]
         if ff.error:
             raise FacerecError(f"{image}: {ff.error}")
         j = ff.subject()
         if j is None:
             raise FacerecError(f"{image}: no face found")
         return ff.embeddings[j], len(ff)
-    from .subject import subject_face
+    from .pipeline import FaceChoice, choose_faces
 
-    image = _image(image)
-    faces = detect_faces(image)
-    j = subject_face(np.asarray([f.box for f in faces]), image.shape)
-    if j is None:
+    image = as_image(image)
+    det = pipeline.detect(image)
+    picked = choose_faces(det.boxes, image.shape, FaceChoice.SUBJECT)
+    if not picked:
         raise FacerecError(f"{name}: no face found")
-    return face_encodings(image, [faces[j]], model)[0], len(faces)
+    j = picked[0]
+    return pipeline.embed_faces(image, det.boxes[j:j + 1], det.landmarks[j:j + 1])[0], len(det)
 
 
 def verify(a, b, model="default", threshold: float | None = None) -> Verification:
@@ -172,8 +174,13 @@ def verify(a, b, model="default", threshold: float | None = None) -> Verificatio
     >>> r.same, r.distance, r.threshold            # doctest: +SKIP
     (True, 0.29, 0.42)
     """
-    ea, na = _subject_embedding(a, model, "first image")
-    eb, nb = _subject_embedding(b, model, "second image")
-    t = same_person_distance(model) if threshold is None else float(threshold)
+    return verify_with(pipeline_for(model), a, b, threshold)
+
+
+def verify_with(pipeline, a, b, threshold: float | None = None) -> Verification:
+    """verify() with a given FacePipeline (a Recognizer's, the service's)."""
+    ea, na = _subject_embedding(pipeline, a, "first image")
+    eb, nb = _subject_embedding(pipeline, b, "second image")
+    t = same_person_distance(pipeline.embedder) if threshold is None else float(threshold)
     d = float(np.linalg.norm(ea - eb))
     return Verification(d <= t, d, t, na, nb)

@@ -56,11 +56,11 @@ def run_demo(out_dir="demo_output", log=print) -> dict:
     from PIL import Image
 
     from . import samples
-    from .align_dataset import align_dataset, format_summary
+    from .batch.align_dataset import align_dataset, format_summary
     from .images import load_image
     from .recognizer import Recognizer
-    from .training import describe_unknown_rule, train_classifier
-    from .video import run_video
+    from .identity.training import describe_unknown_rule, train_classifier
+    from .video.realtime import run_video
 
     src = samples.find()
     if src is None:

@@ -153,7 +153,7 @@ def make_pairs(lfw_dir, n_folds: int = 10, per_fold: int = 100, seed: int = 0) -
     As in LFW's View 2, people are split into n_folds disjoint groups; each fold draws per_fold
     same-person pairs and per_fold different-person pairs from its own people only.
     """
-    from .datasets import get_dataset
+    from .people_folders import get_dataset
 
     import re
 
@@ -203,7 +203,7 @@ def validate_pairs(lfw_dir, pairs_file, model="default", *, n_folds: int = 10, m
     pairs file: evaluate()'s figures, plus the accuracy at one fixed Euclidean distance (by
     default the model's same-person distance, what verify() uses) under "fixed_accuracy"."""
     from .embedding import load_embedder
-    from .encoder import FaceEncoder
+    from .pipeline import FacePipeline
 
     pairs = read_pairs(pairs_file)
     if not Path(lfw_dir).is_dir():
@@ -213,7 +213,7 @@ def validate_pairs(lfw_dir, pairs_file, model="default", *, n_folds: int = 10, m
         raise FacerecError(f"none of the pairs in {pairs_file} has both images under {lfw_dir}")
     emb = load_embedder(model, image_size=image_size)
     files = sorted({str(p) for pair in paths for p in pair})
-    encoded = FaceEncoder(emb, batch_size=batch_size).encode(files, mirrored=use_flipped_images, progress=progress)
+    encoded = FacePipeline(emb, batch_size=batch_size).files(files, mirrored=use_flipped_images, progress=progress)
     faces = dict(zip(files, encoded))
     e1, e2, keep = [], [], []
     for k, (a, b) in enumerate(paths):

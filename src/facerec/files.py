@@ -27,7 +27,7 @@ def cache_dir() -> Path:
     return path
 
 
-def _umask() -> int:
+def current_umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
@@ -49,7 +49,7 @@ def atomic_write(path, write, fsync: bool = True) -> None:
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         # mkstemp makes the file private (0600); give it the mode a plain open() would.
-        os.chmod(tmp, 0o666 & ~_umask())
+        os.chmod(tmp, 0o666 & ~current_umask())
         with os.fdopen(fd, "wb") as f:
             write(f)
             if fsync:
@@ -103,3 +103,22 @@ def refuse_output_over_input(output, inputs, option: str = "--output") -> None:
         if _same_file(out, Path(path).expanduser()):
             what = f"is also {name}" if str(path) == str(output) else f"is the same file as {name} {path}"
             raise FacerecError(f"{option} {output} {what}: refusing to write over it; choose another file")
+
+
+def refuse_outputs_over_inputs(outputs, paths, recognition=(), folder_files=()) -> None:
+    """Several outputs at once.  outputs: (option, path, is_folder); paths: the photos and folders
+    read; recognition: (path, name) of the gallery or classifier; folder_files: the names an
+    output folder receives.  An output that is an input file is refused, as is a file output on an
+    input folder; an output folder may be an input folder (it adds files)."""
+    given = [(p, "the input folder" if Path(p).is_dir() else "an input photo") for p in paths]
+    files = [(p, name) for p, name in given if name == "an input photo"] + list(recognition)
+    written = []
+    for option, out, folder in outputs:
+        if not out:
+            continue
+        refuse_output_over_input(out, (files if folder else given + list(recognition)) + written, option)
+        if folder:
+            for name in folder_files:
+                refuse_output_over_input(Path(out).joinpath(name), files, option)
+        written.append((out, f"the {option}"))
+

@@ -51,7 +51,7 @@ def load_image(path) -> np.ndarray:
                                       f"megapixels); not decoded")
             im.load()  # decode now, so a truncated file fails here and not later
             im = ImageOps.exif_transpose(im)
-            return _to_rgb(im)
+            return pil_to_rgb(im)
     except UnidentifiedImageError as exc:
         raise UnreadableImage("not an image (unknown format)") from exc
     except Image.DecompressionBombError as exc:
@@ -63,7 +63,7 @@ def load_image(path) -> np.ndarray:
         raise UnreadableImage(f"corrupt image: {msg}") from exc
 
 
-def _to_rgb(im) -> np.ndarray:
+def pil_to_rgb(im) -> np.ndarray:
     from PIL import Image
 
     if im.mode in ("I;16", "I;16B", "I;16L", "I", "F"):

@@ -39,7 +39,7 @@ class LiteNet:
         self._single_shape = None
 
     def _make(self, shape):
-        from .tfutil import quiet_output
+        from .tensorflow_loader import quiet_output
 
         # LiteRT's C++ logs "Created TensorFlow Lite XNNPACK delegate" on stderr once per process
         # (when the delegate is applied, at allocate_tensors) ignoring TF_CPP_MIN_LOG_LEVEL.

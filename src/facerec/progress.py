@@ -30,9 +30,20 @@ class _Lines:
             self._say(time.monotonic())
 
 
-def progress(total: int | None = None, desc: str = "Working", unit: str = "img", every: float = 10.0,
+def line_interval() -> float:
+    """Seconds between progress lines when piped: $FACEREC_PROGRESS_EVERY, else 10 ("inf": none)."""
+    import os
+
+    try:
+        return float(os.environ.get("FACEREC_PROGRESS_EVERY", "10"))
+    except ValueError:
+        return 10.0
+
+
+def progress(total: int | None = None, desc: str = "Working", unit: str = "img", every: float | None = None,
              enabled: bool = True):
-    """An object with update(n) and close(): tqdm on a terminal, else a line every `every` seconds.
+    """An object with update(n) and close(): tqdm on a terminal, else a line every `every` seconds
+    (default: line_interval()).
 
     >>> bar = progress(len(paths), "Faces"); [bar.update() for _ in paths]; bar.close()
     """
@@ -42,4 +53,4 @@ def progress(total: int | None = None, desc: str = "Working", unit: str = "img",
         from tqdm import tqdm
 
         return tqdm(total=total, desc=desc, unit=unit, file=sys.stderr)
-    return _Lines(total, desc, unit, every)
+    return _Lines(total, desc, unit, line_interval() if every is None else every)

@@ -1,8 +1,10 @@
-"""Recognizer: a detector, an embedder and a classifier composed; image -> named faces, frame -> named tracks."""
+"""Recognizer: the one object every front end builds.  A face pipeline (detector + embedder) and,
+when names are wanted, an identifier (a gallery or a classifier): image -> named faces, files ->
+named faces, frame -> named tracks; and the jobs the commands run on them (enrol, cluster,
+verify, train, embed)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 
@@ -12,7 +14,7 @@ from .errors import FacerecError
 @dataclass
 class RecognizedFace:
     """One face and who it is: name is a person's name or "Unknown"; probability is the
-    classifier's for the name it picked; distance is to the nearest enrolled face."""
+    identifier's for the name it considered; distance is to the nearest enrolled face."""
 
     box: np.ndarray
     landmarks: np.ndarray
@@ -31,93 +33,134 @@ class FileResult:
     error: str | None = None
 
 
-def load_recognition_file(path):
-    """A gallery (facerec enrol) or a classifier (classifier.py TRAIN) from its file: both answer
-    identify(embeddings) with names, confidences and distances."""
-    from .classifier import FaceClassifier
-    from .gallery import Gallery, is_gallery_file
-
-    if not Path(path).exists():  # before it is taken for either kind
-        raise FacerecError(f"{path}: file not found (a gallery from facerec enrol, or a classifier "
-                           f"from classifier.py TRAIN)")
-    return Gallery.load(path) if is_gallery_file(path) else FaceClassifier.load(path)
-
-
 class Recognizer:
-    """Names the faces of images and video frames with a trained classifier.
+    """Names the faces of images and video frames with a gallery or a classifier.
 
     >>> rec = Recognizer.load("people.npz")                 # doctest: +SKIP
     >>> [(f.name, f.probability) for f in rec.recognize(load_image("party.jpg"))]   # doctest: +SKIP
     [('Alice', 0.93), ('Unknown', 0.41)]
+    >>> Recognizer.for_model("default").verify("a.jpg", "b.jpg").same                # doctest: +SKIP
+    True
     """
 
-    def __init__(self, classifier, embedder=None, detector=None, source: str = "the classifier"):
-        from .embedding import load_embedder
+    def __init__(self, identifier=None, embedder=None, detector=None, source: str = "the classifier"):
+        from .identity.loading import embedder_for
+        from .pipeline import FacePipeline
 
-        self.classifier = classifier
-        self.embedder = embedder if embedder is not None else load_embedder(classifier.model_spec)
-        classifier.check_model(self.embedder, source)
-        self._detector = detector
-        self._encoder = None
+        self.identifier = identifier
+        self.pipeline = FacePipeline(embedder_for(identifier, embedder, source), detector)
         self._video = None
 
     @classmethod
     def load(cls, path, model=None) -> "Recognizer":
         """A Recognizer for a classifier or gallery file; model defaults to the one it was made with."""
-        from .embedding import load_embedder
+        from .identity.loading import embedder_for, load_identifier
 
-        clf = load_recognition_file(path)  # a bad file is refused before any model loads
-        return cls(clf, load_embedder(model or clf.model_spec), source=str(path))
+        identifier = load_identifier(path)  # a bad file is refused before any model loads
+        return cls(identifier, embedder_for(identifier, model, str(path)), source=str(path))
+
+    @classmethod
+    def for_model(cls, model="default") -> "Recognizer":
+        """A Recognizer with no one to name yet: verify, cluster, enrol, train, embed."""
+        return cls(None, model if model is not None else "default")
+
+    @property
+    def embedder(self):
+        return self.pipeline.embedder
 
     @property
     def detector(self):
-        if self._detector is None:
-            from .detection import MTCNN
+        return self.pipeline.detector
 
-            self._detector = MTCNN()
-        return self._detector
+    # --- naming -------------------------------------------------------------------------------
+
+    def identify(self, vectors):
+        """Identities (names, probabilities, distances) of embeddings, from the identifier."""
+        if self.identifier is None:
+            raise FacerecError("this Recognizer has no gallery or classifier to name faces with")
+        return self.identifier.identify(vectors)
 
     def _named(self, boxes, landmarks, vectors) -> list[RecognizedFace]:
-        names, probs, dists = self.classifier.identify(vectors)
+        names, probs, dists = self.identify(vectors)
         return [RecognizedFace(boxes[i], landmarks[i], names[i], float(probs[i]), float(dists[i]), vectors[i])
                 for i in range(len(names))]
 
     def recognize(self, image) -> list[RecognizedFace]:
         """Every face in an image (uint8 RGB array, or a path), named."""
-        from .alignment import align_for
-        from .api import _image
+        from .api import as_image
 
-        image = _image(image)  # a path, or anything NumPy takes for an array (a PIL image)
-        det = self.detector.detect(image)
-        if not len(det):
-            return []
-        chips = np.stack([align_for(self.embedder.alignment, image, det.boxes[i], det.landmarks[i])
-                          for i in range(len(det))])
-        return self._named(det.boxes, det.landmarks, self.embedder.embed(chips))
+        faces = self.pipeline.faces(as_image(image))
+        return self._named(faces.boxes, faces.landmarks, faces.embeddings) if len(faces) else []
+
+    def faces_of_files(self, paths, mirrored: bool = False, cache: bool = True, batch_size: int = 64,
+                       progress: bool = True):
+        """FileFaces of each image file (pipeline.FacePipeline.files), embeddings cached by content."""
+        return self.pipeline.configured(cache, batch_size).files([str(p) for p in paths], mirrored, progress)
 
     def recognize_files(self, paths, subject_only: bool = False, cache: bool = True, batch_size: int = 64,
                         progress: bool = True) -> list[FileResult]:
         """Every face (or with subject_only, the one face a labelled photo shows) of each image
-        file, named; crops from align_dataset.py are aligned from their sidecars; embeddings are
-        cached by file content."""
-        from .encoder import FaceEncoder
+        file, named; crops from align_dataset.py are aligned from their sidecars."""
+        from .pipeline import FaceChoice
 
-        if self._encoder is None or (self._encoder.cache is not None) != cache:
-            self._encoder = FaceEncoder(self.embedder, detector=self.detector, cache=cache)
-        self._encoder.batch_size = batch_size
+        rule = FaceChoice.SUBJECT if subject_only else FaceChoice.EVERY
         results = []
-        for ff in self._encoder.encode([str(p) for p in paths], progress=progress):
+        for ff in self.faces_of_files(paths, cache=cache, batch_size=batch_size, progress=progress):
             if ff.error:
                 results.append(FileResult(ff.path, [], ff.error))
                 continue
-            picks = [ff.subject()] if subject_only and len(ff) else list(range(len(ff)))
+            picks = ff.choose(rule)
             results.append(FileResult(ff.path, self._named(ff.boxes[picks], ff.landmarks[picks],
                                                            ff.embeddings[picks]) if picks else []))
         return results
 
+    # --- the commands' jobs ---------------------------------------------------------------------
+
+    def verify(self, a, b, threshold: float | None = None):
+        """api.verify with this Recognizer's models: are two photos of the same person?"""
+        from .api import verify_with
+
+        return verify_with(self.pipeline, a, b, threshold)
+
+    def enrol(self, gallery, people, progress: bool = True) -> list[str]:
+        """Add or update each (name, photo paths) in gallery (enrolment.enrol_people); notes."""
+        from .identity.enrolment import enrol_people
+
+        return enrol_people(gallery, self.pipeline, people, progress=progress)
+
+    def cluster(self, photos, gallery=None, pair_rate: float | None = None, cache: bool = True,
+                batch_size: int = 64, progress: bool = True) -> list[dict]:
+        """Faces of photos grouped by person (collections.cluster); a gallery's people left out."""
+        from .collections.cluster import cluster_files
+
+        files = self.faces_of_files(photos, cache=cache, batch_size=batch_size, progress=progress)
+        return cluster_files(files, self.embedder.name, gallery, pair_rate)
+
+    def training_set(self, people, mirror: bool = True, cache: bool = True, batch_size: int = 64,
+                     progress: bool = True):
+        """One embedding per photo of (name, photo paths), mirrored too (identity.training.embed_people)."""
+        from .identity.training import embed_people
+
+        return embed_people(self.pipeline, people, mirror=mirror, cache=cache, batch_size=batch_size,
+                            progress=progress)
+
+    def train(self, people, **options):
+        """A FaceClassifier trained on (name, photo paths) (identity.training.train_classifier)."""
+        from .identity.training import train_classifier
+
+        return train_classifier(people, model=self.embedder, pipeline=self.pipeline, **options)
+
+    def embed(self, photos, output, **options):
+        """Every face of photos into a Parquet file (batch.embed_photos), with this model."""
+        from .batch.embed_photos import embed_photos
+
+        return embed_photos(photos, output, model=self.embedder.spec, **options)
+
+    # --- video ------------------------------------------------------------------------------
+
     def video(self, detect_every: int = 2, embed_every: int = 5, min_face_size: int = 40):
         """Start following a new video: a FaceTracker that ``track`` then feeds."""
-        from .tracking import FaceTracker
+        from .video.tracking import FaceTracker
 
         self._video = FaceTracker(self, detect_every, embed_every, min_face_size)
         return self._video

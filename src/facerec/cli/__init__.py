@@ -72,7 +72,7 @@ def _cmd_verify(args) -> int:
 
 def _cmd_calibrate(args) -> int:
     from ..files import atomic_write_bytes
-    from ..openset import calibrate
+    from ..identity.calibrate import calibrate
 
     if not 0 < args.false_accept < 1:  # before the slow part
         raise FacerecError(f"false-accept rate {args.false_accept} must be between 0 and 1")
@@ -122,14 +122,8 @@ def _command(sub, name: str, text: str) -> argparse.ArgumentParser:
     return sub.add_parser(name, help=text, description=text)
 
 
-def build_parser() -> argparse.ArgumentParser:
+def _add_download(sub) -> None:
     from ..download import SOURCES
-
-    from .. import __version__
-
-    p = argparse.ArgumentParser(prog="facerec", description="FaceNet-style face recognition: align, embed, classify.")
-    p.add_argument("--version", action="version", version=f"facerec {__version__}")
-    sub = p.add_subparsers(dest="command", required=True)
 
     d = _command(sub, "download", "fetch FaceNet's pretrained models or LFW (explicit; nothing else downloads)")
     d.add_argument("name", choices=sorted(SOURCES))
@@ -142,9 +136,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "(only that entry; nothing else is ever replaced)")
     d.set_defaults(func=_cmd_download)
 
-    for name, (_, help_text) in _SCRIPTS.items():
-        sub.add_parser(name, help=help_text, add_help=False)  # listed here, run by main()
 
+def _add_model_commands(sub) -> None:
+    """verify, pairs, calibrate: a model on pairs of photos and folders of people."""
     v = _command(sub, "verify", "are two photos of the same person?")
     v.add_argument("a", help="first photo")
     v.add_argument("b", help="second photo")
@@ -171,8 +165,18 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--output", help="write the measured distributions here (JSON, numbers only)")
     c.set_defaults(func=_cmd_calibrate)
 
+
+def build_parser() -> argparse.ArgumentParser:
+    from .. import __version__
     from . import collection, embed, gallery, serve
 
+    p = argparse.ArgumentParser(prog="facerec", description="FaceNet-style face recognition: align, embed, classify.")
+    p.add_argument("--version", action="version", version=f"facerec {__version__}")
+    sub = p.add_subparsers(dest="command", required=True)
+    _add_download(sub)
+    for name, (_, help_text) in _SCRIPTS.items():
+        sub.add_parser(name, help=help_text, add_help=False)  # listed here, run by main()
+    _add_model_commands(sub)
     gallery.add_commands(sub, _command)
     collection.add_commands(sub, _command)
     embed.add_commands(sub, _command)

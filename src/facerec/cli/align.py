@@ -24,7 +24,7 @@ def parse_arguments(argv=None, prog="align_dataset.py"):
 
 
 def main(argv=None, prog="align_dataset.py") -> int:
-    from ..align_dataset import align_dataset, format_summary
+    from ..batch.align_dataset import align_dataset, format_summary
     from . import run_main
 
     def _run(argv):

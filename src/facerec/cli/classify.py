@@ -37,7 +37,7 @@ def parse_arguments(argv=None, prog="classifier.py"):
 
 
 def _split(args):
-    from ..datasets import Split
+    from ..people_folders import Split
 
     if not args.use_split_dataset:
         return None
@@ -45,10 +45,11 @@ def _split(args):
 
 
 def train(args) -> int:
-    from ..datasets import read_people
     from ..embedding import load_embedder
     from ..files import refuse_output_over_input
-    from ..training import check_training_request, describe_unknown_rule, embed_people, train_classifier
+    from ..identity.training import check_training_request, describe_unknown_rule
+    from ..people_folders import read_people
+    from ..recognizer import Recognizer
 
     # TRAIN writes the classifier: never over the model it is trained with or the photos.
     refuse_output_over_input(args.classifier_filename, [(args.model, "the model"), (args.data_dir, "the data_dir")],
@@ -61,9 +62,9 @@ def train(args) -> int:
         if not paths:
             print(f"Skipping class {name}: it holds no photos")
     print("Loading feature extraction model")
-    emb = load_embedder(args.model, image_size=args.image_size)
+    rec = Recognizer.for_model(load_embedder(args.model, image_size=args.image_size))
     print("Calculating features for images")
-    ts = embed_people(emb, people, mirror=not args.no_mirror, cache=not args.no_cache, batch_size=args.batch_size)
+    ts = rec.training_set(people, mirror=not args.no_mirror, cache=not args.no_cache, batch_size=args.batch_size)
     for line in ts.problems:
         print(f"  skipped {line}")
     for name in ts.left_out:
@@ -71,41 +72,29 @@ def train(args) -> int:
     if not len(ts.embeddings):
         raise FacerecError(f"no face found in any photo under {args.data_dir}")
     print("Training classifier")
-    clf = train_classifier(ts, model=emb, threshold=args.threshold, false_accept=args.false_accept, seed=args.seed)
+    clf = rec.train(ts, threshold=args.threshold, false_accept=args.false_accept, seed=args.seed)
     print(describe_unknown_rule(clf))
     clf.save(args.classifier_filename)
     print(f'Saved classifier model to file "{args.classifier_filename}"')
     return 0
 
 
-def classify(args) -> int:
-    from ..datasets import read_photos_to_classify
-    from ..embedding import load_embedder
-    from ..evaluation import score_classification
-    from ..collection import check_output_name
-    from ..recognizer import Recognizer, load_recognition_file
-    from .collection import refuse_outputs_over_inputs
+def _photos_to_classify(args, class_names):
+    """(classes, unlabelled): (true name, photos) pairs, strangers' names marked with a NUL."""
+    from ..people_folders import read_photos_to_classify
 
-    check_output_name(args.output)
-    refuse_outputs_over_inputs([("--output", args.output, False), ("--report", args.report, True)],
-                               [p for p in (args.data_dir, args.unknown_dir) if p],
-                               [(args.classifier_filename, "the classifier"), (args.model, "the model")])
-    clf = load_recognition_file(args.classifier_filename)  # refuse a bad file before loading models
-    classes, unlabelled, notes = read_photos_to_classify(args.data_dir, _split(args), known=clf.class_names)
+    classes, unlabelled, notes = read_photos_to_classify(args.data_dir, _split(args), known=class_names)
     for note in notes:
         print(f"note: {note}")
     if args.unknown_dir:
         extra, _, _ = read_photos_to_classify(args.unknown_dir)
         classes = classes + [(f"\0{n}", p) for n, p in extra]  # marked: strangers whatever their name
-    print("Loading feature extraction model")
-    rec = Recognizer(clf, load_embedder(args.model, image_size=args.image_size), source=args.classifier_filename)
-    print("Testing classifier")
-    print(f'Loaded classifier model from file "{args.classifier_filename}"')
-    paths = [p for _, ps in classes for p in ps]
-    truth = [n for n, ps in classes for _ in ps]
-    results = rec.recognize_files(paths, subject_only=not unlabelled, cache=not args.no_cache,
-                                  batch_size=args.batch_size)
-    rows = []  # (true, predicted) per face
+    return classes, unlabelled
+
+
+def _print_faces(results, truth, unlabelled: bool) -> list:
+    """FaceNet's line per face; returns (true, predicted) per face of a labelled photo."""
+    rows = []
     i = 0
     for res, true in zip(results, truth):
         if res.error or not res.faces:
@@ -119,28 +108,60 @@ def classify(args) -> int:
             i += 1
             if true is not None:
                 rows.append((true, face.name))
-    if rows:
-        s = score_classification(rows, clf.class_names)
-        if s["known_faces"]:
-            print(f"Accuracy: {s['accuracy']:.3f}")
-        if s["stranger_faces"]:
-            known = f"Known people: accuracy {s['accuracy']:.3f} ({s['known_faces']} faces); " if s["known_faces"] else ""
-            print(f"{known}strangers rejected: {s['stranger_rejection']:.3f} ({s['stranger_faces']} faces)")
-    if args.output:
-        from ..collection import IDENTIFY_COLUMNS, identify_rows, write_rows
+    return rows
 
+
+def _print_scores(rows, class_names) -> None:
+    from ..evaluation import score_classification
+
+    s = score_classification(rows, class_names)
+    if s["known_faces"]:
+        print(f"Accuracy: {s['accuracy']:.3f}")
+    if s["stranger_faces"]:
+        known = f"Known people: accuracy {s['accuracy']:.3f} ({s['known_faces']} faces); " if s["known_faces"] else ""
+        print(f"{known}strangers rejected: {s['stranger_rejection']:.3f} ({s['stranger_faces']} faces)")
+
+
+def _write_outputs(args, results, rows, identifier) -> None:
+    from ..collections.report import write_collection_report, write_report
+    from ..collections.results_file import IDENTIFY_COLUMNS, write_rows
+    from ..collections.identify import identify_rows
+
+    if args.output:
         write_rows(args.output, identify_rows(results), IDENTIFY_COLUMNS)
         print(f"Results written to {args.output}")
-    if args.report:
-        from ..report import write_collection_report, write_report
+    if args.report and rows:
+        print(f"Report written to {write_report(args.report, rows, identifier.class_names)}")
+    elif args.report:
+        print(f"Report written to {write_collection_report(args.report, identify_rows(results), identifier)} "
+              f"(no labels to score: faces per person and their distances)")
 
-        if rows:
-            print(f"Report written to {write_report(args.report, rows, clf.class_names)}")
-        else:
-            from ..collection import identify_rows
 
-            print(f"Report written to {write_collection_report(args.report, identify_rows(results), clf)} "
-                  f"(no labels to score: faces per person and their distances)")
+def classify(args) -> int:
+    from ..collections.results_file import check_output_name
+    from ..embedding import load_embedder
+    from ..identity.loading import load_identifier
+    from ..recognizer import Recognizer
+    from .collection import refuse_outputs_over_inputs
+
+    check_output_name(args.output)
+    refuse_outputs_over_inputs([("--output", args.output, False), ("--report", args.report, True)],
+                               [p for p in (args.data_dir, args.unknown_dir) if p],
+                               [(args.classifier_filename, "the classifier"), (args.model, "the model")])
+    clf = load_identifier(args.classifier_filename)  # refuse a bad file before loading models
+    classes, unlabelled = _photos_to_classify(args, clf.class_names)
+    print("Loading feature extraction model")
+    rec = Recognizer(clf, load_embedder(args.model, image_size=args.image_size), source=args.classifier_filename)
+    print("Testing classifier")
+    print(f'Loaded classifier model from file "{args.classifier_filename}"')
+    paths = [p for _, ps in classes for p in ps]
+    truth = [n for n, ps in classes for _ in ps]
+    results = rec.recognize_files(paths, subject_only=not unlabelled, cache=not args.no_cache,
+                                  batch_size=args.batch_size)
+    rows = _print_faces(results, truth, unlabelled)
+    if rows:
+        _print_scores(rows, clf.class_names)
+    _write_outputs(args, results, rows, clf)
     return 0
 
 

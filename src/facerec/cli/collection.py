@@ -7,32 +7,17 @@ from pathlib import Path
 from ..errors import FacerecError
 
 
-# What a --report folder receives (facerec.report), each checked against the inputs.
-REPORT_FILES = ("summary.txt", "distances.png", "report.txt", "confusion.png")
-
-
 def refuse_outputs_over_inputs(outputs, paths, recognition=()) -> None:
-    """outputs: (option, path, is_folder); paths: the photos and folders read; recognition:
-    (path, name) of the gallery or classifier. An output that is an input file is refused, as is
-    a file output on an input folder; a report folder may be an input folder (it adds files)."""
-    from ..files import refuse_output_over_input
+    """files.refuse_outputs_over_inputs, a --report folder's files included."""
+    from ..collections.report import REPORT_FILES
+    from ..files import refuse_outputs_over_inputs as refuse
 
-    given = [(p, "the input folder" if Path(p).is_dir() else "an input photo") for p in paths]
-    files = [(p, name) for p, name in given if name == "an input photo"] + list(recognition)
-    written = []
-    for option, out, folder in outputs:
-        if not out:
-            continue
-        refuse_output_over_input(out, (files if folder else given + list(recognition)) + written, option)
-        if folder:
-            for name in REPORT_FILES:
-                refuse_output_over_input(Path(out).joinpath(name), files, option)
-        written.append((out, f"the {option}"))
+    refuse(outputs, paths, recognition, REPORT_FILES)
 
 
 def _check_outputs(args) -> None:
     """Refuse output names that cannot work before any photo is read."""
-    from ..collection import check_output_name
+    from ..collections.results_file import check_output_name
 
     check_output_name(args.output)
     if args.html and Path(args.html).suffix.lower() not in (".html", ".htm"):
@@ -46,7 +31,7 @@ def _check_outputs(args) -> None:
 
 
 def _photos(args) -> list[str]:
-    from ..collection import find_photos
+    from ..collections.finding import find_photos
 
     photos, notes = find_photos(args.paths, recursive=args.recursive,
                                 exclude=[args.sort_into] if args.sort_into else [])
@@ -59,13 +44,14 @@ def _photos(args) -> list[str]:
 
 def _deliver(args, rows, columns, column: str, title: str, subtitle: str) -> None:
     """The results file, the sorted folders and the page, each as asked."""
-    from ..collection import group_of, page_groups, write_rows
+    from ..collections.groups import group_of, page_groups
+    from ..collections.results_file import write_rows
 
     if args.output:
         write_rows(args.output, rows, columns)
         print(f"Results written to {args.output} ({len(rows)} rows)")
     if args.sort_into:
-        from ..sorting import sort_into
+        from ..collections.sorting import sort_into
 
         placements = [(g, r["path"]) for r in rows if (g := group_of(r, column)) is not None]
         done = sort_into(args.sort_into, placements, copy=args.copy)
@@ -73,7 +59,7 @@ def _deliver(args, rows, columns, column: str, title: str, subtitle: str) -> Non
         print(f"Sorted into {args.sort_into}: {len(done.folders)} folders, {done.made} new {kind}"
               + (f", {done.kept} already there" if done.kept else "") + "; the originals are untouched")
     if args.html:
-        from ..html_page import write_page
+        from ..collections.html_page import write_page
 
         write_page(args.html, title, subtitle, page_groups(rows, column))
         print(f"Page written to {args.html}")
@@ -86,64 +72,72 @@ def _problems(rows) -> None:
 
 
 def cmd_identify(args) -> int:
-    from ..collection import IDENTIFY_COLUMNS, identify_collection
+    from ..collections.identify import identify_rows
+    from ..collections.results_file import IDENTIFY_COLUMNS
+    from ..identity.protocol import is_named
     from ..recognizer import Recognizer
 
     _check_outputs(args)
     rec = Recognizer.load(args.recognition_file, model=args.model)  # a bad file is refused first
     photos = _photos(args)
-    rows = identify_collection(rec, photos, cache=not args.no_cache, batch_size=args.batch_size)
+    rows = identify_rows(rec.recognize_files(photos, cache=not args.no_cache, batch_size=args.batch_size))
     for r in rows:
         if r["face"] is not None:
             # An Unknown's confidence would be that of the name it was refused: only the distance.
-            named = "" if r["name"] == "Unknown" else f" {r['probability']:.3f}"
+            named = f" {r['probability']:.3f}" if is_named(r["name"]) else ""
             print(f"{r['path']}  face {r['face']}: {r['name']}{named} (distance {r['distance']:.3f})")
     _problems(rows)
+    summary = _identify_summary(photos, rows)
+    print(summary)
+    _deliver(args, rows, IDENTIFY_COLUMNS, "name", "People in the collection", summary)
+    if args.report:
+        from ..collections.report import write_collection_report
+
+        print(f"Report written to {write_collection_report(args.report, rows, rec.identifier)}")
+    unreadable = sum(r["face"] is None and r["note"] != "no face found" for r in rows)
+    return 1 if unreadable and args.strict else 0
+
+
+def _identify_summary(photos, rows) -> str:
+    from ..identity.protocol import is_named
+
     faces = [r for r in rows if r["face"] is not None]
     counts = Counter(r["name"] for r in faces)
     no_face = sum(r["note"] == "no face found" for r in rows)
     unreadable = sum(r["face"] is None and r["note"] != "no face found" for r in rows)
-    summary = (f"{len(photos)} photos, {len(faces)} faces: "
-               + ", ".join(f"{n} {c}" for n, c in sorted(counts.items(), key=lambda kv: (kv[0] == "Unknown", kv[0])))
-               + f"; {no_face} without a face" + (f", {unreadable} unreadable" if unreadable else ""))
-    print(summary)
-    _deliver(args, rows, IDENTIFY_COLUMNS, "name", "People in the collection", summary)
-    if args.report:
-        from ..report import write_collection_report
+    return (f"{len(photos)} photos, {len(faces)} faces: "
+            + ", ".join(f"{n} {c}" for n, c in sorted(counts.items(), key=lambda kv: (not is_named(kv[0]), kv[0])))
+            + f"; {no_face} without a face" + (f", {unreadable} unreadable" if unreadable else ""))
 
-        print(f"Report written to {write_collection_report(args.report, rows, rec.classifier)}")
-    return 1 if unreadable and args.strict else 0
+
+def _cluster_rows(args, rec, gallery):
+    """(photos, rows): the photos or the faces file clustered."""
+    faces_files = [p for p in args.paths if p.lower().endswith(".parquet")]
+    if not faces_files:
+        photos = _photos(args)
+        return photos, rec.cluster(photos, gallery=gallery, pair_rate=args.pair_rate, cache=not args.no_cache,
+                                   batch_size=args.batch_size)
+    # Faces embedded earlier, by facerec embed (on Ray, say): nothing is embedded again.
+    from ..batch.faces_table import read_files
+    from ..collections.cluster import cluster_files
+
+    if len(args.paths) > 1:
+        raise FacerecError("give one faces file (.parquet), or photos and folders, not both")
+    files, _ = read_files(faces_files[0], rec.embedder.key)
+    return [ff.path for ff in files], cluster_files(files, rec.embedder.name, gallery, args.pair_rate)
 
 
 def cmd_cluster(args) -> int:
-    from ..collection import CLUSTER_COLUMNS, cluster_collection
-    from ..embedding import load_embedder
+    from ..collections.results_file import CLUSTER_COLUMNS
+    from ..identity.loading import embedder_for, load_identifier
+    from ..recognizer import Recognizer
 
     _check_outputs(args)
     if args.pair_rate is not None and not 0 < args.pair_rate < 1:  # before any photo is read
         raise FacerecError(f"pair rate {args.pair_rate:g} must be between 0 and 1")
-    gallery = None
-    if args.gallery:
-        from ..recognizer import load_recognition_file
-
-        gallery = load_recognition_file(args.gallery)
-    embedder = load_embedder(args.model or (gallery.model_spec if gallery is not None else "default"))
-    if gallery is not None:
-        gallery.check_model(embedder, args.gallery)
-    faces_files = [p for p in args.paths if p.lower().endswith(".parquet")]
-    if faces_files:  # faces embedded earlier, by facerec embed (on Ray, say)
-        from ..collection import cluster_files
-        from ..faces_table import read_files
-
-        if len(args.paths) > 1:
-            raise FacerecError("give one faces file (.parquet), or photos and folders, not both")
-        files, _ = read_files(faces_files[0], embedder.key)
-        photos = [ff.path for ff in files]
-        rows = cluster_files(files, embedder.name, gallery, args.pair_rate)
-    else:
-        photos = _photos(args)
-        rows = cluster_collection(embedder, photos, gallery=gallery, pair_rate=args.pair_rate,
-                                  cache=not args.no_cache, batch_size=args.batch_size)
+    gallery = load_identifier(args.gallery) if args.gallery else None
+    rec = Recognizer.for_model(embedder_for(gallery, args.model, args.gallery))
+    photos, rows = _cluster_rows(args, rec, gallery)
     _problems(rows)
     faces = [r for r in rows if r["face"] is not None]
     clusters = Counter(r["cluster"] for r in faces if r["cluster"] is not None)

@@ -5,10 +5,10 @@ import sys
 
 
 def _cmd_embed(args) -> int:
-    from ..collection import find_photos
-    from ..embed_photos import embed_photos
+    from ..collections.finding import find_photos
+    from ..batch.embed_photos import embed_photos
     from ..errors import FacerecError
-    from ..faces_table import check_output
+    from ..batch.faces_table import check_output
 
     check_output(args.output)
     photos, notes = find_photos(args.paths, recursive=args.recursive)

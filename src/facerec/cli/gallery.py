@@ -14,13 +14,8 @@ def describe_rule(gallery) -> str:
             f"named {s.known_accepted(d):.2%}")
 
 
-def cmd_enrol(args) -> int:
-    import time
-
-    from ..datasets import read_people
-    from ..embedding import load_embedder
+def _check_sources(args) -> None:
     from ..errors import FacerecError
-    from ..gallery import Gallery, enrol_clusters, enrol_people
 
     sources = [args.people_dir is not None, args.from_clusters is not None, args.names is not None]
     if sum(sources) != 1 or (args.names and not args.from_parquet):
@@ -28,42 +23,62 @@ def cmd_enrol(args) -> int:
                            "--from-parquet FACES with --names NAMES.csv")
     if args.from_parquet and args.people_dir:
         raise FacerecError("--from-parquet goes with --names or --from-clusters, not a PEOPLE_DIR")
-    if args.from_clusters:
-        from ..collection import read_rows
 
-        names = _cluster_names(args.name)
-        rows = read_rows(args.from_clusters)
-    elif args.names:
-        named = _read_names(args.names)
-    else:
-        people = read_people(args.people_dir)
-    path = Path(args.gallery)
-    gallery = Gallery.load(path) if path.exists() else None  # a bad file is refused before any work
-    embedder = load_embedder(args.model if args.model else gallery.model_spec if gallery else "default")
+
+def _open_gallery(args, path: Path):
+    """(gallery, recognizer): the gallery file's, or a new one for --model; a bad file is refused
+    before any model loads."""
+    from ..identity.gallery import Gallery
+    from ..identity.loading import embedder_for
+    from ..recognizer import Recognizer
+
+    gallery = Gallery.load(path) if path.exists() else None
+    rec = Recognizer.for_model(embedder_for(gallery, args.model, str(path)))
     if gallery is None:
-        gallery = Gallery.for_embedder(embedder, 0.01 if args.false_accept is None else args.false_accept)
-    else:
-        gallery.check_model(embedder, str(path))
-        if args.false_accept is not None:
-            gallery.false_accept = args.false_accept
-    t = time.perf_counter()
-    faces = None
-    if args.from_parquet:  # faces embedded earlier (facerec embed): nothing is embedded again
-        from ..faces_table import read_files
+        gallery = Gallery.for_embedder(rec.embedder, 0.01 if args.false_accept is None else args.false_accept)
+    elif args.false_accept is not None:
+        gallery.false_accept = args.false_accept
+    return gallery, rec
 
-        files, _ = read_files(args.from_parquet, embedder.key)
-        faces = {ff.path: ff for ff in files}
+
+def _faces_file(args, rec) -> dict | None:
+    """path -> FileFaces from --from-parquet (faces embedded earlier: nothing is embedded again)."""
+    if not args.from_parquet:
+        return None
+    from ..batch.faces_table import read_files
+
+    files, _ = read_files(args.from_parquet, rec.embedder.key)
+    return {ff.path: ff for ff in files}
+
+
+def _enrolment(args):
+    """What to enrol, read (and refused if wrong) before any model loads: a function of (gallery,
+    recognizer) that enrols it and returns (notes, the names enrolled)."""
+    from ..collections.results_file import read_rows
+    from ..identity.enrolment import enrol_clusters, enrol_named_faces
+    from ..people_folders import read_people
+
     if args.from_clusters:
-        notes = enrol_clusters(gallery, embedder, rows, names, faces=faces)
-        enrolled = sorted(set(names.values()))
-    elif args.names:
-        from ..gallery import enrol_named_faces
+        names, rows = _cluster_names(args.name), read_rows(args.from_clusters)
+        return lambda g, rec: (enrol_clusters(g, rec.pipeline, rows, names, faces=_faces_file(args, rec)),
+                               sorted(set(names.values())))
+    if args.names:
+        named = _read_names(args.names)
+        return lambda g, rec: (enrol_named_faces(g, _faces_file(args, rec).values(), named),
+                               sorted({n for _, _, n in named}))
+    people = read_people(args.people_dir)
+    return lambda g, rec: (rec.enrol(g, people), [n for n, p in people if p])
 
-        notes = enrol_named_faces(gallery, faces.values(), named)
-        enrolled = sorted({n for _, _, n in named})
-    else:
-        notes = enrol_people(gallery, embedder, people)
-        enrolled = [n for n, p in people if p]
+
+def cmd_enrol(args) -> int:
+    import time
+
+    _check_sources(args)
+    enrol = _enrolment(args)
+    path = Path(args.gallery)
+    gallery, rec = _open_gallery(args, path)
+    t = time.perf_counter()
+    notes, enrolled = enrol(gallery, rec)
     for note in notes:
         print(f"  {note}")
     gallery.save(path)
@@ -75,7 +90,7 @@ def cmd_enrol(args) -> int:
 
 def _read_names(path) -> list:
     """(path, face or None, name) from a names file: CSV with columns path, name and optionally face."""
-    from ..collection import read_rows
+    from ..collections.results_file import read_rows
     from ..errors import FacerecError
 
     rows = read_rows(path)
@@ -100,7 +115,7 @@ def _cluster_names(pairs) -> dict:
 
 
 def cmd_forget(args) -> int:
-    from ..gallery import Gallery
+    from ..identity.gallery import Gallery
 
     gallery = Gallery.load(args.gallery)
     removed = gallery.forget(args.names)
@@ -110,7 +125,7 @@ def cmd_forget(args) -> int:
 
 
 def cmd_people(args) -> int:
-    from ..gallery import Gallery
+    from ..identity.gallery import Gallery
 
     gallery = Gallery.load(args.gallery)
     for name, count in gallery.people():

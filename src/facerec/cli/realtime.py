@@ -27,7 +27,7 @@ def check_outputs(args) -> None:
     over, the video or classifier would be lost and the run would not notice."""
     from ..errors import FacerecError
     from ..files import refuse_output_over_input
-    from ..video import is_live
+    from ..video.sources import is_live
 
     if args.read_timeout <= 0:
         raise FacerecError(f"--read-timeout {args.read_timeout:g} must be more than 0 seconds")
@@ -44,7 +44,7 @@ def main(argv=None, prog="real_time_face_recognition.py") -> int:
 
     def _run(argv):
         from ..recognizer import Recognizer
-        from ..video import run_video
+        from ..video.realtime import run_video
 
         args = parse_arguments(argv, prog)
         check_outputs(args)

@@ -178,10 +178,19 @@ class MTCNN:
         return scales
 
     def _detect_same_size(self, raw: np.ndarray) -> list[Detections]:
-        """Faces in each image of a uint8 batch (N, H, W, 3)."""
-        import cv2
-
+        """Faces in each image of a uint8 batch (N, H, W, 3): P-Net over the scales, R-Net, O-Net."""
         n, h, w, _ = raw.shape
+        self._reuse_interpreters_for(h, w)
+        batch = raw.astype(np.float32)
+        scales = self._scales(h, w)
+        found = self._proposals(batch, scales) if scales else None
+        if found is not None:
+            found = self._refined(batch, *found)
+        if found is None:
+            return [Detections.empty() for _ in range(n)]
+        return _per_image(n, h, w, *self._final(batch, *found))
+
+    def _reuse_interpreters_for(self, h: int, w: int) -> None:
         if (h, w) != self._last_size:
             # Interpreters are kept per P-Net input shape so that frames of one video reuse them;
             # a photo of another size would only add more (tens of MB each), so start afresh.
@@ -189,119 +198,123 @@ class MTCNN:
                 if lane is not None:
                     lane.net.forget_shapes()
             self._last_size = (h, w)
-        batch = raw.astype(np.float32)
-        t2, t3 = self.thresholds[1:]
-        z1 = logit(self.thresholds[0])
-        scales = self._scales(h, w)
-        if not scales:
-            return [Detections.empty() for _ in range(n)]
+
+    def _proposals(self, batch: np.ndarray, scales: list) -> tuple | None:
+        """P-Net's candidate boxes over every scale, merged: (square boxes, image indices)."""
+        h, w = batch.shape[1:3]
         # Truncated like the mtcnn package (tf.image.resize of a float shape), not ceil'd as in
         # FaceNet: boxes are mapped back with the nominal scale, so matching sizes matters for
         # agreeing with it.
         sizes = [(int(h * sc), int(w * sc)) for sc in scales]
-
-        def resized(src, k):
-            return np.stack([cv2.resize(b, sizes[k][::-1], interpolation=cv2.INTER_AREA) for b in src])
-
-        def candidates(k: int, out: np.ndarray):
-            """Boxes, scores and image indices of level k's P-Net map, after the level's NMS."""
-            img, yy, xx = np.nonzero(out[..., 4] > z1)
-            if not len(img):
-                return None
-            score = sigmoid(out[img, yy, xx, 4])
-            sc = scales[k]
-            # Each P-Net cell sees a 12x12 window at stride 2 of the scaled image.
-            x1, y1 = (2 * xx + 1) / sc, (2 * yy + 1) / sc
-            x2, y2 = (2 * xx + 12) / sc, (2 * yy + 12) / sc
-            boxes = np.stack([x1, y1, x2, y2], axis=1)
-            off = out[img, yy, xx, :4]
-            boxes = boxes + off * np.stack([x2 - x1, y2 - y1, x2 - x1, y2 - y1], axis=1)
-            keep = per_image_nms(img, boxes, score, 0.5, "union")
-            return boxes[keep], score[keep], img[keep]
-
-        # Levels 0 and 1 are cut from the photo, as the mtcnn package cuts every level.  Area
-        # resizing costs in proportion to its source, so the smaller levels are cut from level
-        # 0 instead (measured: the same agreement with the package on LFW photos).
-        small = list(range(2, len(scales)))
-        if self._helper is None or len(scales) < 2:
-            first = resized(batch, 0)
-            results = [candidates(k, self._pnet(first if k == 0 else resized(first if k > 1 else batch, k)))
-                       for k in range(len(scales))]
-        else:
-            # Two cores.  The helper thread cuts level 0 and runs P-Net on it (about half of
-            # the work), then takes the remaining levels largest first while this thread takes
-            # them smallest first (it also has every level's NumPy to do); they meet in the
-            # middle.  The helper only resizes and runs P-Net, long calls that release the GIL:
-            # two threads both running Python hand the GIL back and forth every few hundred
-            # microseconds and stall each other (the waiting one sleeps, and waking a sleeping
-            # core is slow on a virtual machine).
-            first_box, first_ready, helper_outs = [], threading.Event(), {}
-            todo = collections.deque(small)  # pops from either end are atomic
-
-            def take(pop):
-                try:
-                    return pop()
-                except IndexError:
-                    return None
-
-            def helper():
-                try:
-                    first_box.append(resized(batch, 0))
-                finally:  # on failure the error surfaces from job.result(); nobody waits forever
-                    first_ready.set()
-                helper_outs[0] = self._helper_pnet(first_box[0])
-                while (k := take(todo.popleft)) is not None:
-                    helper_outs[k] = self._helper_pnet(resized(first_box[0], k))
-
-            job = self._helper.submit(helper)
-            results = [None] * len(scales)
-            results[1] = candidates(1, self._pnet(resized(batch, 1)))
-            first_ready.wait()
-            while first_box and (k := take(todo.pop)) is not None:
-                results[k] = candidates(k, self._pnet(resized(first_box[0], k)))
-            job.result()
-            for k, out in helper_outs.items():
-                results[k] = candidates(k, out)
-        results = [r for r in results if r is not None]
-        all_boxes = [r[0] for r in results]
-        all_scores = [r[1] for r in results]
-        all_img = [r[2] for r in results]
-        if not all_boxes:
-            return [Detections.empty() for _ in range(n)]
-        boxes = np.concatenate(all_boxes).astype(np.float32)
-        scores = np.concatenate(all_scores)
-        img = np.concatenate(all_img).astype(np.int32)
+        z1 = logit(self.thresholds[0])
+        outs = self._pnet_maps(batch, sizes)
+        results = [r for r in (_candidates(k, out, scales[k], z1) for k, out in sorted(outs.items()))
+                   if r is not None]
+        if not results:
+            return None
+        boxes = np.concatenate([r[0] for r in results]).astype(np.float32)
+        scores = np.concatenate([r[1] for r in results])
+        img = np.concatenate([r[2] for r in results]).astype(np.int32)
         keep = per_image_nms(img, boxes, scores, 0.7, "union")
-        boxes, img = square(boxes[keep]), img[keep]
+        return square(boxes[keep]), img[keep]
 
-        # R-Net refines and rejects.
+    def _pnet_maps(self, batch: np.ndarray, sizes: list) -> dict:
+        """{level: P-Net's output map} for each scaled size of the batch.
+
+        Levels 0 and 1 are cut from the photo, as the mtcnn package cuts every level.  Area
+        resizing costs in proportion to its source, so the smaller levels are cut from level 0
+        instead (measured: the same agreement with the package on LFW photos)."""
+        if self._helper is None or len(sizes) < 2:
+            first = _resized(batch, sizes[0])
+            return {k: self._pnet(first if k == 0 else _resized(first if k > 1 else batch, sizes[k]))
+                    for k in range(len(sizes))}
+        # Two cores.  The helper thread cuts level 0 and runs P-Net on it (about half of the
+        # work), then takes the remaining levels largest first while this thread takes them
+        # smallest first (it also has every level's NumPy to do); they meet in the middle.  The
+        # helper only resizes and runs P-Net, long calls that release the GIL: two threads both
+        # running Python hand the GIL back and forth every few hundred microseconds and stall
+        # each other (the waiting one sleeps, and waking a sleeping core is slow on a virtual machine).
+        first_box, first_ready, outs = [], threading.Event(), {}
+        todo = collections.deque(range(2, len(sizes)))  # pops from either end are atomic
+
+        def take(pop):
+            try:
+                return pop()
+            except IndexError:
+                return None
+
+        def helper():
+            try:
+                first_box.append(_resized(batch, sizes[0]))
+            finally:  # on failure the error surfaces from job.result(); nobody waits forever
+                first_ready.set()
+            outs[0] = self._helper_pnet(first_box[0])
+            while (k := take(todo.popleft)) is not None:
+                outs[k] = self._helper_pnet(_resized(first_box[0], sizes[k]))
+
+        job = self._helper.submit(helper)
+        outs[1] = self._pnet(_resized(batch, sizes[1]))
+        first_ready.wait()
+        while first_box and (k := take(todo.pop)) is not None:
+            outs[k] = self._pnet(_resized(first_box[0], sizes[k]))
+        job.result()
+        return outs
+
+    def _refined(self, batch: np.ndarray, boxes: np.ndarray, img: np.ndarray) -> tuple | None:
+        """R-Net refines and rejects: (square boxes, image indices), None when none is left."""
         out = self._rnet(crop_resize(batch, boxes, img, 24))
         reg, prob = out[:, :4], sigmoid(out[:, 4])
-        ok = prob > t2
+        ok = prob > self.thresholds[1]
         boxes, scores, img = regress(boxes[ok], reg[ok]), prob[ok], img[ok]
         keep = per_image_nms(img, boxes, scores, 0.7, "union")
         boxes, img = square(boxes[keep]).astype(np.float32), img[keep]
-        if not len(boxes):
-            return [Detections.empty() for _ in range(n)]
+        return (boxes, img) if len(boxes) else None
 
-        # O-Net: final boxes, scores and the five landmarks.
+    def _final(self, batch: np.ndarray, boxes: np.ndarray, img: np.ndarray) -> tuple:
+        """O-Net: final (boxes, scores, image indices, five landmarks)."""
         out = self._onet(crop_resize(batch, boxes, img, 48))
         reg, lm, prob = out[:, :4], out[:, 4:14], sigmoid(out[:, 14])
         bw = boxes[:, 2] - boxes[:, 0] + 1
         bh = boxes[:, 3] - boxes[:, 1] + 1
         lx = bw[:, None] * lm[:, 0:5] + boxes[:, 0:1] - 1
         ly = bh[:, None] * lm[:, 5:10] + boxes[:, 1:2] - 1
-        ok = prob > t3
+        ok = prob > self.thresholds[2]
         boxes, scores, img = regress(boxes[ok], reg[ok]), prob[ok], img[ok]
         marks = np.stack([lx[ok], ly[ok]], axis=2)
         keep = per_image_nms(img, boxes, scores, 0.7, "min")
-        boxes, scores, img, marks = boxes[keep], scores[keep], img[keep], marks[keep]
-        out = []
-        for i in range(n):
-            sel = img == i
-            b = boxes[sel].copy()
-            b[:, [0, 2]] = np.clip(b[:, [0, 2]], 0, w - 1)  # as the mtcnn package reports them
-            b[:, [1, 3]] = np.clip(b[:, [1, 3]], 0, h - 1)
-            out.append(Detections(b.astype(np.float32), scores[sel].astype(np.float32),
-                                  marks[sel].astype(np.float32)))
-        return out
+        return boxes[keep], scores[keep], img[keep], marks[keep]
+
+
+def _resized(src: np.ndarray, size) -> np.ndarray:
+    """Each image of a batch resized to size (h, w) by area."""
+    import cv2
+
+    return np.stack([cv2.resize(b, size[::-1], interpolation=cv2.INTER_AREA) for b in src])
+
+
+def _candidates(k: int, out: np.ndarray, scale: float, z1: float):
+    """Boxes, scores and image indices of one level's P-Net map, after the level's NMS."""
+    img, yy, xx = np.nonzero(out[..., 4] > z1)
+    if not len(img):
+        return None
+    score = sigmoid(out[img, yy, xx, 4])
+    # Each P-Net cell sees a 12x12 window at stride 2 of the scaled image.
+    x1, y1 = (2 * xx + 1) / scale, (2 * yy + 1) / scale
+    x2, y2 = (2 * xx + 12) / scale, (2 * yy + 12) / scale
+    boxes = np.stack([x1, y1, x2, y2], axis=1)
+    off = out[img, yy, xx, :4]
+    boxes = boxes + off * np.stack([x2 - x1, y2 - y1, x2 - x1, y2 - y1], axis=1)
+    keep = per_image_nms(img, boxes, score, 0.5, "union")
+    return boxes[keep], score[keep], img[keep]
+
+
+def _per_image(n: int, h: int, w: int, boxes, scores, img, marks) -> list[Detections]:
+    """The batch's detections split by image, boxes clipped to it."""
+    out = []
+    for i in range(n):
+        sel = img == i
+        b = boxes[sel].copy()
+        b[:, [0, 2]] = np.clip(b[:, [0, 2]], 0, w - 1)  # as the mtcnn package reports them
+        b[:, [1, 3]] = np.clip(b[:, [1, 3]], 0, h - 1)
+        out.append(Detections(b.astype(np.float32), scores[sel].astype(np.float32), marks[sel].astype(np.float32)))
+    return out

@@ -125,7 +125,7 @@ def tflite_graphs() -> dict:
     paths = {n: cache_dir() / f"mtcnn-{n}-{h.hexdigest()[:16]}.tflite" for n in ("pnet", "rnet", "onet")}
     if all(p.is_file() and p.stat().st_size > 0 for p in paths.values()):
         return {n: p.read_bytes() for n, p in paths.items()}
-    from ..tfutil import import_tensorflow, quiet_output
+    from ..tensorflow_loader import import_tensorflow, quiet_output
 
     tf = import_tensorflow()
     out = {}

@@ -44,7 +44,7 @@ def _load(spec, standardization, image_size, threads=None) -> Embedder:
     if not path.exists():
         raise FacerecError(f"{path}: no such model file or folder (expected {describe_formats()})")
     kw = dict(standardization=standardization, image_size=image_size)
-    from ..tfutil import import_tensorflow
+    from ..tensorflow_loader import import_tensorflow
     from . import facenet
 
     if path.is_file() and path.suffix.lower() == ".tflite":

@@ -118,63 +118,21 @@ def _skip_training_state(r: Reader, n_doubles: int) -> None:
         r.float()
 
 
+_KINDS = {"con": "con", "affine": "affine", "bn_con": "affine", "relu": "relu", "max_pool": "max_pool",
+          "avg_pool": "avg_pool", "add_prev": "add_prev", "fc": "fc"}
+
+
 def read_details(r: Reader, expected: str) -> Layer:
     """Read one computational layer's details, checking it is of the expected kind."""
     name = r.string()
     base = name.rstrip("0123456789").rstrip("_")
-    kinds = {"con": "con", "affine": "affine", "bn_con": "affine", "relu": "relu",
-             "max_pool": "max_pool", "avg_pool": "avg_pool", "add_prev": "add_prev",
-             "fc": "fc"}
-    kind = kinds.get(base)
+    kind = _KINDS.get(base)
     if kind is None:
         raise DlibFormatError(f"unsupported dlib layer '{name}'")
     if kind != expected:
         raise DlibFormatError(f"found layer '{name}' where the network needs '{expected}'")
-
-    if kind == "con":
-        params = r.tensor()
-        num_filters = r.int()
-        nr, nc = r.int(), r.int()
-        stride_y, stride_x = r.int(), r.int()
-        pad_y, pad_x = r.int(), r.int()
-        filt_shape = r.alias_tensor()
-        bias_shape = r.alias_tensor()
-        _skip_training_state(r, 4)
-        use_bias = r.bool() if name in ("con_5", "con_6") else True
-        if name == "con_6":
-            r.bool()  # use_relu: a fused relu flag only set by dlib's own graph optimiser
-        if use_bias:
-            filters, biases = _split(params, filt_shape, bias_shape)
-        else:
-            (filters,) = _split(params, filt_shape)
-            biases = np.zeros((num_filters,), np.float32)
-        return Layer("con", dict(filters=filters, biases=biases.reshape(-1),
-                                 kernel=(nr, nc), stride=(stride_y, stride_x), padding=(pad_y, pad_x)))
-    if kind == "affine":
-        params = r.tensor()
-        g_shape, b_shape = r.alias_tensor(), r.alias_tensor()
-        if base == "bn_con":
-            # A batch-norm layer saved from training: fold its running statistics into the
-            # affine transform dlib itself uses at inference.
-            gamma, beta = _split(params, g_shape, b_shape)
-            r.tensor(); r.tensor()  # batch means and inverse std of the last training step
-            running_means = r.tensor().reshape(-1)
-            running_vars = r.tensor().reshape(-1)
-            r.uint(); r.uint()
-            _skip_training_state(r, 4)
-            eps = r.float()
-            g = gamma.reshape(-1) / np.sqrt(running_vars + eps)
-            b = beta.reshape(-1) - g * running_means
-            return Layer("affine", dict(gamma=g.astype(np.float32), beta=b.astype(np.float32)))
-        mode = r.int()
-        disabled = r.bool() if name == "affine_2" else False
-        gamma, beta = _split(params, g_shape, b_shape)
-        if disabled:
-            gamma, beta = np.ones_like(gamma), np.zeros_like(beta)
-        return Layer("affine", dict(gamma=gamma.reshape(-1), beta=beta.reshape(-1), mode=mode))
     if kind == "relu":
-        disabled = r.bool() if name == "relu_2" else False
-        return Layer("relu", dict(disabled=disabled))
+        return Layer("relu", dict(disabled=r.bool() if name == "relu_2" else False))
     if kind in ("max_pool", "avg_pool"):
         nr, nc = r.int(), r.int()
         stride_y, stride_x = r.int(), r.int()
@@ -182,7 +140,60 @@ def read_details(r: Reader, expected: str) -> Layer:
         return Layer(kind, dict(window=(nr, nc), stride=(stride_y, stride_x), padding=(pad_y, pad_x)))
     if kind == "add_prev":
         return Layer("add_prev")
-    # fc
+    readers = {"con": _read_con, "affine": _read_bn_con if base == "bn_con" else _read_affine, "fc": _read_fc}
+    return readers[kind](r, name)
+
+
+def _read_con(r: Reader, name: str) -> Layer:
+    params = r.tensor()
+    num_filters = r.int()
+    nr, nc = r.int(), r.int()
+    stride_y, stride_x = r.int(), r.int()
+    pad_y, pad_x = r.int(), r.int()
+    filt_shape = r.alias_tensor()
+    bias_shape = r.alias_tensor()
+    _skip_training_state(r, 4)
+    use_bias = r.bool() if name in ("con_5", "con_6") else True
+    if name == "con_6":
+        r.bool()  # use_relu: a fused relu flag only set by dlib's own graph optimiser
+    if use_bias:
+        filters, biases = _split(params, filt_shape, bias_shape)
+    else:
+        (filters,) = _split(params, filt_shape)
+        biases = np.zeros((num_filters,), np.float32)
+    return Layer("con", dict(filters=filters, biases=biases.reshape(-1),
+                             kernel=(nr, nc), stride=(stride_y, stride_x), padding=(pad_y, pad_x)))
+
+
+def _read_bn_con(r: Reader, name: str) -> Layer:
+    """A batch-norm layer saved from training: its running statistics folded into the affine
+    transform dlib itself uses at inference."""
+    params = r.tensor()
+    g_shape, b_shape = r.alias_tensor(), r.alias_tensor()
+    gamma, beta = _split(params, g_shape, b_shape)
+    r.tensor(); r.tensor()  # batch means and inverse std of the last training step
+    running_means = r.tensor().reshape(-1)
+    running_vars = r.tensor().reshape(-1)
+    r.uint(); r.uint()
+    _skip_training_state(r, 4)
+    eps = r.float()
+    g = gamma.reshape(-1) / np.sqrt(running_vars + eps)
+    b = beta.reshape(-1) - g * running_means
+    return Layer("affine", dict(gamma=g.astype(np.float32), beta=b.astype(np.float32)))
+
+
+def _read_affine(r: Reader, name: str) -> Layer:
+    params = r.tensor()
+    g_shape, b_shape = r.alias_tensor(), r.alias_tensor()
+    mode = r.int()
+    disabled = r.bool() if name == "affine_2" else False
+    gamma, beta = _split(params, g_shape, b_shape)
+    if disabled:
+        gamma, beta = np.ones_like(gamma), np.zeros_like(beta)
+    return Layer("affine", dict(gamma=gamma.reshape(-1), beta=beta.reshape(-1), mode=mode))
+
+
+def _read_fc(r: Reader, name: str) -> Layer:
     num_outputs, num_inputs = r.uint(), r.uint()
     params = r.tensor()
     w_shape, b_shape = r.alias_tensor(), r.alias_tensor()
@@ -214,48 +225,13 @@ def read_network(data: bytes, stack: list[tuple]) -> tuple[dict, dict, list[Laye
     ("input_rgb_image_sized",).  Returns (loss, input, layers from input to output).
     """
     r = Reader(data)
-    if r.int() != 1:
-        raise DlibFormatError("not a dlib network file (bad loss layer version)")
-    loss_name = r.string()
-    if not loss_name.startswith(stack[0][0]):
-        raise DlibFormatError(f"found loss '{loss_name}', expected '{stack[0][0]}'")
-    loss = {"name": loss_name}
-    if loss_name == "loss_metric_2":
-        loss["margin"], loss["distance_threshold"] = r.float(), r.float()
-    elif loss_name == "loss_metric_":
-        pass
-    else:
-        raise DlibFormatError(f"unsupported loss layer '{loss_name}'")
-
+    loss = _read_loss(r, stack[0][0])
     body = stack[1:]
     if body[-1][0] != "input_rgb_image_sized":
         raise DlibFormatError("the layer stack must end with its input layer")
     layers_out_to_in = body[:-1]
-    versions = []
-    # Pass 1: every node writes its version before recursing into its sub-network.
-    for i, spec in enumerate(layers_out_to_in):
-        v = r.int()
-        innermost = i == len(layers_out_to_in) - 1
-        if spec[0] in ("tag", "skip"):
-            if innermost:
-                raise DlibFormatError("a tag or skip directly on the input is not supported")
-            if v != 1:
-                raise DlibFormatError(f"{spec[0]}{spec[1]} layer has version {v}, expected 1")
-        elif innermost:
-            if v not in (2, 3):
-                raise DlibFormatError(f"input node has version {v}, expected 2 or 3")
-        elif v not in (1, 2):
-            raise DlibFormatError(f"layer {spec[0]} has version {v}, expected 1 or 2")
-        versions.append(v)
-
-    # The input layer, written by the innermost node.
-    name = r.string()
-    if name != "input_rgb_image_sized":
-        raise DlibFormatError(f"found input layer '{name}', expected input_rgb_image_sized")
-    avg = (r.float(), r.float(), r.float())
-    nr, nc = r.uint(), r.uint()
-    inp = {"mean_rgb": avg, "size": (nr, nc)}
-
+    versions = _read_versions(r, layers_out_to_in)
+    inp = _read_input(r)
     # Pass 2: details come back out from the innermost node to the outermost.
     layers = []
     for spec, v in zip(reversed(layers_out_to_in), reversed(versions)):
@@ -273,3 +249,47 @@ def read_network(data: bytes, stack: list[tuple]) -> tuple[dict, dict, list[Laye
     if r.pos != len(r.data):
         raise DlibFormatError(f"{len(r.data) - r.pos} unexpected bytes after the network")
     return loss, inp, layers
+
+
+def _read_loss(r: Reader, expected: str) -> dict:
+    if r.int() != 1:
+        raise DlibFormatError("not a dlib network file (bad loss layer version)")
+    loss_name = r.string()
+    if not loss_name.startswith(expected):
+        raise DlibFormatError(f"found loss '{loss_name}', expected '{expected}'")
+    loss = {"name": loss_name}
+    if loss_name == "loss_metric_2":
+        loss["margin"], loss["distance_threshold"] = r.float(), r.float()
+    elif loss_name != "loss_metric_":
+        raise DlibFormatError(f"unsupported loss layer '{loss_name}'")
+    return loss
+
+
+def _read_versions(r: Reader, layers_out_to_in: list) -> list[int]:
+    """Pass 1: every node writes its version before recursing into its sub-network."""
+    versions = []
+    for i, spec in enumerate(layers_out_to_in):
+        v = r.int()
+        innermost = i == len(layers_out_to_in) - 1
+        if spec[0] in ("tag", "skip"):
+            if innermost:
+                raise DlibFormatError("a tag or skip directly on the input is not supported")
+            if v != 1:
+                raise DlibFormatError(f"{spec[0]}{spec[1]} layer has version {v}, expected 1")
+        elif innermost:
+            if v not in (2, 3):
+                raise DlibFormatError(f"input node has version {v}, expected 2 or 3")
+        elif v not in (1, 2):
+            raise DlibFormatError(f"layer {spec[0]} has version {v}, expected 1 or 2")
+        versions.append(v)
+    return versions
+
+
+def _read_input(r: Reader) -> dict:
+    """The input layer, written by the innermost node."""
+    name = r.string()
+    if name != "input_rgb_image_sized":
+        raise DlibFormatError(f"found input layer '{name}', expected input_rgb_image_sized")
+    avg = (r.float(), r.float(), r.float())
+    nr, nc = r.uint(), r.uint()
+    return {"mean_rgb": avg, "size": (nr, nc)}

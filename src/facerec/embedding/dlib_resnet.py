@@ -197,7 +197,7 @@ def load_graph(source: Path, rebuild: bool = False, digest: str | None = None) -
                 return meta, graph, "cache"
         except (OSError, ValueError, KeyError):
             pass  # missing or broken: rebuilt below
-    from ..tfutil import import_tensorflow, quiet_output
+    from ..tensorflow_loader import import_tensorflow, quiet_output
 
     tf = import_tensorflow()
     meta, ops, arrays = convert_weights(source)

@@ -7,22 +7,18 @@ of the service itself), including the 404s, 405s and validation errors FastAPI r
 """
 import asyncio
 import hmac
-import json
 import logging
 from contextlib import asynccontextmanager
-from pathlib import Path
 
-from fastapi import Depends, FastAPI, File, Form, Query, Request, UploadFile
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
+from fastapi.responses import JSONResponse
 from fastapi.security import APIKeyHeader
 from starlette.exceptions import HTTPException
 
 from ..errors import FacerecError
-from .uploads import Refused, decode_image
-
-COOKIE = "facerec_key"
-PAGE = Path(__file__).with_name("page.html")
+from .routes import COOKIE
+from .uploads import Refused
 log = logging.getLogger("facerec.serve")
 
 
@@ -103,6 +99,7 @@ def create_app(service, allowed_hosts=None):
     """A FastAPI app serving ``service`` (a serve.service.Service); starting the app starts its
     cameras, stopping it stops them.  allowed_hosts: the only Host names answered (None: any)."""
     from .. import __version__
+    from . import routes
 
     @asynccontextmanager
     async def lifespan(app):
@@ -121,9 +118,19 @@ def create_app(service, allowed_hosts=None):
         App = FastAPI
     app = App(**kwargs)
     app.state.service = service
-    limits = service.limits
+    _error_handlers(app)
+    guard = Depends(_authorisation(service))
+    for router in (routes.recognition(service, guard), routes.gallery(service, guard),
+                   routes.appearances(service, guard), routes.service_routes(service)):
+        app.include_router(router)
+    # In front of the routes, so nothing over the limit is read, let alone parsed.
+    app.add_middleware(_BodyLimit, max_bytes=service.limits.max_body_bytes)
+    app.add_middleware(_Guard, allowed_hosts=allowed_hosts)  # outermost: checked first
+    return app
 
-    # --- errors: always JSON with a message -------------------------------------------------
+
+def _error_handlers(app) -> None:
+    """Errors always JSON with a message."""
 
     @app.exception_handler(HTTPException)
     async def _http_error(request, exc):
@@ -152,8 +159,9 @@ def create_app(service, allowed_hosts=None):
         return JSONResponse({"detail": f"internal error ({type(exc).__name__}); the service's log has the details"},
                             status_code=500)
 
-    # --- the API key ------------------------------------------------------------------------
 
+def _authorisation(service):
+    """The dependency that refuses a request without the service's API key (when it has one)."""
     header_key = APIKeyHeader(name="X-API-Key", auto_error=False, description="the key given to --api-key")
 
     def authorised(request: Request, key: str | None = Depends(header_key)) -> None:
@@ -165,122 +173,4 @@ def create_app(service, allowed_hosts=None):
             raise HTTPException(401, "missing or wrong API key (send it as the X-API-Key header)",
                                 headers={"WWW-Authenticate": "Bearer"})
 
-    guarded = [Depends(authorised)]
-
-    async def image_of(upload, what: str):
-        """The upload's RGB pixels, decoded off the event loop; Refused when it is not a usable image."""
-        if upload is None or not hasattr(upload, "read"):
-            raise Refused(400, f"send the photo as a file in the form field '{what}'")
-        data = await upload.read()
-        return await asyncio.to_thread(decode_image, data, limits.max_pixels, what)
-
-    # --- recognition ------------------------------------------------------------------------
-
-    @app.post("/v1/identify", dependencies=guarded, tags=["recognition"],
-              summary="Name every face of a photo (Unknown for strangers)")
-    async def identify(image: UploadFile = File(..., description="the photo (JPEG, PNG, ...)")):
-        pixels = await image_of(image, "image")
-        return {"faces": await asyncio.to_thread(service.identify, pixels)}
-
-    @app.post("/v1/verify", dependencies=guarded, tags=["recognition"],
-              summary="Are two photos of the same person? (each photo's main face)")
-    async def verify(image_a: UploadFile = File(...), image_b: UploadFile = File(...)):
-        a = await image_of(image_a, "image_a")
-        b = await image_of(image_b, "image_b")
-        return await asyncio.to_thread(service.verify, a, b)
-
-    # --- the gallery ------------------------------------------------------------------------
-
-    @app.get("/v1/people", dependencies=guarded, tags=["gallery"], summary="Everyone enrolled")
-    async def people():
-        return {"people": service.gallery.people(), "acceptance_distance": service.gallery.acceptance_distance()}
-
-    @app.post("/v1/people/{name:path}", dependencies=guarded, tags=["gallery"],
-              summary="Enrol a person, or add photos to one (replace=true: replace their photos)")
-    async def enrol(name: str, photos: list[UploadFile] = File(..., description="one face photo or more"),
-                    replace: bool = Form(False)):
-        service.check_name(name)  # before any photo is decoded
-        if len(photos) > limits.max_photos:
-            raise Refused(413, f"{len(photos)} photos: at most {limits.max_photos} per request")
-        images = [(f"upload:{p.filename or f'photo {i + 1}'}", await image_of(p, f"photos[{i}]"))
-                  for i, p in enumerate(photos)]
-        return await asyncio.to_thread(service.enrol, name, images, replace)
-
-    @app.delete("/v1/people/{name:path}", dependencies=guarded, tags=["gallery"], summary="Forget a person")
-    async def forget(name: str):
-        await asyncio.to_thread(service.forget, name)
-        return {"forgotten": name, "people": len(service.gallery.people())}
-
-    # --- appearances ------------------------------------------------------------------------
-
-    @app.get("/v1/events", dependencies=guarded, tags=["cameras"], summary="Recent appearances, oldest first")
-    async def events(limit: int = Query(100, ge=1, le=1000), camera: str | None = None,
-                     after: int | None = Query(None, description="only events with a larger id")):
-        return {"events": service.bus.recent(limit, camera, after)}
-
-    @app.get("/v1/events/stream", dependencies=guarded, tags=["cameras"],
-             summary="Appearances as they happen (Server-Sent Events)")
-    async def stream(request: Request, after: int | None = Query(None, description="replay events after this id")):
-        last = request.headers.get("last-event-id")
-        after = int(last) if last and last.isdigit() else after
-        subscriber = service.bus.subscribe(asyncio.get_running_loop())
-
-        async def lines():
-            sent = after or 0
-            try:
-                yield "retry: 2000\n\n"
-                if after is not None:  # a client reconnecting: what it missed, from the recent list
-                    for event in service.bus.recent(1000, after=after):
-                        sent = event["id"]
-                        yield f"id: {sent}\nevent: {event['type']}\ndata: {json.dumps(event)}\n\n"
-                while True:
-                    try:
-                        event = await asyncio.wait_for(subscriber.queue.get(), 15)
-                    except asyncio.TimeoutError:
-                        yield ": keep-alive\n\n"
-                        continue
-                    if event is None or await request.is_disconnected():  # fell behind, stopping, or gone
-                        return
-                    if event["id"] <= sent:
-                        continue
-                    sent = event["id"]
-                    yield f"id: {sent}\nevent: {event['type']}\ndata: {json.dumps(event)}\n\n"
-            finally:
-                service.bus.unsubscribe(subscriber)
-
-        return StreamingResponse(lines(), media_type="text/event-stream",
-                                 headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
-
-    @app.get("/v1/appearances/{appearance}/thumbnail", dependencies=guarded, tags=["cameras"],
-             summary="The face of an appearance (JPEG), while it is recent", response_class=Response)
-    async def thumbnail(appearance: str):
-        data = service.bus.thumbnail(appearance)
-        if data is None:
-            raise HTTPException(404, f"no thumbnail for appearance '{appearance}' (unknown, or no longer recent)")
-        return Response(data, media_type="image/jpeg", headers={"Cache-Control": "private, max-age=3600"})
-
-    # --- the service ------------------------------------------------------------------------
-
-    @app.get("/healthz", tags=["service"], summary="Is it up; cameras, models, event outputs")
-    async def healthz():
-        h = service.health()
-        return JSONResponse(h, status_code=503 if h["status"] == "failing" else 200)
-
-    @app.post("/v1/session", tags=["service"], summary="Keep the API key in a cookie (for the web page)")
-    async def session(key: str = Form(...)):
-        if service.api_key is None:
-            return {"authorised": True, "key_required": False}
-        if not hmac.compare_digest(key.encode(), service.api_key.encode()):
-            raise HTTPException(401, "wrong API key")
-        response = JSONResponse({"authorised": True, "key_required": True})
-        response.set_cookie(COOKIE, key, httponly=True, samesite="strict")
-        return response
-
-    @app.get("/", include_in_schema=False)
-    async def page():
-        return HTMLResponse(PAGE.read_text(encoding="utf-8"))
-
-    # In front of the routes, so nothing over the limit is read, let alone parsed.
-    app.add_middleware(_BodyLimit, max_bytes=limits.max_body_bytes)
-    app.add_middleware(_Guard, allowed_hosts=allowed_hosts)  # outermost: checked first
-    return app
+    return authorised

@@ -12,60 +12,13 @@ from __future__ import annotations
 import asyncio
 import collections
 import json
-import os
-import queue
 import threading
 import time
 import urllib.error
 import urllib.request
-from pathlib import Path
 
 from ..errors import FacerecError
-
-
-class EventsLog:
-    """One JSON line per event, appended and flushed a line at a time by its own thread.
-
-    Appended, never emptied: a restarted service adds to the log it had.  Each line goes out in
-    one write; a line left incomplete by a crash is ended before the next one is added.
-    """
-
-    def __init__(self, path):
-        self.path = Path(path)
-        if self.path.is_dir():
-            raise FacerecError(f"{self.path}: is a folder; name the events log file")
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._f = open(self.path, "a+b")
-        except OSError as exc:
-            raise FacerecError(f"{self.path}: cannot write the events log there ({exc.strerror})") from exc
-        self._f.seek(0, os.SEEK_END)
-        if self._f.tell():
-            self._f.seek(-1, os.SEEK_END)
-            if self._f.read(1) != b"\n":
-                self._f.write(b"\n")
-        self.written = 0
-        self.error: str | None = None
-        self._q: queue.Queue = queue.Queue()
-        self._thread = threading.Thread(target=self._run, name="events-log", daemon=True)
-        self._thread.start()
-
-    def put(self, event: dict) -> None:
-        self._q.put(event)
-
-    def _run(self) -> None:
-        while (event := self._q.get()) is not None:
-            try:
-                self._f.write(json.dumps(event, ensure_ascii=False).encode() + b"\n")
-                self._f.flush()
-                self.written += 1
-            except OSError as exc:  # a full disk: reported by /healthz, the service goes on
-                self.error = f"{exc.strerror or exc}"
-
-    def close(self) -> None:
-        self._q.put(None)
-        self._thread.join(5)
-        self._f.close()
+from ..video.appearances import EventsLog
 
 
 class Webhook:
@@ -155,7 +108,7 @@ class EventBus:
 
     def __init__(self, log_path=None, webhook: str | None = None, keep: int = 1000, thumbnails: int = 500,
                  subscriber_queue: int = 256):
-        self.log = EventsLog(log_path) if log_path else None
+        self.log = EventsLog(log_path).open() if log_path else None
         try:
             self.webhook = Webhook(webhook) if webhook else None
         except BaseException:

@@ -46,7 +46,7 @@ class Service:
         from .cameras import Camera
         from .events import EventBus
         from .inference import ModelWorker, SharedDetector, SharedEmbedder
-        from .people import LiveGallery
+        from .live_gallery import LiveGallery
 
         if api_key is not None and len(api_key) < 8:
             raise FacerecError("--api-key: use at least 8 characters (python -c \"import secrets; "
@@ -108,7 +108,7 @@ class Service:
     @staticmethod
     def check_name(name: str) -> None:
         """Refused (400) unless name can be a person's (no paths, not Unknown, not too long)."""
-        from .people import valid_name
+        from .live_gallery import valid_name
 
         try:
             valid_name(name)
@@ -117,22 +117,16 @@ class Service:
 
     def enrol(self, name: str, photos: list, replace: bool = False) -> dict:
         """Add (or with replace, set) a person's faces from (label, RGB image) photos."""
-        from .people import choose_faces
+        from ..identity.enrolment import choose_person_faces
 
         self.check_name(name)
         if not photos:
             raise Refused(400, "send one or more photos in the form field 'photos'")
         if len(photos) > self.limits.max_photos:
             raise Refused(413, f"{len(photos)} photos: at most {self.limits.max_photos} per request")
-        found = []
-        for label, image in photos:
-            faces = self.recognizer.recognize(image)
-            found.append((label, image.shape, np.array([f.box for f in faces]).reshape(-1, 4),
-                          np.array([f.embedding for f in faces], np.float32).reshape(-1, self.embedder.dim)))
-        g = self.gallery.current
-        known = g.embeddings[[n == name for n in g.labels]] if (g.labels and not replace) else \
-            np.zeros((0, self.embedder.dim), np.float32)
-        vectors, sources, notes = choose_faces(name, found, known)
+        files = [self.recognizer.pipeline.faces(image, path=label) for label, image in photos]
+        known = self.gallery.current.faces_of(name) if not replace else np.zeros((0, self.embedder.dim), np.float32)
+        vectors, sources, notes = choose_person_faces(name, files, known)
         if not vectors:
             raise Refused(422, f"no face found in {'the photo' if len(photos) == 1 else 'any of the photos'}; "
                                f"{name} not enrolled")

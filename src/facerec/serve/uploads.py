@@ -24,7 +24,7 @@ def decode_image(data: bytes, max_pixels: int, what: str = "image") -> np.ndarra
     """uint8 RGB (H, W, 3) of an uploaded image file; Refused (400, or 413 when too large)."""
     from PIL import Image, ImageOps, UnidentifiedImageError
 
-    from ..images import MAX_PIXELS, _to_rgb
+    from ..images import MAX_PIXELS, pil_to_rgb
 
     # As load_image does: Pillow's own bomb check only past twice the library's limit, so the
     # check below (which names the size) is the one that speaks.
@@ -40,7 +40,7 @@ def decode_image(data: bytes, max_pixels: int, what: str = "image") -> np.ndarra
                 raise Refused(413, f"{what}: too large ({im.width}x{im.height} pixels, over "
                                    f"{max_pixels / 1e6:g} megapixels); not decoded")
             im.load()
-            return _to_rgb(ImageOps.exif_transpose(im))
+            return pil_to_rgb(ImageOps.exif_transpose(im))
     except Refused:
         raise
     except UnidentifiedImageError:

@@ -1,0 +1,181 @@
+"""Every face of a photo collection as one Parquet table (pyarrow): the output of `facerec embed`.
+
+One row per face: path, face (its index in the photo), box, landmarks (five x,y pairs), score,
+embedding and the model's key; a photo that gives no face, or cannot be read, gets one row with
+face null and the reason in error.  Parquet because Ray, pandas, DuckDB and Spark read it as it is.
+
+Work in progress goes to ``<output>.parts/`` one atomic part file at a time, so a killed run keeps
+what it finished; ``finish`` folds the parts and any earlier output into the one file, atomically.
+"""
+from __future__ import annotations
+
+import io
+import shutil
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import FacerecError
+
+COLUMNS = ("path", "face", "box", "landmarks", "score", "embedding", "model", "error")
+
+
+def _pa():
+    try:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+    except ImportError as exc:
+        raise FacerecError("Parquet files need pyarrow: pip install 'facerec[scale]'") from exc
+    return pa, pq
+
+
+def schema(dim: int):
+    pa, _ = _pa()
+    return pa.schema([("path", pa.string()), ("face", pa.int32()), ("box", pa.list_(pa.float32(), 4)),
+                      ("landmarks", pa.list_(pa.float32(), 10)), ("score", pa.float32()),
+                      ("embedding", pa.list_(pa.float32(), dim)), ("model", pa.string()),
+                      ("error", pa.string())])
+
+
+def table_of(files, model_key: str, dim: int):
+    """A table from FileFaces (pipeline.FacePipeline.files' result): the per-batch result."""
+    pa, _ = _pa()
+    cols = {c: [] for c in COLUMNS}
+
+    def row(path, face=None, box=None, landmarks=None, score=None, embedding=None, error=None):
+        for c, v in zip(COLUMNS, (path, face, box, landmarks, score, embedding, model_key, error)):
+            cols[c].append(v)
+
+    for ff in files:
+        if ff.error or not len(ff):
+            row(ff.path, error=ff.error or "no face found")
+            continue
+        for k in range(len(ff)):
+            score = None if ff.scores is None or np.isnan(ff.scores[k]) else float(ff.scores[k])
+            row(ff.path, k, ff.boxes[k].astype(np.float32).tolist(),
+                ff.landmarks[k].astype(np.float32).reshape(-1).tolist(), score,
+                np.asarray(ff.embeddings[k], np.float32).tolist())
+    return pa.Table.from_pydict(cols, schema=schema(dim))
+
+
+def parts_dir(output) -> Path:
+    output = Path(output)
+    return output.with_name(output.name + ".parts")
+
+
+def check_output(output) -> None:
+    """Refuse an --output this module cannot write, before any work."""
+    p = Path(output)
+    if p.suffix.lower() != ".parquet":
+        raise FacerecError(f"{p}: faces are written as Parquet (.parquet)")
+    if p.is_dir():
+        raise FacerecError(f"{p}: is a folder; give a file name ending in .parquet")
+
+
+def _tables(output, columns=None) -> list:
+    _, pq = _pa()
+    paths = ([Path(output)] if Path(output).is_file() else []) + sorted(parts_dir(output).glob("part-*.parquet"))
+    tables = []
+    for p in paths:
+        try:
+            tables.append(pq.read_table(p, columns=columns))
+        except Exception as exc:  # pyarrow raises its own types for damaged files
+            if p.parent == parts_dir(output):
+                continue  # a part is written atomically; a bad one is redone, not trusted
+            raise FacerecError(f"{p}: not a readable Parquet file ({str(exc).splitlines()[0][:120]})") from None
+    return tables
+
+
+def done(output, model_key: str) -> set[str]:
+    """Paths already in the output or its parts (for a rerun to skip), checked to be this model's."""
+    seen: set[str] = set()
+    try:  # only the two columns it needs: a million faces' embeddings stay on disk
+        tables = _tables(output, ["path", "model"])
+    except FacerecError:
+        tables = _tables(output)  # a file without them: said below, in the words for that case
+    for t in tables:
+        if t.num_rows == 0:
+            continue
+        if "path" not in t.column_names or "model" not in t.column_names:
+            raise FacerecError(f"{output}: not a faces file from facerec embed")
+        models = set(t.column("model").to_pylist()) - {None}
+        if models - {model_key}:
+            raise FacerecError(f"{output}: holds faces of another model; give another --output "
+                               f"(or the same --model)")
+        seen.update(t.column("path").to_pylist())
+    return seen
+
+
+def write_part(output, table) -> Path:
+    """One finished batch, atomically, as the next part file."""
+    from ..files import atomic_write_bytes
+
+    _, pq = _pa()
+    folder = parts_dir(output)
+    folder.mkdir(parents=True, exist_ok=True)
+    n = len(list(folder.glob("part-*.parquet")))
+    while (folder / f"part-{n:06d}.parquet").exists():
+        n += 1
+    buf = io.BytesIO()
+    pq.write_table(table, buf)
+    path = folder / f"part-{n:06d}.parquet"
+    atomic_write_bytes(path, buf.getvalue(), fsync=False)
+    return path
+
+
+def finish(output, dim: int) -> int:
+    """Fold the parts and any earlier output into output (sorted by path, face); returns its rows."""
+    from ..files import atomic_write_bytes
+
+    pa, pq = _pa()
+    tables = [t.cast(schema(dim)) for t in _tables(output) if t.num_rows]
+    table = pa.concat_tables(tables) if tables else schema(dim).empty_table()
+    if table.num_rows:
+        table = table.sort_by([("path", "ascending"), ("face", "ascending")])
+    buf = io.BytesIO()
+    pq.write_table(table, buf)
+    atomic_write_bytes(output, buf.getvalue())
+    shutil.rmtree(parts_dir(output), ignore_errors=True)
+    return table.num_rows
+
+
+def read_files(path, model_key: str | None = None):
+    """The faces file as FileFaces, one per photo in file order (what FacePipeline.files gives), so
+    clustering and enrolment work from it as from photos.  model_key, if given, must match."""
+    from ..pipeline import FileFaces
+
+    check_output(path)
+    if not Path(path).is_file():
+        raise FacerecError(f"{path}: faces file not found")
+    t = _tables(path)[0]
+    try:
+        emb = t.column("embedding").combine_chunks()
+        dim = emb.type.list_size
+        models = set(t.column("model").to_pylist()) - {None}
+        cols = {c: t.column(c).to_pylist() for c in ("path", "face", "error")}
+        boxes = t.column("box").to_pylist()
+        marks = t.column("landmarks").to_pylist()
+        scores = t.column("score").to_pylist()
+        vectors = np.asarray(emb.flatten(), np.float32).reshape(-1, dim)  # the non-null rows only
+        valid = np.asarray(emb.is_valid())
+        at = np.cumsum(valid) - 1  # a row's place among them
+    except (KeyError, AttributeError, ValueError) as exc:
+        raise FacerecError(f"{path}: not a faces file from facerec embed ({exc})") from None
+    if model_key is not None and models - {model_key}:
+        raise FacerecError(f"{path}: holds faces of another model than the one given (use that --model)")
+    by_path: dict = {}
+    for i, p in enumerate(cols["path"]):
+        by_path.setdefault(p, []).append(i)
+    files = []
+    for p, rows in by_path.items():
+        rows = [i for i in rows if cols["face"][i] is not None and valid[i]]
+        if not rows:
+            files.append(FileFaces.failed(p, dim, cols["error"][by_path[p][0]] or "no face found"))
+            continue
+        rows.sort(key=lambda i: cols["face"][i])
+        files.append(FileFaces(p, np.asarray([boxes[i] for i in rows], np.float32),
+                               np.asarray([marks[i] for i in rows], np.float32).reshape(-1, 5, 2),
+                               vectors[at[rows]],
+                               scores=np.asarray([np.nan if scores[i] is None else scores[i] for i in rows],
+                                                 np.float32)))
+    return files, models

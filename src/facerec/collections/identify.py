@@ -1,0 +1,25 @@
+"""Every face of a photo collection named: rows for the results file, the sorted folders and the page."""
+from __future__ import annotations
+
+from .results_file import box_cell
+
+
+def identify_rows(results) -> list[dict]:
+    """Rows from Recognizer.recognize_files results."""
+    rows = []
+    for res in results:
+        if res.error or not res.faces:
+            rows.append({"path": res.path, "face": None, "box": None, "name": None, "probability": None,
+                         "distance": None, "note": res.error or "no face found"})
+            continue
+        for i, f in enumerate(res.faces):
+            rows.append({"path": res.path, "face": i, "box": box_cell(f.box), "name": f.name,
+                         "probability": round(f.probability, 4), "distance": round(f.distance, 4), "note": ""})
+    return rows
+
+
+def identify_collection(recognizer, photos, cache: bool = True, batch_size: int = 64,
+                        progress: bool = True) -> list[dict]:
+    """Every face of every photo named by a Recognizer: rows with name, probability, distance."""
+    return identify_rows(recognizer.recognize_files(photos, cache=cache, batch_size=batch_size,
+                                                    progress=progress))

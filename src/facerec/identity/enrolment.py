@@ -1,0 +1,132 @@
+"""Enrolling people into a gallery: from folders of photos, from clusters, from a names file, from
+uploaded photos.  Which face of a photo is the person's is the pipeline's FaceChoice.CLOSEST: a
+photo's only face; in a photo of several, the one closest to the person's other faces (their
+single-face photos and what is already enrolled), else the photo's subject."""
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import FacerecError
+from ..pipeline import FaceChoice, FacePipeline
+from .protocol import check_name
+
+
+def person_reference(files, known: np.ndarray) -> np.ndarray | None:
+    """What a person looks like, to pick their face in a group photo: the mean of their
+    single-face photos (FileFaces) and their enrolled embeddings known (K, D); None with neither."""
+    dim = known.shape[1]
+    single = np.asarray([ff.embeddings[0] for ff in files if not ff.error and len(ff) == 1], np.float32)
+    pool = np.concatenate([single.reshape(-1, dim), known])
+    return pool.mean(axis=0) if len(pool) else None
+
+
+def choose_person_faces(name: str, files, known: np.ndarray) -> tuple[list, list, list]:
+    """(embeddings, sources, notes): the person's face in each of their photos (FileFaces)."""
+    ref = person_reference(files, known)
+    chosen, sources, notes = [], [], []
+    for ff in files:
+        if ff.error or not len(ff):
+            notes.append(f"{ff.path}: {ff.error or 'no face found'}; skipped")
+            continue
+        j = ff.choose(FaceChoice.CLOSEST, ref)[0]
+        if len(ff) > 1:
+            at = ", ".join(str(int(v)) for v in ff.boxes[j])
+            how = f"the one at {at} (closest to {name}'s other photos)" if ref is not None else f"the central one at {at}"
+            notes.append(f"{ff.path}: {len(ff)} faces; enrolled {how}")
+        chosen.append(ff.embeddings[j])
+        sources.append(ff.path)
+    return chosen, sources, notes
+
+
+def enrol_people(gallery, pipeline, people, progress: bool = True) -> list[str]:
+    """Add or update each (name, photo paths) with a FacePipeline (or an Embedder); returns notes."""
+    pipeline = FacePipeline.of(pipeline)
+    notes = []
+    for name, paths in people:
+        check_name(name)
+        files = pipeline.files(list(paths), progress=progress)
+        chosen, sources, found = choose_person_faces(name, files, gallery.faces_of(name))
+        notes += found
+        if not chosen:
+            notes.append(f"{name}: no usable face; not enrolled")
+            continue
+        gallery.enrol(name, np.stack(chosen), sources)
+    return notes
+
+
+def enrol_clusters(gallery, pipeline, rows, names: dict, progress: bool = True,
+                   faces: dict | None = None) -> list[str]:
+    """Enrol clusters of a clusters file (facerec cluster) as people: names maps a cluster
+    number to a name.  A cluster's faces are added to what the person already has.  faces
+    (path -> FileFaces, from a faces file) saves embedding the photos again.  Returns notes."""
+    for name in names.values():
+        check_name(name)
+    present = {int(r["cluster"]) for r in rows if r.get("cluster") not in (None, "")}
+    missing = sorted(set(names) - present)
+    if missing:
+        raise FacerecError(f"no cluster {', '.join(map(str, missing))} in the clusters file "
+                           f"(it has {len(present)}: 1 to {max(present, default=0)})")
+    wanted = [(int(r["cluster"]), r["path"], r["face"]) for r in rows
+              if r.get("cluster") not in (None, "") and int(r["cluster"]) in names and r["face"] is not None]
+    paths = sorted({p for _, p, _ in wanted})
+    if faces is None:
+        faces = {ff.path: ff for ff in FacePipeline.of(pipeline).files(paths, progress=progress)}
+    notes, added = [], {}
+    for number, path, face in wanted:
+        ff = faces.get(path)
+        if ff is None:
+            notes.append(f"{path}: not in the faces file; skipped")
+            continue
+        if ff.error or face >= len(ff):
+            notes.append(f"{path}: {ff.error or f'face {face} not found (the photo changed since clustering?)'}; skipped")
+            continue
+        added.setdefault(names[number], []).append((ff.embeddings[face], f"{path}#{face}"))
+    have = set(zip(gallery.labels, gallery.sources))
+    labels, vectors, sources = [], [], []
+    for name, items in added.items():
+        new = [(e, s) for e, s in items if (name, s) not in have]  # naming a cluster twice adds nothing twice
+        labels += [name] * len(new)
+        vectors += [e for e, _ in new]
+        sources += [s for _, s in new]
+        notes.append(f"{name}: {len(new)} faces added from clusters "
+                     f"{', '.join(str(n) for n, v in sorted(names.items()) if v == name)}")
+    if labels:
+        gallery.add_many(labels, np.stack(vectors), sources)
+    return notes
+
+
+def enrol_named_faces(gallery, files, named) -> list[str]:
+    """Enrol faces already embedded (FileFaces from a faces file) by a list of (path, face, name):
+    face None means the photo's face (its only one, or by far its largest).  Each face is added to what its person has; one
+    person's faces and a hundred thousand people's go in one step.  Returns notes."""
+    by_path = {ff.path: ff for ff in files}
+    have = set(zip(gallery.labels, gallery.sources))
+    labels, vectors, sources, notes = [], [], [], []
+    for path, face, name in named:
+        check_name(name)
+        ff = by_path.get(path)
+        if ff is None or ff.error or not len(ff):
+            notes.append(f"{path}: {'not in the faces file' if ff is None else ff.error or 'no face found'}; skipped")
+            continue
+        k = face
+        if k is None:  # the photo's face: its only one, or one at least twice the area of any other
+            picked = ff.choose(FaceChoice.DOMINANT)
+            if not picked:
+                notes.append(f"{path}: holds {len(ff)} faces of similar size; say which in the names file's "
+                             f"face column; skipped")
+                continue
+            k = picked[0]
+        if not 0 <= k < len(ff):
+            notes.append(f"{path}: has no face {k}; skipped")
+            continue
+        source = f"{path}#{k}"
+        if (name, source) in have:
+            continue
+        have.add((name, source))
+        labels.append(name)
+        vectors.append(ff.embeddings[k])
+        sources.append(source)
+    if labels:
+        gallery.add_many(labels, np.stack(vectors), sources)
+    notes.append(f"{len(labels)} faces of {len(set(labels))} people added")
+    return notes

@@ -1,0 +1,217 @@
+"""A gallery of enrolled people that grows without retraining: nearest enrolled face, open-set rule.
+
+Each person is a few embeddings (one per enrolment photo).  A face is named after its nearest
+enrolled face when that face is within the acceptance distance the model's measured impostor
+distances give for this gallery's size and the false-accept target (facerec.identity.openset);
+otherwise it is Unknown.  Adding or forgetting a person touches only that person's rows.
+
+From gallery_index.THRESHOLD faces on, the nearest face is found through an approximate-nearest-
+neighbour index kept beside the file (``family.npz.index``, index_keeper.py): a few candidates
+from the index, then their exact distances, then the same rule.  The file format is in
+gallery_file.py; enrolling people from photos in enrolment.py.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import FacerecError
+from . import gallery_index
+from .index_keeper import IndexKeeper
+from .protocol import UNKNOWN, Identities, check_name
+
+
+class Gallery:
+    """Enrolled people's embeddings; identify() names faces or says Unknown.
+
+    >>> g = Gallery.load("family.npz")                          # doctest: +SKIP
+    >>> g.identify(face_encodings(load_image("door.jpg")))       # doctest: +SKIP
+    Identities(names=['Alice'], probabilities=array([0.999]), distances=array([0.28]))
+    """
+
+    # identify() searches an index from this many enrolled faces on (None: never); the index's
+    # library (None: gallery_index's choice).  Set on an instance to change one gallery.
+    index_threshold: int | None = gallery_index.THRESHOLD
+    index_library: str | None = None
+
+    def __init__(self, embedder_info: dict, dim: int, false_accept: float = 0.01):
+        self.embedder_info = dict(embedder_info)
+        self.embeddings = np.zeros((0, dim), np.float32)
+        self.labels: list[str] = []    # the person of each row
+        self.sources: list[str] = []   # the photo of each row
+        if not 0 < false_accept < 1:
+            raise FacerecError(f"false-accept rate {false_accept} must be between 0 and 1")
+        self.false_accept = false_accept
+        self._stats = None
+        self._chances = None
+        self.index_keeper = IndexKeeper()
+
+    @classmethod
+    def for_embedder(cls, embedder, false_accept: float = 0.01) -> "Gallery":
+        return cls({"name": embedder.name, "spec": embedder.spec, "key": embedder.key, "dim": embedder.dim},
+                   embedder.dim, false_accept)
+
+    def copy(self) -> "Gallery":
+        """A new Gallery with the same faces, sharing nothing that a change could touch."""
+        g = Gallery(self.embedder_info, self.embeddings.shape[1], self.false_accept)
+        g.embeddings = self.embeddings.copy()
+        g.labels, g.sources = list(self.labels), list(self.sources)
+        return g
+
+    # --- the people ---------------------------------------------------------------------------
+
+    @property
+    def class_names(self) -> list[str]:
+        return sorted(set(self.labels))
+
+    def people(self) -> list[tuple[str, int]]:
+        """(name, enrolled photos) per person, by name."""
+        counts: dict = {}
+        for name in self.labels:
+            counts[name] = counts.get(name, 0) + 1
+        return sorted(counts.items())
+
+    def faces_of(self, name: str) -> np.ndarray:
+        """The embeddings enrolled for one person (0 rows for a stranger)."""
+        return self.embeddings[[n == name for n in self.labels]] if self.labels else self.embeddings[:0]
+
+    def enrol(self, name: str, embeddings: np.ndarray, sources) -> None:
+        """Set a person's enrolled faces (replacing any they had)."""
+        self.forget([name], missing_ok=True)
+        self.add(name, embeddings, sources)
+
+    def add(self, name: str, embeddings: np.ndarray, sources) -> None:
+        """Add faces to a person (created if new), keeping the faces they had."""
+        e = np.asarray(embeddings, np.float32).reshape(-1, self.embeddings.shape[1])
+        self.add_many([name] * len(e), e, sources)
+
+    def add_many(self, labels, embeddings: np.ndarray, sources) -> None:
+        """Add many people's faces in one step (a row each): one copy of the gallery, not one per person."""
+        for name in set(labels):
+            check_name(name)
+        e = np.asarray(embeddings, np.float32).reshape(-1, self.embeddings.shape[1])
+        if not len(labels) == len(e) == len(sources):
+            raise FacerecError("add_many: labels, embeddings and sources differ in length")
+        self.embeddings = np.concatenate([self.embeddings, e])
+        self.labels += list(labels)
+        self.sources += [str(s) for s in sources]
+        self._chances = None
+        self.index_keeper.rows_added()
+
+    def forget(self, names, missing_ok: bool = False) -> list[str]:
+        """Remove people; returns the names removed."""
+        names = set(names)
+        unknown = names - set(self.labels)
+        if unknown and not missing_ok:
+            raise FacerecError(f"not in the gallery: {', '.join(sorted(unknown))}")
+        keep = np.array([n not in names for n in self.labels], bool)
+        if keep.all():
+            return []
+        if self.index_keeper.index is None and self._index_wanted():
+            # The file's index still matches: follow it rather than rebuild it.
+            self.index_keeper.ready(self.embeddings, self.index_library, build=False)
+        self.embeddings = self.embeddings[keep] if len(keep) else self.embeddings
+        self.labels = [n for n, k in zip(self.labels, keep) if k]
+        self.sources = [s for s, k in zip(self.sources, keep) if k]
+        self._chances = None
+        self.index_keeper.rows_forgotten(keep)
+        return sorted(names - unknown)
+
+    # --- the open-set rule ----------------------------------------------------------------------
+
+    @property
+    def stats(self):
+        if self._stats is None:
+            from .openset import shipped
+
+            self._stats = shipped(self.embedder_info.get("name", ""))
+            if self._stats is None:
+                raise FacerecError(f"no distance statistics for model '{self.embedder_info.get('name')}': "
+                                   f"measure them with facerec calibrate")
+        return self._stats
+
+    def chances(self) -> float:
+        """How many independent chances a stranger has against this gallery (openset.chances)."""
+        from .openset import chances
+
+        if self._chances is None:  # counting 10,000 people's names would cost more than the search
+            self._chances = chances(len(set(self.labels)), len(self.labels))
+        return self._chances
+
+    def acceptance_distance(self) -> float:
+        """The distance under which a face is named, for this gallery's size and target."""
+        return self.stats.acceptance_distance(self.chances(), self.false_accept)
+
+    def identify(self, X) -> Identities:
+        """The nearest enrolled person or Unknown for each face; probability is 1 - the chance a
+        stranger comes this close to some enrolled face; distance to the nearest."""
+        X = np.asarray(X, np.float32).reshape(-1, self.embeddings.shape[1])
+        if not len(X):
+            return Identities.empty()
+        if not len(self.labels):
+            return Identities.nobody(len(X))
+        nearest, sim = self._nearest(X)
+        dist = np.sqrt(np.maximum(2 - 2 * sim, 0))
+        limit, m = self.acceptance_distance(), self.chances()
+        names = [self.labels[j] if dist[i] <= limit else UNKNOWN for i, j in enumerate(nearest)]
+        conf = np.array([1 - self.stats.strangers_accepted(v, m) for v in dist])
+        return Identities(names, conf, dist)
+
+    def _index_wanted(self) -> bool:
+        return self.index_threshold is not None and len(self.labels) >= self.index_threshold
+
+    def _nearest(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Row of the nearest enrolled face to each of X, and its dot product with it."""
+        index = self.index_keeper.ready(self.embeddings, self.index_library) if self._index_wanted() else None
+        rows = np.arange(len(X))
+        if index is None:
+            # Unit vectors: the nearest face has the largest dot product; only that one needs a sqrt.
+            sim = X @ self.embeddings.T
+            nearest = sim.argmax(axis=1)
+            return nearest, sim[rows, nearest]
+        # A few candidates from the index, ranked by their exact dot products.
+        cand = index.search(X)
+        found = cand >= 0
+        sims = np.einsum("nd,nkd->nk", X, self.embeddings[np.where(found, cand, 0)])
+        sims[~found] = -np.inf
+        best = sims.argmax(axis=1)
+        nearest, sim = cand[rows, best], sims[rows, best]
+        lost = ~found.any(axis=1)
+        if lost.any():  # nothing found (only when nearly every face was forgotten): scan
+            s = X[lost] @ self.embeddings.T
+            nearest[lost] = s.argmax(axis=1)
+            sim[lost] = s[np.arange(len(s)), nearest[lost]]
+        return nearest, sim
+
+    # --- the model it belongs to -------------------------------------------------------------
+
+    @property
+    def model_spec(self) -> str:
+        return self.embedder_info.get("spec") or "default"
+
+    def check_model(self, embedder, source="the gallery") -> None:
+        """Refuse an embedder other than the one the gallery's faces were embedded with."""
+        if self.embedder_info.get("key") != embedder.key:
+            raise FacerecError(f"{source} holds faces embedded with model '{self.model_spec}' "
+                               f"({self.embedder_info.get('name')}); use that model, or enrol again")
+
+    # --- files --------------------------------------------------------------------------------
+
+    def save(self, path) -> None:
+        """Write atomically as a NumPy archive (no pickle), and its index beside it when it has one."""
+        from .gallery_file import write_gallery
+
+        write_gallery(self, path)
+        self.index_keeper.saved(Path(path), self.embeddings, self._index_wanted(), self.index_library)
+
+    @classmethod
+    def load(cls, path) -> "Gallery":
+        """A gallery from a file; every field is checked before use, anything else is refused."""
+        from .gallery_file import read_gallery
+
+        meta, embeddings = read_gallery(path)
+        g = cls(meta["embedder"], meta["embedder"]["dim"], float(meta.get("false_accept", 0.01)))
+        g.embeddings, g.labels, g.sources = embeddings, meta["labels"], meta["sources"]
+        g.index_keeper.file = Path(path)  # its index, if any, is read when first needed
+        return g

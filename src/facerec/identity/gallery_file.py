@@ -1,0 +1,75 @@
+"""The gallery file: a NumPy archive read with allow_pickle=False, written atomically, keyed to its
+model; every field is checked before use, so a damaged or hostile file is refused with one line."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import FacerecError
+from .protocol import check_name
+
+FORMAT = "facerec-gallery"
+FORMAT_VERSION = 1
+
+
+def write_gallery(gallery, path) -> None:
+    """Write a Gallery's people and faces to path atomically."""
+    from ..files import atomic_write_bytes
+    from ..npz_file import write_arrays
+
+    meta = {"format": FORMAT, "version": FORMAT_VERSION, "embedder": gallery.embedder_info,
+            "false_accept": gallery.false_accept, "labels": gallery.labels, "sources": gallery.sources}
+    atomic_write_bytes(path, write_arrays({"meta": meta, "embeddings": gallery.embeddings}))
+
+
+def read_gallery(path) -> tuple[dict, np.ndarray]:
+    """(meta, embeddings) of a gallery file, every field checked: meta's embedder, false_accept,
+    labels and sources; anything that is not a whole gallery file is refused."""
+    from ..npz_file import read_arrays
+
+    path = Path(path)
+    meta, arrays = read_arrays(path, "gallery", ["embeddings"])
+    if meta.get("format") != FORMAT:
+        raise FacerecError(f"{path}: not a facerec gallery file")
+    if not isinstance(meta.get("version"), int) or meta["version"] > FORMAT_VERSION:
+        raise FacerecError(f"{path}: made by a newer facerec (format {meta.get('version')}); upgrade facerec")
+    _check(path, meta, arrays["embeddings"])
+    return meta, arrays["embeddings"].astype(np.float32)
+
+
+def _check(path, meta: dict, emb: np.ndarray) -> None:
+    """Refuse any field a gallery could not have written."""
+    from ..npz_file import check, finite_number, is_float, unit_rows
+
+    def ok(condition, what):
+        check(condition, path, "gallery", what)
+
+    labels, sources, info = meta.get("labels"), meta.get("sources"), meta.get("embedder")
+    ok(isinstance(info, dict) and isinstance(info.get("dim"), int) and 0 < info["dim"] <= 4096
+       and isinstance(info.get("name", ""), str), "model fields")
+    ok(finite_number(meta.get("false_accept", 0.01), 0, 1) and 0 < meta.get("false_accept", 0.01) < 1,
+       "false-accept rate")
+    ok(is_float(emb) and emb.ndim == 2 and emb.shape[1] == info["dim"] and np.isfinite(emb).all()
+       and unit_rows(emb), "embeddings")
+    ok(isinstance(labels, list) and len(labels) == len(emb) and all(_is_name(n) for n in labels), "names")
+    ok(isinstance(sources, list) and len(sources) == len(emb) and all(isinstance(p, str) for p in sources),
+       "photo paths")
+
+
+def _is_name(name) -> bool:
+    try:
+        check_name(name)
+        return True
+    except (FacerecError, TypeError):
+        return False
+
+
+def is_gallery_file(path) -> bool:
+    """Whether a recognition file is a gallery (else it is taken for a classifier)."""
+    from ..npz_file import read_arrays
+
+    try:
+        return read_arrays(path, "gallery", [], verify=False)[0].get("format") == FORMAT
+    except FacerecError:  # anything unreadable is left to the classifier's loader to explain
+        return False

@@ -1,0 +1,111 @@
+"""How close strangers come: a model's impostor distances, and the acceptance distance they give.
+
+A stranger is compared with every enrolled face; each comparison is another chance to fall under
+the acceptance distance.  So the distance is set from the model's impostor distances (faces of
+*different* people, measured once over many identities) and the gallery's size: for a target
+false-accept rate per stranger face ``a`` and ``m`` enrolled faces, each comparison may accept a
+stranger with probability at most ``1 - (1 - a) ** (1 / m)`` (about a / m).  A person's photos
+are alike, so their comparisons are not independent chances: ``m`` is the geometric mean of the
+enrolled people and faces (bench/open_set.py: counting every photo kept strangers at a third of the
+target and cost known faces; counting people only let strangers past it with three photos each).  Genuine distances
+(two photos of one person) give the other side: the share of known faces the distance still names.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import FacerecError
+
+GRID = np.round(np.arange(0, 2.0005, 0.0025), 4)  # unit embeddings are at most 2 apart
+FORMAT = "facerec-impostors"
+
+
+@dataclass
+class DistanceStats:
+    """A model's distances between faces: cumulative shares at each GRID distance of impostor
+    pairs (different people) and genuine pairs (one person, two photos)."""
+
+    model: str
+    impostor_cdf: np.ndarray
+    genuine_cdf: np.ndarray
+    impostor_pairs: int
+    genuine_pairs: int
+    identities: int
+    faces: int
+
+    def acceptance_distance(self, gallery_faces: int, false_accept: float = 0.01) -> float:
+        """The largest distance at which a stranger face is named with probability at most
+        false_accept by a gallery of gallery_faces enrolled faces."""
+        if not 0 < false_accept < 1:
+            raise FacerecError(f"false-accept rate {false_accept} must be between 0 and 1")
+        per_comparison = 1 - (1 - false_accept) ** (1 / max(1.0, float(gallery_faces)))
+        ok = np.flatnonzero(self.impostor_cdf <= per_comparison)
+        return float(GRID[ok[-1]]) if len(ok) else 0.0
+
+    def strangers_accepted(self, distance: float, gallery_faces: int) -> float:
+        """Expected share of stranger faces named at this distance by a gallery this size."""
+        p = float(np.interp(distance, GRID, self.impostor_cdf))
+        return 1 - (1 - p) ** max(1.0, float(gallery_faces))
+
+    def known_accepted(self, distance: float) -> float:
+        """Expected share of one person's photos within this distance of another of theirs."""
+        return float(np.interp(distance, GRID, self.genuine_cdf))
+
+    def to_json(self) -> str:
+        return json.dumps({"format": FORMAT, "version": 1, "model": self.model,
+                           "impostor_pairs": self.impostor_pairs, "genuine_pairs": self.genuine_pairs,
+                           "identities": self.identities, "faces": self.faces, "grid_step": 0.0025,
+                           "impostor_cdf": [float(f"{v:.3g}") for v in self.impostor_cdf],
+                           "genuine_cdf": [round(float(v), 5) for v in self.genuine_cdf]})
+
+    @classmethod
+    def from_json(cls, text: str, source="calibration file") -> "DistanceStats":
+        try:
+            d = json.loads(text)
+            if d.get("format") != FORMAT:
+                raise ValueError("not a facerec calibration file")
+            imp, gen = np.asarray(d["impostor_cdf"], np.float64), np.asarray(d["genuine_cdf"], np.float64)
+            if imp.shape != GRID.shape or gen.shape != GRID.shape or not (np.all(np.diff(imp) >= 0)
+                                                                          and np.all(np.diff(gen) >= 0)):
+                raise ValueError("its distributions are malformed")
+            return cls(str(d["model"]), imp, gen, int(d["impostor_pairs"]), int(d["genuine_pairs"]),
+                       int(d["identities"]), int(d["faces"]))
+        except (ValueError, KeyError, TypeError) as exc:
+            raise FacerecError(f"{source}: {exc}") from exc
+
+
+def chances(people: int, faces: int) -> float:
+    """The independent chances a stranger has against a gallery of this many people and faces."""
+    return float(np.sqrt(max(1, people) * max(1, faces)))
+
+
+def measure(embeddings: np.ndarray, labels, model: str) -> DistanceStats:
+    """Distance statistics from unit embeddings (N, D) of identities labels (N,): every pair of
+    faces, in blocks so memory stays small."""
+    x = np.asarray(embeddings, np.float32)
+    _, y = np.unique(np.asarray(labels), return_inverse=True)
+    if len(np.unique(y)) < 2:
+        raise FacerecError("calibration needs faces of at least two people")
+    imp = np.zeros(len(GRID) + 1, np.int64)
+    gen = np.zeros(len(GRID) + 1, np.int64)
+    step = 512
+    for s in range(0, len(x), step):
+        d = np.sqrt(np.maximum(2 - 2 * x[s:s + step] @ x.T, 0))  # unit vectors: |a-b|^2 = 2 - 2 a.b
+        later = np.arange(len(x))[None] > np.arange(s, min(s + step, len(x)))[:, None]  # each pair once
+        same = y[s:s + step, None] == y[None]
+        bins = np.searchsorted(GRID, d, side="left")
+        imp += np.bincount(bins[later & ~same], minlength=len(GRID) + 1)
+        gen += np.bincount(bins[later & same], minlength=len(GRID) + 1)
+    n_imp, n_gen = int(imp.sum()), int(gen.sum())
+    return DistanceStats(model, np.cumsum(imp)[:-1] / max(n_imp, 1), np.cumsum(gen)[:-1] / max(n_gen, 1),
+                         n_imp, n_gen, int(len(np.unique(y))), int(len(x)))
+
+
+def shipped(model_name: str) -> DistanceStats | None:
+    """The statistics facerec ships for one of its own models (numbers, no photos), if any."""
+    path = Path(__file__).with_name("calibration") / f"{model_name}.json"
+    return DistanceStats.from_json(path.read_text(), path) if path.is_file() else None

@@ -1,0 +1,187 @@
+"""Faces followed across video frames: IoU tracks named from their accumulated embedding."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..errors import FacerecError
+from ..identity.protocol import PENDING
+
+
+def iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """IoU of each box in a (N, 4) with each in b (M, 4): (N, M)."""
+    if len(a) == 0 or len(b) == 0:
+        return np.zeros((len(a), len(b)))
+    x1 = np.maximum(a[:, None, 0], b[None, :, 0]); y1 = np.maximum(a[:, None, 1], b[None, :, 1])
+    x2 = np.minimum(a[:, None, 2], b[None, :, 2]); y2 = np.minimum(a[:, None, 3], b[None, :, 3])
+    inter = np.clip(x2 - x1, 0, None) * np.clip(y2 - y1, 0, None)
+    area = lambda z: (z[:, 2] - z[:, 0]) * (z[:, 3] - z[:, 1])
+    return inter / np.maximum(area(a)[:, None] + area(b)[None] - inter, 1e-9)
+
+
+def _unit(v: np.ndarray) -> np.ndarray:
+    return v / max(float(np.linalg.norm(v)), 1e-12)
+
+
+@dataclass
+class Track:
+    """One face followed across frames. Its name is what the classifier says of the track's
+    accumulated embedding (the mean of every face embedded so far), so one appearance gets one
+    verdict under the Unknown rule rather than a vote of frames that each might slip past it."""
+
+    id: int
+    box: np.ndarray
+    landmarks: np.ndarray
+    start_frame: int
+    last_seen: int
+    last_embedded: int = -10**9
+    name: str = PENDING
+    probability: float = 0.0
+    distance: float = float("inf")
+    total: np.ndarray | None = None  # sum of the unit embeddings seen
+    count: int = 0
+    velocity: np.ndarray | None = None  # box change per frame, for where to look next
+
+    def predicted_box(self, frame_index: int) -> np.ndarray:
+        if self.velocity is None:
+            return self.box
+        return self.box + self.velocity * (frame_index - self.last_seen)
+
+    def move(self, box: np.ndarray, landmarks: np.ndarray, frame_index: int) -> None:
+        step = (box - self.box) / max(1, frame_index - self.last_seen)
+        self.velocity = step if self.velocity is None else 0.5 * (self.velocity + step)
+        self.box, self.landmarks, self.last_seen = box, landmarks, frame_index
+
+    @property
+    def embedding(self) -> np.ndarray | None:
+        """The accumulated embedding (unit length), None before the first."""
+        return None if self.total is None else _unit(self.total)
+
+    def add(self, vector: np.ndarray) -> None:
+        self.total = vector.astype(np.float32) if self.total is None else self.total + vector
+        self.count += 1
+
+
+class Tracker:
+    """Greedy IoU matching of detections to tracks; a track ends after max_missed frames unseen."""
+
+    def __init__(self, iou_threshold: float = 0.3, max_missed: int = 10):
+        self.iou_threshold, self.max_missed = iou_threshold, max_missed
+        self.tracks: list[Track] = []
+        self.next_id = 0
+
+    def update(self, frame_index: int, boxes: np.ndarray, landmarks: np.ndarray) -> list[Track]:
+        """Match this frame's detections; returns the tracks that ended."""
+        # Where each track's face should be now: a small face crossing the frame moves more than
+        # its own width between detections, and its last box alone would lose it.
+        current = np.array([t.predicted_box(frame_index) for t in self.tracks]).reshape(-1, 4)
+        m = iou(current, boxes)
+        ages = np.array([frame_index - t.last_seen for t in self.tracks])
+        matched_t, matched_d = set(), set()
+        # Tracks seen most recently choose first (a matching cascade by age): a face moving
+        # across a stale track's last box stays on its own track instead of jumping to the stale one.
+        for age in sorted(set(ages.tolist())):
+            for flat in np.argsort(-np.where(ages[:, None] == age, m, -1), axis=None):
+                ti, di = np.unravel_index(flat, m.shape)
+                if ages[ti] != age or m[ti, di] < self.iou_threshold:
+                    break
+                if ti in matched_t or di in matched_d:
+                    continue
+                matched_t.add(ti); matched_d.add(di)
+                self.tracks[ti].move(boxes[di], landmarks[di], frame_index)
+        for di in range(len(boxes)):
+            if di not in matched_d:
+                self.tracks.append(Track(self.next_id, boxes[di], landmarks[di], frame_index, frame_index))
+                self.next_id += 1
+        ended = [t for t in self.tracks if frame_index - t.last_seen > self.max_missed]
+        self.tracks = [t for t in self.tracks if frame_index - t.last_seen <= self.max_missed]
+        return ended
+
+    def restart(self, track: Track, frame_index: int) -> Track:
+        """Replace a track whose face turned out to be someone else (a cut): same box, new id."""
+        new = Track(self.next_id, track.box, track.landmarks, frame_index, frame_index)
+        self.next_id += 1
+        self.tracks[self.tracks.index(track)] = new
+        return new
+
+    def visible(self, frame_index: int, within: int) -> list[Track]:
+        return [t for t in self.tracks if frame_index - t.last_seen <= within]
+
+
+class FaceTracker:
+    """Frame in, named tracks out, for one video: no I/O, so any camera loop can drive it.
+
+    Detection runs every ``detect_every`` frames on a copy scaled so ``min_face_size`` pixels
+    become MTCNN's 20; tracks carry faces between detections; a track is embedded again only
+    every ``embed_every`` frames (all due faces of a frame in one embedding call) and named from
+    the mean of all its embeddings, so a name does not flicker and a stranger's appearance is
+    judged once, on all the evidence, under the classifier's Unknown rule.
+    """
+
+    def __init__(self, recognizer, detect_every: int = 2, embed_every: int = 5, min_face_size: int = 40):
+        if detect_every < 1 or embed_every < 1:
+            raise FacerecError("detect_every (--detect-every) and embed_every (--embed-every) must be at least 1")
+        if min_face_size < 12:
+            raise FacerecError(f"--min-face-size {min_face_size} is below what MTCNN can see (12 px)")
+        self.recognizer = recognizer
+        self.detect_every, self.embed_every = detect_every, embed_every
+        self.scale = min(1.0, 20.0 / min_face_size)
+        # A track is split when its face gets another name *and* is farther than the model's
+        # same-person distance from the face it had: a cut or someone walking past, not a pose change.
+        self.split_distance = recognizer.embedder.same_person_distance or 0.45
+        self.tracks = Tracker(max_missed=max(10, 3 * detect_every))
+        self.index = -1
+        self._detected = -10**9  # the frame of the last detection
+        self.ended: list[Track] = []  # appearances that ended at the last step
+
+    def step(self, frame: np.ndarray, index: int | None = None) -> list[Track]:
+        """The named tracks visible in this uint8 RGB frame; index: its number in the video
+        (default: one after the last), which times the appearances.  A source that skips frames
+        (a camera whose consumer fell behind) still gets a detection every detect_every frames."""
+        self.index = self.index + 1 if index is None else index
+        index, tracker = self.index, self.tracks
+        self.ended = []
+        if index % self.detect_every == 0 or not tracker.tracks or index - self._detected >= self.detect_every:
+            self._detected = index
+            det = self.recognizer.pipeline.detect(self._scaled(frame))
+            self.ended += tracker.update(index, det.boxes / self.scale, det.landmarks / self.scale)
+            due = [t for t in tracker.tracks
+                   if t.last_seen == index and index - t.last_embedded >= self.embed_every]
+            if due:
+                self._embed(frame, due, index)
+        return tracker.visible(index, self.detect_every)
+
+    def _scaled(self, frame: np.ndarray) -> np.ndarray:
+        """The frame scaled so min_face_size pixels become MTCNN's smallest face."""
+        if self.scale == 1.0:
+            return frame
+        import cv2
+
+        size = (max(1, int(frame.shape[1] * self.scale)), max(1, int(frame.shape[0] * self.scale)))
+        return cv2.resize(frame, size, interpolation=cv2.INTER_AREA)
+
+    def _embed(self, frame: np.ndarray, due: list, index: int) -> None:
+        """Embed the due tracks' faces (one call), split off newcomers, name every track embedded now."""
+        rec = self.recognizer
+        vectors = rec.pipeline.embed_faces(frame, [t.box for t in due], [t.landmarks for t in due])
+        # Name this frame's faces too: a face that gets another name and lies farther than the
+        # model's same-person distance from its track is someone else.
+        frame_names = rec.identify(vectors).names
+        for t, e, name in zip(due, vectors, frame_names):
+            if t.total is not None and name != t.name and np.linalg.norm(e - t.embedding) > self.split_distance:
+                # Another person now fills this box (a cut, or one walking past): end the
+                # appearance rather than let the newcomer inherit its embedding.
+                self.ended.append(t)
+                t = self.tracks.restart(t, index)
+            t.add(e)
+            t.last_embedded = index
+        fresh = [t for t in self.tracks.tracks if t.last_embedded == index]
+        names, probs, dists = rec.identify(np.stack([t.embedding for t in fresh]))
+        for t, name, p, d in zip(fresh, names, probs, dists):
+            t.name, t.probability, t.distance = name, float(p), float(d)
+
+    def close(self) -> list[Track]:
+        """End every open track (the video is over) and return them."""
+        ended, self.tracks.tracks = self.tracks.tracks, []
+        return ended

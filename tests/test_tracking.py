@@ -1,0 +1,110 @@
+"""The video tracker and appearances on scripted frames: no models, so each rule is seen alone."""
+from types import SimpleNamespace
+
+import numpy as np
+
+from facerec.identity.protocol import UNKNOWN, Identities
+from facerec.video.appearances import EVENT_KEYS, Appearances
+from facerec.video.tracking import FaceTracker
+
+PEOPLE = {"alice": np.eye(8, dtype=np.float32)[0], "bob": np.eye(8, dtype=np.float32)[1]}
+STRANGER = np.eye(8, dtype=np.float32)[2]
+
+
+class ScriptedRecognizer:
+    """Frames carry their number in pixel (0, 0); the script says which faces each shows."""
+
+    def __init__(self, script):
+        self.script = script  # frame number -> [(box, person or None for a stranger)]
+        self.detections = []  # frame numbers detection ran on
+        self.embedder = SimpleNamespace(same_person_distance=0.4)
+        self.pipeline = SimpleNamespace(detect=self._detect, embed_faces=self._embed)
+
+    def _faces(self, frame):
+        return self.script.get(int(frame[0, 0, 0]), [])
+
+    def _detect(self, frame):
+        self.detections.append(int(frame[0, 0, 0]))
+        faces = self._faces(frame)
+        boxes = np.array([b for b, _ in faces], np.float32).reshape(-1, 4)
+        return SimpleNamespace(boxes=boxes, landmarks=np.zeros((len(boxes), 5, 2), np.float32))
+
+    def _embed(self, frame, boxes, landmarks):
+        by_box = {tuple(np.round(b, 1)): who for b, who in self._faces(frame)}
+        return np.stack([PEOPLE.get(by_box.get(tuple(np.round(b, 1))), STRANGER) for b in boxes])
+
+    def identify(self, vectors):
+        names, dists = [], []
+        for v in vectors:
+            d = {n: float(np.linalg.norm(v - e)) for n, e in PEOPLE.items()}
+            best = min(d, key=d.get)
+            names.append(best if d[best] < 0.5 else UNKNOWN)
+            dists.append(d[best])
+        return Identities(names, np.ones(len(names)), np.array(dists))
+
+
+def frame(number):
+    f = np.zeros((120, 160, 3), np.uint8)
+    f[0, 0, 0] = number
+    return f
+
+
+def run(script, frames, **settings):
+    rec = ScriptedRecognizer(script)
+    tracker = FaceTracker(rec, **{"detect_every": 1, "embed_every": 1, "min_face_size": 20, **settings})
+    seen, ended = [], []
+    for i in frames:
+        visible = tracker.step(frame(i), i)
+        seen.append([(t.id, t.name) for t in visible])
+        ended += tracker.ended
+    return rec, tracker, seen, ended
+
+
+def test_a_moving_face_keeps_one_track_and_one_name():
+    script = {i: [((10 + 3 * i, 20, 60 + 3 * i, 70), "alice")] for i in range(10)}
+    _, _, seen, ended = run(script, range(10))
+    assert {ids for frame_tracks in seen for ids, _ in frame_tracks} == {0}
+    assert seen[-1] == [(0, "alice")] and not ended
+
+
+def test_another_person_in_the_same_box_starts_a_new_appearance():
+    box = (10, 20, 60, 70)
+    script = {i: [(box, "alice" if i < 5 else "bob")] for i in range(10)}
+    _, _, seen, ended = run(script, range(10))
+    assert seen[4] == [(0, "alice")] and seen[5] == [(1, "bob")]
+    assert [t.id for t in ended] == [0]  # alice's appearance ended at the change, not carried on
+
+
+def test_detection_keeps_its_pace_when_frames_are_skipped():
+    """A camera whose consumer falls behind skips frames: detection still runs every detect_every
+    source frames, whatever the parity of the frames that arrive."""
+    script = {i: [((10, 20, 60, 70), "alice")] for i in range(20)}
+    rec, _, _, _ = run(script, [1, 3, 5, 7, 9, 11], detect_every=2)
+    assert rec.detections == [1, 3, 5, 7, 9, 11]
+    rec, _, _, _ = run(script, range(8), detect_every=2)
+    assert rec.detections == [0, 2, 4, 6]  # consecutive frames: the schedule it always had
+
+
+def test_appearances_announce_rename_and_close_in_one_schema():
+    box = (10, 20, 60, 70)
+    script = {i: [(box, "alice")] for i in range(4)}
+    rec = ScriptedRecognizer(script)
+    tracker = FaceTracker(rec, detect_every=1, embed_every=1, min_face_size=20)
+    appearances = Appearances("door", fps=10)
+    events = []
+    for i in range(4):
+        visible = tracker.step(frame(i), i)
+        events += appearances.update(visible, tracker.ended)
+    events += appearances.ended(tracker.close())
+    kinds = [e["type"] for e, _ in events]
+    assert kinds == ["appeared", "left"]
+    left = events[-1][0]
+    assert tuple(left) == EVENT_KEYS and left["name"] == "alice" and left["appearance"] == "door-0-0"
+    assert left["start_s"] == 0.0 and left["end_s"] == 0.3 and left["frames"] == 4 and left["end"] >= left["start"]
+    # A name that changes within one appearance is announced again.
+    track = SimpleNamespace(id=7, name="alice", probability=0.9, distance=0.2, box=np.array(box), start_frame=0,
+                            last_seen=0)
+    a = Appearances("door", fps=10)
+    first = a.update([track], [])
+    track.name = "bob"
+    assert [e["type"] for e, _ in first + a.update([track], [])] == ["appeared", "renamed"]
