@@ -239,12 +239,14 @@ def validate_pairs(lfw_dir, pairs_file, model="default", *, n_folds: int = 10, m
     return r
 
 
-def score_classification(rows, class_names, unknown: str = "Unknown") -> dict:
+def score_classification(rows, class_names) -> dict:
     """rows: (true name, predicted name or None) per face; a true name outside class_names is a
     stranger.  Accuracy on known people and the share of strangers left unnamed."""
+    from .identity.protocol import is_named
+
     known = set(class_names)
     k = [(t, p) for t, p in rows if t in known]
     s = [(t, p) for t, p in rows if t not in known]
     return {"known_faces": len(k), "accuracy": float(np.mean([t == p for t, p in k])) if k else float("nan"),
             "stranger_faces": len(s),
-            "stranger_rejection": float(np.mean([p in (unknown, None) for _, p in s])) if s else float("nan")}
+            "stranger_rejection": float(np.mean([not is_named(p) for _, p in s])) if s else float("nan")}

@@ -1,4 +1,5 @@
-"""Every face of a photo collection named: rows for the results file, the sorted folders and the page."""
+"""Every face of a photo collection named (Recognizer.recognize_files) as rows: for the results file,
+the sorted folders and the page."""
 from __future__ import annotations
 
 from .results_file import box_cell
@@ -16,10 +17,3 @@ def identify_rows(results) -> list[dict]:
             rows.append({"path": res.path, "face": i, "box": box_cell(f.box), "name": f.name,
                          "probability": round(f.probability, 4), "distance": round(f.distance, 4), "note": ""})
     return rows
-
-
-def identify_collection(recognizer, photos, cache: bool = True, batch_size: int = 64,
-                        progress: bool = True) -> list[dict]:
-    """Every face of every photo named by a Recognizer: rows with name, probability, distance."""
-    return identify_rows(recognizer.recognize_files(photos, cache=cache, batch_size=batch_size,
-                                                    progress=progress))

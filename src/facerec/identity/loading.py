@@ -11,14 +11,17 @@ from ..errors import FacerecError
 def load_identifier(path):
     """A gallery (facerec enrol) or a classifier (classifier.py TRAIN) from its file; anything
     else is refused with one line before any model loads."""
-    from .classifier import FaceClassifier
     from .gallery import Gallery
     from .gallery_file import is_gallery_file
 
     if not Path(path).exists():  # before it is taken for either kind
         raise FacerecError(f"{path}: file not found (a gallery from facerec enrol, or a classifier "
                            f"from classifier.py TRAIN)")
-    return Gallery.load(path) if is_gallery_file(path) else FaceClassifier.load(path)
+    if is_gallery_file(path):
+        return Gallery.load(path)
+    from .classifier import FaceClassifier  # scikit-learn (and its memory) only for a classifier
+
+    return FaceClassifier.load(path)
 
 
 def embedder_for(identifier=None, model=None, source: str = "the file"):

@@ -44,7 +44,6 @@ class LiveGallery:
                 raise FacerecError(f"{self.path}: not a gallery (facerec enrol makes one; a classifier from "
                                    f"classifier.py TRAIN cannot be enrolled into)")
             self.current = Gallery.load(self.path)
-            self.created = False
             self._stamp = self._file_stamp()
         else:
             if embedder is None:
@@ -52,7 +51,7 @@ class LiveGallery:
 
                 embedder = load_embedder("default")
             self.current = Gallery.for_embedder(embedder)
-            self.created = True  # the file is written at the first enrolment
+            # The file is written at the first enrolment.
             self._stamp = None
         self._write = threading.Lock()
 
