@@ -154,7 +154,7 @@ class Recognizer:
         """Every face of photos into a Parquet file (batch.embed_photos), with this model."""
         from .batch.embed_photos import embed_photos
 
-        return embed_photos(photos, output, model=self.embedder.spec, **options)
+        return embed_photos(photos, output, model=self.embedder, **options)
 
     # --- video ------------------------------------------------------------------------------
 

@@ -67,27 +67,33 @@ class EmbedSummary:
         return self.embedded / self.seconds if self.seconds else 0.0
 
 
-def model_identity(model: str) -> tuple[str, int]:
-    """(key, dim) of a model, loaded once here to check the output and shape the table."""
+def model_identity(model) -> tuple[str, int, str]:
+    """(key, dim, spec) of a model: an Embedder (a Recognizer's), or a spec loaded once here to
+    check the output and shape the table.  The workers load their own from the spec."""
     from ..embedding import load_embedder
 
-    e = load_embedder(model, threads=1)
-    return e.key, e.dim
+    e = load_embedder(model, threads=1) if isinstance(model, (str, os.PathLike)) else model
+    return e.key, e.dim, e.spec
 
 
-def embed_photos(photos, output, engine: str = "local", address: str | None = None, model: str = "default",
+def check_request(output, engine: str = "local", batch_size: int = 16) -> None:
+    """Refuse what embed_photos would refuse, before any model loads or photo is read."""
+    if engine not in ("local", "ray"):
+        raise FacerecError(f"unknown engine '{engine}': use local or ray")
+    if batch_size < 1:
+        raise FacerecError(f"--batch-size {batch_size} must be at least 1")
+    faces_table.check_output(output)
+
+
+def embed_photos(photos, output, engine: str = "local", address: str | None = None, model="default",
                  workers: int | None = None, batch_size: int = 16, progress: bool = True) -> EmbedSummary:
     """Every face of photos into output (.parquet), skipping photos already there."""
     import time
 
     from ..progress import progress as progress_bar
 
-    if engine not in ("local", "ray"):
-        raise FacerecError(f"unknown engine '{engine}': use local or ray")
-    if batch_size < 1:
-        raise FacerecError(f"--batch-size {batch_size} must be at least 1")
-    faces_table.check_output(output)
-    key, dim = model_identity(model)
+    check_request(output, engine, batch_size)
+    key, dim, spec = model_identity(model)
     seen = faces_table.done(output, key)
     # Absolute paths: a rerun from another folder finds its photos done, and Ray's workers (whose
     # working folder is not this one) can open them.
@@ -97,7 +103,7 @@ def embed_photos(photos, output, engine: str = "local", address: str | None = No
     t0 = time.perf_counter()
     bar = progress_bar(len(todo), "Photos", enabled=progress)
     run = _run_ray if engine == "ray" else _run_local
-    for table in run(todo, model, workers, batch_size, address):
+    for table in run(todo, spec, workers, batch_size, address):
         faces_table.write_part(output, table)
         n_photos = len(set(table.column("path").to_pylist()))
         bar.update(n_photos)

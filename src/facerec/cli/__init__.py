@@ -58,9 +58,9 @@ def _cmd_model(args) -> int:
 
 
 def _cmd_verify(args) -> int:
-    from ..api import verify
+    from ..recognizer import Recognizer
 
-    r = verify(args.a, args.b, model=args.model, threshold=args.threshold)
+    r = Recognizer.for_model(args.model).verify(args.a, args.b, threshold=args.threshold)
     print(f"same:      {'yes' if r.same else 'no'}")
     print(f"distance:  {r.distance:.4f}")
     print(f"threshold: {r.threshold:.4f}")

@@ -5,19 +5,19 @@ import sys
 
 
 def _cmd_embed(args) -> int:
+    from ..batch.embed_photos import check_request
     from ..collections.finding import find_photos
-    from ..batch.embed_photos import embed_photos
     from ..errors import FacerecError
-    from ..batch.faces_table import check_output
+    from ..recognizer import Recognizer
 
-    check_output(args.output)
+    check_request(args.output, args.engine, args.batch_size)
     photos, notes = find_photos(args.paths, recursive=args.recursive)
     for note in notes:
         print(f"note: {note}", file=sys.stderr)
     if not photos:
         raise FacerecError("no photos found in " + ", ".join(args.paths))
-    s = embed_photos(photos, args.output, engine=args.engine, address=args.address, model=args.model,
-                     workers=args.workers, batch_size=args.batch_size)
+    s = Recognizer.for_model(args.model).embed(photos, args.output, engine=args.engine, address=args.address,
+                                               workers=args.workers, batch_size=args.batch_size)
     print(f"Photos: {s.photos}" + (f" ({s.skipped} already in {args.output})" if s.skipped else "")
           + f"   embedded now: {s.embedded} ({s.faces} faces, {s.failed} without a face or unreadable)")
     print(f"Took {s.seconds:.1f} s ({s.rate:.1f} photos/s, engine {args.engine})")

@@ -95,11 +95,10 @@ class Service:
                 for f in self.recognizer.recognize(image)]
 
     def verify(self, a: np.ndarray, b: np.ndarray) -> dict:
-        """api.verify on the model thread (its detector then lives there, one for the service)."""
-        from ..api import verify
-
+        """Each photo's main face compared (Recognizer.verify), its detection and embedding on the
+        shared model thread like every request's."""
         try:
-            r = self.worker.call(lambda: verify(a, b, model=self.embedder))
+            r = self.recognizer.verify(a, b)
         except FacerecError as exc:  # a photo without a face: the request was fine, the photo not
             raise Refused(422, str(exc)) from None
         return {"same": bool(r.same), "distance": round(float(r.distance), 4), "threshold": round(r.threshold, 4),
