@@ -70,7 +70,7 @@ def main(argv=None):
                 if args.path == "svm":
                     clf = train_classifier(G, labels=g_names, model=emb, false_accept=args.false_accept,
                                            progress=False)
-                    d_acc = clf.max_distance
+                    d_acc = clf.max_distance_
                     named_s.append(np.mean(np.asarray(clf.identify(S)[0]) != "Unknown"))
                     right_k.append(np.mean(np.asarray(clf.identify(X[probe])[0]) == names[probe]))
                     continue

@@ -61,10 +61,11 @@ def test_identify_and_cluster_refuse_outputs_over_inputs(files, capsys):
 
 
 def test_a_report_folder_may_be_an_input_folder_but_not_hold_an_input(tmp_path):
-    from facerec.cli.collection import refuse_outputs_over_inputs
+    from facerec.collections.report import REPORT_FILES
+    from facerec.files import refuse_outputs_over_inputs
 
     def check(outputs, paths):
-        refuse_outputs_over_inputs(outputs, paths, [(tmp_path / "clf.npz", "the classifier")])
+        refuse_outputs_over_inputs(outputs, paths, [(tmp_path / "clf.npz", "the classifier")], REPORT_FILES)
 
     photos = tmp_path / "photos"
     photos.mkdir()

@@ -1,7 +1,7 @@
 """facerec: FaceNet-style face recognition. The public API:
 
     load_image, detect_faces, face_encodings, face_distance, compare_faces, verify
-    Recognizer (a classifier file -> names for images and video frames), train_classifier
+    Recognizer (a gallery or classifier -> names for images, files and video frames), train_classifier
     load_embedder (an embedding network: 'default' or a FaceNet model path)
 
 Modules are imported on first use, so ``import facerec`` stays light.

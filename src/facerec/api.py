@@ -22,6 +22,7 @@ _local = threading.local()
 def _embedder(model):
     from .embedding import load_embedder
 
+    model = "default" if model is None else model
     if not isinstance(model, (str, os.PathLike)):
         return model  # an Embedder, or one standing in for it (the service's shared one)
     with _lock:

@@ -1,9 +1,9 @@
 """The one face pipeline: image -> faces (detect) -> chips (align) -> embeddings (embed), and which
 face of a photo to take.
 
-``FacePipeline`` holds a detector and an embedder.  Every front end reaches detection, alignment
-and embedding through it: the public API, the Recognizer (photos, files, video frames), the
-service and the batch jobs.  Photo files go through ``files``: a crop written by align_dataset is
+``FacePipeline`` holds a detector and an embedder, and is the one place that goes from an image
+to embeddings: the public API, the Recognizer (photos, files, video frames; the service's
+requests and cameras), training, enrolment, validation and the batch job embed through it.  Photo files go through ``files``: a crop written by align_dataset is
 aligned from its landmark sidecar instead of being searched again, and results are cached by
 file content and model.
 
@@ -131,11 +131,6 @@ class FacePipeline:
         """models itself when it is a FacePipeline, else a new one around that embedder."""
         return models if isinstance(models, cls) else cls(models)
 
-    def configured(self, cache: bool, batch_size: int) -> "FacePipeline":
-        """This pipeline with the cache on or off and another batch size (same models)."""
-        if (self.cache is not None) == cache and self.batch_size == batch_size:
-            return self
-        return FacePipeline(self.embedder, self.detector, cache=cache, batch_size=batch_size)
 
     # --- one image ---------------------------------------------------------------------------
 
@@ -168,25 +163,29 @@ class FacePipeline:
 
     # --- image files -------------------------------------------------------------------------
 
-    def files(self, paths, mirrored: bool = False, progress: bool = True) -> list[FileFaces]:
+    def files(self, paths, mirrored: bool = False, progress: bool = True, cache: bool = True,
+              batch_size: int | None = None) -> list[FileFaces]:
         """FileFaces for each image file (error set when unreadable); mirrored adds the embeddings
-        of the faces' mirror images (``flipped``)."""
+        of the faces' mirror images (``flipped``); cache=False neither reads nor writes the cache
+        for this call; batch_size: faces per embedding call (default: the pipeline's)."""
         from .progress import progress as progress_bar
 
+        store = self.cache if cache else None
+        batch_size = batch_size or self.batch_size
         out: list[FileFaces | None] = [None] * len(paths)
         pending = []  # _Located, waiting for one embedding call
         bar = progress_bar(len(paths), "Faces", enabled=progress)
         for i, path in enumerate(paths):
             bar.update()
-            found = self._cached_or_located(str(path), mirrored)
+            found = self._cached_or_located(str(path), mirrored, store)
             if isinstance(found, FileFaces):
                 out[i] = found
                 continue
             pending.append((i, found))
-            if sum(len(p.chips) for _, p in pending) >= self.batch_size:
-                self._embed_pending(pending, out, mirrored)
+            if sum(len(p.chips) for _, p in pending) >= batch_size:
+                self._embed_pending(pending, out, mirrored, store)
                 pending = []
-        self._embed_pending(pending, out, mirrored)
+        self._embed_pending(pending, out, mirrored, store)
         bar.close()
         return out
 
@@ -197,7 +196,7 @@ class FacePipeline:
 
         return f"faces-v2:{self._detector.settings if self._detector is not None else MTCNN.describe()}"
 
-    def _cached_or_located(self, path: str, mirrored: bool):
+    def _cached_or_located(self, path: str, mirrored: bool, store):
         """A FileFaces from the cache (or for an unreadable file), else the file's located faces."""
         from .embedding.cache import faces_entry_ok
         from .files import file_digest
@@ -208,8 +207,8 @@ class FacePipeline:
         except OSError as exc:
             return FileFaces.failed(path, self.embedder.dim, f"cannot open: {exc.strerror or exc}")
         # An entry that is not whole (arrays missing, misshapen, NaN) is a miss: recomputed, overwritten.
-        hit = self.cache.get(digest, self._variant(), check=lambda a: faces_entry_ok(a, self.embedder.dim)) \
-            if self.cache else None
+        hit = store.get(digest, self._variant(), check=lambda a: faces_entry_ok(a, self.embedder.dim)) \
+            if store else None
         if hit is not None and (not mirrored or "flipped" in hit):
             return FileFaces(path, hit["boxes"], hit["landmarks"], hit["embeddings"], hit.get("flipped"),
                              image_size=tuple(int(v) for v in hit["image_size"]))
@@ -241,7 +240,7 @@ class FacePipeline:
         chip = cv2.resize(image, (w, h), interpolation=cv2.INTER_AREA if image.shape[0] > h else cv2.INTER_LINEAR)
         return _Located(path, digest, boxes, landmarks, chip[None], size, scores)
 
-    def _embed_pending(self, pending, out, mirrored: bool) -> None:
+    def _embed_pending(self, pending, out, mirrored: bool, store) -> None:
         """One embedding call for the chips of every pending file; each file's FileFaces into out."""
         if not pending:
             return
@@ -259,17 +258,18 @@ class FacePipeline:
                            emb_f[k:k + n] if mirrored else None, image_size=tuple(p.size), scores=p.scores)
             k += n
             out[i] = ff
-            self._remember(p.digest, ff)
+            if store:
+                _remember(store, self._variant(), p.digest, ff)
 
-    def _remember(self, digest: str, ff: FileFaces) -> None:
-        if not self.cache:
-            return
-        # float32 as faces_entry_ok wants, whatever an embedder returns, so the entry is used.
-        arrays = {"boxes": ff.boxes, "landmarks": ff.landmarks, "embeddings": np.asarray(ff.embeddings, np.float32),
-                  "image_size": np.asarray(ff.image_size, np.int64)}
-        if ff.flipped is not None:
-            arrays["flipped"] = np.asarray(ff.flipped, np.float32)
-        self.cache.put(digest, self._variant(), arrays)
+
+def _remember(store, variant: str, digest: str, ff: FileFaces) -> None:
+    """An image's faces into the embedding cache; float32 as faces_entry_ok wants, whatever an
+    embedder returns, so the entry is used."""
+    arrays = {"boxes": ff.boxes, "landmarks": ff.landmarks, "embeddings": np.asarray(ff.embeddings, np.float32),
+              "image_size": np.asarray(ff.image_size, np.int64)}
+    if ff.flipped is not None:
+        arrays["flipped"] = np.asarray(ff.flipped, np.float32)
+    store.put(digest, variant, arrays)
 
 
 @dataclass

@@ -5,6 +5,7 @@ verify, train, embed)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
@@ -60,6 +61,22 @@ class Recognizer:
         return cls(identifier, embedder_for(identifier, model, str(path)), source=str(path))
 
     @classmethod
+    def for_gallery(cls, path, model=None, false_accept: float | None = None) -> "Recognizer":
+        """A Recognizer whose identifier is the gallery file at path, or a new empty gallery for
+        model when there is none yet (written by gallery.save); false_accept sets its target."""
+        from .identity.gallery import Gallery
+        from .identity.loading import embedder_for
+
+        path = Path(path)
+        gallery = Gallery.load(path) if path.exists() else None  # a bad file is refused before any model loads
+        embedder = embedder_for(gallery, model, str(path))
+        if gallery is None:
+            gallery = Gallery.for_embedder(embedder, 0.01 if false_accept is None else false_accept)
+        elif false_accept is not None:
+            gallery.false_accept = false_accept
+        return cls(gallery, embedder, source=str(path))
+
+    @classmethod
     def for_model(cls, model="default") -> "Recognizer":
         """A Recognizer with no one to name yet: verify, cluster, enrol, train, embed."""
         return cls(None, model if model is not None else "default")
@@ -95,7 +112,7 @@ class Recognizer:
     def faces_of_files(self, paths, mirrored: bool = False, cache: bool = True, batch_size: int = 64,
                        progress: bool = True):
         """FileFaces of each image file (pipeline.FacePipeline.files), embeddings cached by content."""
-        return self.pipeline.configured(cache, batch_size).files([str(p) for p in paths], mirrored, progress)
+        return self.pipeline.files([str(p) for p in paths], mirrored, progress, cache=cache, batch_size=batch_size)
 
     def recognize_files(self, paths, subject_only: bool = False, cache: bool = True, batch_size: int = 64,
                         progress: bool = True) -> list[FileResult]:
@@ -130,10 +147,14 @@ class Recognizer:
 
     def cluster(self, photos, gallery=None, pair_rate: float | None = None, cache: bool = True,
                 batch_size: int = 64, progress: bool = True) -> list[dict]:
-        """Faces of photos grouped by person (collections.cluster); a gallery's people left out."""
-        from .collections.cluster import cluster_files
-
+        """Faces of photos grouped by person (collections.cluster_rows); a gallery's people left out."""
         files = self.faces_of_files(photos, cache=cache, batch_size=batch_size, progress=progress)
+        return self.cluster_files(files, gallery, pair_rate)
+
+    def cluster_files(self, files, gallery=None, pair_rate: float | None = None) -> list[dict]:
+        """cluster() for faces embedded earlier with this model (FileFaces: a faces file's)."""
+        from .collections.cluster_rows import cluster_files
+
         return cluster_files(files, self.embedder.name, gallery, pair_rate)
 
     def training_set(self, people, mirror: bool = True, cache: bool = True, batch_size: int = 64,

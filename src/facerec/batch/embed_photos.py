@@ -76,10 +76,12 @@ def model_identity(model) -> tuple[str, int, str]:
     return e.key, e.dim, e.spec
 
 
-def check_request(output, engine: str = "local", batch_size: int = 16) -> None:
+def check_request(output, engine: str = "local", batch_size: int = 16, address: str | None = None) -> None:
     """Refuse what embed_photos would refuse, before any model loads or photo is read."""
     if engine not in ("local", "ray"):
         raise FacerecError(f"unknown engine '{engine}': use local or ray")
+    if address and engine != "ray":
+        raise FacerecError("--address is for --engine ray")
     if batch_size < 1:
         raise FacerecError(f"--batch-size {batch_size} must be at least 1")
     faces_table.check_output(output)
@@ -92,7 +94,7 @@ def embed_photos(photos, output, engine: str = "local", address: str | None = No
 
     from ..progress import progress as progress_bar
 
-    check_request(output, engine, batch_size)
+    check_request(output, engine, batch_size, address)
     key, dim, spec = model_identity(model)
     seen = faces_table.done(output, key)
     # Absolute paths: a rerun from another folder finds its photos done, and Ray's workers (whose

@@ -125,7 +125,7 @@ def _print_scores(rows, class_names) -> None:
 def _write_outputs(args, results, rows, identifier) -> None:
     from ..collections.report import write_collection_report, write_report
     from ..collections.results_file import IDENTIFY_COLUMNS, write_rows
-    from ..collections.identify import identify_rows
+    from ..collections.identify_rows import identify_rows
 
     if args.output:
         write_rows(args.output, identify_rows(results), IDENTIFY_COLUMNS)
@@ -142,12 +142,14 @@ def classify(args) -> int:
     from ..embedding import load_embedder
     from ..identity.loading import load_identifier
     from ..recognizer import Recognizer
-    from .collection import refuse_outputs_over_inputs
+    from ..collections.report import REPORT_FILES
+    from ..files import refuse_outputs_over_inputs
 
     check_output_name(args.output)
     refuse_outputs_over_inputs([("--output", args.output, False), ("--report", args.report, True)],
                                [p for p in (args.data_dir, args.unknown_dir) if p],
-                               [(args.classifier_filename, "the classifier"), (args.model, "the model")])
+                               [(args.classifier_filename, "the classifier"), (args.model, "the model")],
+                               REPORT_FILES)
     clf = load_identifier(args.classifier_filename)  # refuse a bad file before loading models
     classes, unlabelled = _photos_to_classify(args, clf.class_names)
     print("Loading feature extraction model")

@@ -7,17 +7,11 @@ from pathlib import Path
 from ..errors import FacerecError
 
 
-def refuse_outputs_over_inputs(outputs, paths, recognition=()) -> None:
-    """files.refuse_outputs_over_inputs, a --report folder's files included."""
-    from ..collections.report import REPORT_FILES
-    from ..files import refuse_outputs_over_inputs as refuse
-
-    refuse(outputs, paths, recognition, REPORT_FILES)
-
-
 def _check_outputs(args) -> None:
     """Refuse output names that cannot work before any photo is read."""
+    from ..collections.report import REPORT_FILES
     from ..collections.results_file import check_output_name
+    from ..files import refuse_outputs_over_inputs
 
     check_output_name(args.output)
     if args.html and Path(args.html).suffix.lower() not in (".html", ".htm"):
@@ -27,7 +21,7 @@ def _check_outputs(args) -> None:
     recognition = getattr(args, "recognition_file", None) or getattr(args, "gallery", None)
     refuse_outputs_over_inputs([("--output", args.output, False), ("--html", args.html, False),
                                 ("--report", getattr(args, "report", None), True)], args.paths,
-                               [(recognition, "the gallery or classifier")] if recognition else [])
+                               [(recognition, "the gallery or classifier")] if recognition else [], REPORT_FILES)
 
 
 def _photos(args) -> list[str]:
@@ -72,7 +66,7 @@ def _problems(rows) -> None:
 
 
 def cmd_identify(args) -> int:
-    from ..collections.identify import identify_rows
+    from ..collections.identify_rows import identify_rows
     from ..collections.results_file import IDENTIFY_COLUMNS
     from ..identity.protocol import is_named
     from ..recognizer import Recognizer
@@ -119,12 +113,11 @@ def _cluster_rows(args, rec, gallery):
                                    batch_size=args.batch_size)
     # Faces embedded earlier, by facerec embed (on Ray, say): nothing is embedded again.
     from ..batch.faces_table import read_files
-    from ..collections.cluster import cluster_files
 
     if len(args.paths) > 1:
         raise FacerecError("give one faces file (.parquet), or photos and folders, not both")
     files, _ = read_files(faces_files[0], rec.embedder.key)
-    return [ff.path for ff in files], cluster_files(files, rec.embedder.name, gallery, args.pair_rate)
+    return [ff.path for ff in files], rec.cluster_files(files, gallery, args.pair_rate)
 
 
 def cmd_cluster(args) -> int:

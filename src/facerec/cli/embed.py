@@ -10,7 +10,7 @@ def _cmd_embed(args) -> int:
     from ..errors import FacerecError
     from ..recognizer import Recognizer
 
-    check_request(args.output, args.engine, args.batch_size)
+    check_request(args.output, args.engine, args.batch_size, args.address)
     photos, notes = find_photos(args.paths, recursive=args.recursive)
     for note in notes:
         print(f"note: {note}", file=sys.stderr)

@@ -25,22 +25,6 @@ def _check_sources(args) -> None:
         raise FacerecError("--from-parquet goes with --names or --from-clusters, not a PEOPLE_DIR")
 
 
-def _open_gallery(args, path: Path):
-    """(gallery, recognizer): the gallery file's, or a new one for --model; a bad file is refused
-    before any model loads."""
-    from ..identity.gallery import Gallery
-    from ..identity.loading import embedder_for
-    from ..recognizer import Recognizer
-
-    gallery = Gallery.load(path) if path.exists() else None
-    rec = Recognizer.for_model(embedder_for(gallery, args.model, str(path)))
-    if gallery is None:
-        gallery = Gallery.for_embedder(rec.embedder, 0.01 if args.false_accept is None else args.false_accept)
-    elif args.false_accept is not None:
-        gallery.false_accept = args.false_accept
-    return gallery, rec
-
-
 def _faces_file(args, rec) -> dict | None:
     """path -> FileFaces from --from-parquet (faces embedded earlier: nothing is embedded again)."""
     if not args.from_parquet:
@@ -73,10 +57,13 @@ def _enrolment(args):
 def cmd_enrol(args) -> int:
     import time
 
+    from ..recognizer import Recognizer
+
     _check_sources(args)
     enrol = _enrolment(args)
     path = Path(args.gallery)
-    gallery, rec = _open_gallery(args, path)
+    rec = Recognizer.for_gallery(path, args.model, args.false_accept)
+    gallery = rec.identifier
     t = time.perf_counter()
     notes, enrolled = enrol(gallery, rec)
     for note in notes:

@@ -93,10 +93,8 @@ def write_collection_report(folder, rows, recognizer_file) -> Path:
     unknown = [r["distance"] for r in faces if r["name"] == UNKNOWN and np.isfinite(r["distance"])]
     bins = np.linspace(0, max([0.8] + named + unknown), 41)
     ax.hist([named, unknown], bins=bins, stacked=True, color=["#2a9d3f", "#c0392b"], label=["named", UNKNOWN])
-    limit = getattr(recognizer_file, "max_distance", None)
-    if limit is None and hasattr(recognizer_file, "acceptance_distance"):
-        limit = recognizer_file.acceptance_distance()
-    if limit is not None and np.isfinite(limit):
+    limit = recognizer_file.acceptance_distance()
+    if np.isfinite(limit):
         ax.axvline(limit, color="black", linestyle="--", label=f"acceptance distance {limit:.3f}")
     ax.set_xlabel("distance to the nearest enrolled face")
     ax.set_ylabel("faces")

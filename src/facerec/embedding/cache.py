@@ -57,7 +57,7 @@ def _decode(blob) -> dict | None:
 
 
 def faces_entry_ok(arrays: dict, dim: int) -> bool:
-    """Whether a cached entry holds what FaceEncoder builds a FileFaces from: for K faces, finite
+    """Whether a cached entry holds what FacePipeline.files builds a FileFaces from: for K faces, finite
     float32 boxes (K, 4), landmarks (K, 5, 2), embeddings (K, dim) and optionally flipped
     (K, dim), and image_size as two non-negative integers."""
     try:

@@ -52,9 +52,9 @@ class FaceClassifier(ClassifierMixin, BaseEstimator):
 
     @quiet_sklearn
     def fit(self, X, y, groups=None) -> "FaceClassifier":
-        """Train on embeddings X (N, D) of people y (N names); groups (N,): each row's photo, so
-        a photo and its mirror image are never split apart when people are held out."""
-        X, y = np.asarray(X, np.float32), np.asarray(y)
+        """Train on embeddings X (N, D) of people y (N names, taken as text); groups (N,): each
+        row's photo, so a photo and its mirror image are never split apart when people are held out."""
+        X, y = np.asarray(X, np.float32), np.asarray(y).astype(str)  # names: Unknown is one too
         if self.threshold is not None and not 0 <= self.threshold <= 1:
             raise FacerecError(f"threshold {self.threshold} is not a probability between 0 and 1")
         if len(np.unique(y)) < 2:
@@ -109,6 +109,10 @@ class FaceClassifier(ClassifierMixin, BaseEstimator):
                    expected_known=stats.known_accepted(self.max_distance_))
 
     # --- prediction ------------------------------------------------------------------------
+
+    def acceptance_distance(self) -> float:
+        """The distance to the nearest training face beyond which a face is Unknown (inf: none)."""
+        return self.max_distance_
 
     @property
     def class_names(self) -> list[str]:
@@ -185,7 +189,7 @@ class FaceClassifier(ClassifierMixin, BaseEstimator):
         from .classifier_file import read_classifier
 
         meta, a = read_classifier(path)
-        clf = cls(seed=meta.get("seed", 666), embedder_info=meta.get("embedder", {}))
+        clf = cls(seed=meta.get("seed", 666), C=float(meta.get("C", 10.0)), embedder_info=meta.get("embedder", {}))
         clf.classes_ = np.asarray(meta["class_names"])
         clf.threshold_ = float(meta["threshold"])
         clf.max_distance_ = float("inf") if meta.get("max_distance") is None else float(meta["max_distance"])

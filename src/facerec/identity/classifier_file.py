@@ -30,7 +30,7 @@ def write_classifier(clf, path) -> None:
         "format": FORMAT, "version": FORMAT_VERSION, "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
         "class_names": clf.class_names, "threshold": clf.threshold_,
         "max_distance": None if np.isinf(clf.max_distance_) else clf.max_distance_,
-        "embedder": clf.embedder_info or {}, "seed": clf.seed, "calibration": clf.calibration_,
+        "embedder": clf.embedder_info or {}, "seed": clf.seed, "C": clf.C, "calibration": clf.calibration_,
         "sklearn": sklearn.__version__,
     }
     arrays = {
@@ -75,6 +75,7 @@ def _check(path, meta: dict, a: dict) -> None:
     ok(meta.get("max_distance") is None or finite_number(meta["max_distance"], 0, 2), "max_distance")
     ok(isinstance(meta.get("embedder", {}), dict) and isinstance(meta.get("calibration", {}), dict), "model fields")
     ok(isinstance(meta.get("seed", 666), int) and 0 <= meta.get("seed", 666) < 2**32, "seed")
+    ok(finite_number(meta.get("C", 10.0), 0, 1e9) and meta.get("C", 10.0) > 0, "C")
     e, labels = a["train_embeddings"], a["train_labels"]
     ok(is_float(e) and e.ndim == 2 and len(e) >= 2 and 0 < e.shape[1] <= 4096 and np.isfinite(e).all()
        and unit_rows(e),

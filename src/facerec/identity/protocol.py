@@ -48,6 +48,8 @@ class Identifier(Protocol):
 
     def check_model(self, embedder, source: str = ...) -> None: ...
 
+    def acceptance_distance(self) -> float: ...  # beyond it a face is Unknown
+
 
 def is_named(name) -> bool:
     """True for a person's name; False for UNKNOWN, a pending track, or no name."""

@@ -31,14 +31,14 @@ def embed_people(pipeline, people, mirror: bool = True, cache: bool = True, batc
     FacePipeline, or an Embedder to build one with."""
     from ..pipeline import FaceChoice, FacePipeline
 
-    pipeline = FacePipeline.of(pipeline).configured(cache, batch_size)
+    pipeline = FacePipeline.of(pipeline)
     embedder = pipeline.embedder
     people = [(name, list(paths)) for name, paths in people if len(paths)]
     paths = [p for _, ps in people for p in ps]
     labels = [i for i, (_, ps) in enumerate(people) for _ in ps]
     # A model that averages each face with its mirror image already gives both one vector.
     mirror = mirror and not embedder.flip
-    faces = pipeline.files(paths, mirrored=mirror, progress=progress)
+    faces = pipeline.files(paths, mirrored=mirror, progress=progress, cache=cache, batch_size=batch_size)
     X, y, groups, problems = [], [], [], []
     for k, (ff, label) in enumerate(zip(faces, labels)):
         if ff.error:

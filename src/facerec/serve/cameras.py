@@ -90,19 +90,23 @@ class Camera:
                 if tracker is not None:
                     self._publish(appearances.ended(tracker.close()))
                 tracker = self.recognizer.video(**self.tracking)
-                appearances = Appearances(self.name, self.feed.source_fps or 25.0, gen)
+                appearances = Appearances(self.name, gen)
                 generation = gen
             try:
-                visible = tracker.step(np.ascontiguousarray(frame[:, :, ::-1]), number)
+                # The tracker counts the frames it is given, not the source's: when naming falls
+                # behind, its cadences (detect, embed, give up on a face) stay per frame named.
+                visible = tracker.step(np.ascontiguousarray(frame[:, :, ::-1]))
             except Exception as exc:  # noqa: BLE001 - the model thread stopped, say: report, go on
                 self.last_error = f"naming failed: {' '.join(str(exc).split())[:200]}"
                 self._stop.wait(0.5)
                 continue
+            self.last_error = None
             self._last_frame_at = time.time()
             self.frames += 1
             self._times.append(time.monotonic())
             self.visible = len(visible)
-            self._publish(appearances.update(visible, tracker.ended), frame)
+            seconds = number / (self.feed.source_fps or 25.0)  # the frame's place in the source
+            self._publish(appearances.update(visible, tracker.ended, tracker.index, seconds), frame)
         if tracker is not None:
             self._publish(appearances.ended(tracker.close()))
 

@@ -53,7 +53,10 @@ class WorkerStats:
 
 
 class ModelWorker:
-    """Runs detect / embed / call jobs on one thread; callers block until their job is done.
+    """Runs detect and embed jobs on one thread; callers block until their job is done.
+
+    Callers are other threads (requests, cameras): a job submitted from the model thread itself
+    would wait for itself.
 
     >>> worker = ModelWorker(load_embedder("default"))          # doctest: +SKIP
     >>> worker.detect(image).boxes                               # doctest: +SKIP
@@ -91,11 +94,6 @@ class ModelWorker:
         if not len(chips):
             return np.zeros((0, self.embedder.dim), np.float32)
         return self._submit(_Job("embed", chips, flip), camera)
-
-    def call(self, fn, camera: bool = False):
-        """Run fn() on the model thread (for library functions that use models themselves,
-        such as api.verify: their per-thread detector then lives on this one thread)."""
-        return self._submit(_Job("call", fn), camera)
 
     @property
     def alive(self) -> bool:
@@ -167,12 +165,12 @@ class ModelWorker:
         return det
 
     def _run(self, jobs: list[_Job], yield_to_cameras: bool = False) -> None:
-        """Calls, then detections, then one embedding call per flip setting.  Cameras' frames of
+        """Detections, then one embedding call per flip setting.  Cameras' frames of
         one size are detected together; requests' photos one by one (batching photos saves
         nothing measurable in MTCNN), and their work stops between groups when a camera is
         waiting: the rest goes back to the front of the queue, so a camera waits for at most one
         photo's detection or one embedding call."""
-        groups: list = [("call", [j]) for j in jobs if j.kind == "call"]
+        groups: list = []
         by_shape: dict = {}
         by_flip: dict = {}
         for job in jobs:
@@ -186,9 +184,7 @@ class ModelWorker:
                 with self._cv:
                     self._requests.extendleft(reversed([j for _, g in groups[n:] for j in g]))
                 return
-            if kind == "call":
-                self._guarded(group, lambda j: [j.arg()])
-            elif kind == "detect":
+            if kind == "detect":
                 det = self._detector(group[0].arg.shape)
                 self._guarded(group, lambda *g: det.detect_batch([j.arg for j in g]))
                 self.stats.detections += len(group)
@@ -222,7 +218,8 @@ class ModelWorker:
 
 
 class SharedDetector:
-    """What a Recognizer's tracker calls ``detector``: detection on the shared model thread."""
+    """The detector of the service's Recognizers (their pipelines, trackers included): detection
+    on the shared model thread."""
 
     def __init__(self, worker: ModelWorker, camera: bool = True):
         self.worker, self.camera = worker, camera

@@ -20,7 +20,7 @@ MAX_NAME_LENGTH = 100
 
 
 def valid_name(name: str) -> str:
-    """The name as given, if it can be a person's name (gallery.check_name, and not too long)."""
+    """The name as given, if it can be a person's name (identity.protocol.check_name, and not too long)."""
     if not isinstance(name, str) or len(name) > MAX_NAME_LENGTH or name != name.strip():
         raise FacerecError(f"'{str(name)[:MAX_NAME_LENGTH]}' cannot be a person's name (over {MAX_NAME_LENGTH} "
                            f"characters, or spaces at either end)")
@@ -31,7 +31,7 @@ def valid_name(name: str) -> str:
 class LiveGallery:
     """A gallery file that the service names faces with and enrols people into.
 
-    Stands in for the classifier of a Recognizer (identify, check_model, model_spec), so the
+    Stands in for the identifier of a Recognizer (identify, check_model, model_spec), so the
     real-time tracker names camera faces with whatever the gallery holds at that moment.
     """
 
@@ -55,7 +55,7 @@ class LiveGallery:
             self._stamp = None
         self._write = threading.Lock()
 
-    # --- what a Recognizer asks of its classifier ------------------------------------------------
+    # --- what a Recognizer asks of its identifier -----------------------------------------------
 
     def identify(self, X):
         return self.current.identify(X)

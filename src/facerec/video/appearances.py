@@ -14,7 +14,7 @@ and closed ("left") when it ends.  Every event is a dict with the same keys:
     box          [x1, y1, x2, y2] where the face is (was, for left)
     start, end   wall-clock times (Unix seconds) the face was first seen and left (end: null before)
     start_s, end_s   the same as positions in the video, in seconds from its start
-    frames       frames from the first sighting to the last (so far)
+    frames       frames the tracker followed the face across, first sighting to last (so far)
 """
 from __future__ import annotations
 
@@ -37,20 +37,22 @@ EVENT_KEYS = ("type", "camera", "appearance", "track", "name", "probability", "d
 class Appearances:
     """Turns a FaceTracker's tracks, frame after frame, into appearance events.
 
-    fps converts the tracker's frame numbers into positions in the video.  ``update`` takes the
-    tracks visible in a frame and those that just ended, and returns the events they make."""
+    ``update`` takes the tracks visible in a frame, those that just ended, the tracker's number of
+    the frame and its position in the video (seconds), and returns the events they make."""
 
-    def __init__(self, camera: str, fps: float, generation: int = 0):
-        self.camera, self.fps, self.generation = str(camera), float(fps) or 25.0, generation
-        self._announced: dict = {}   # track id -> the name last announced
-        self._first_seen: dict = {}  # track id -> wall-clock time
+    def __init__(self, camera: str, generation: int = 0):
+        self.camera, self.generation = str(camera), generation
+        self._announced: dict = {}  # track id -> the name last announced
+        self._seen: dict = {}       # track id -> [wall clock, position] first seen, position last detected
 
-    def update(self, visible, ended) -> list[tuple[dict, object]]:
+    def update(self, visible, ended, index: int, seconds: float) -> list[tuple[dict, object]]:
         """(event, track) for every appearance that appeared, was renamed or left."""
         now = time.time()
         events = self.ended(ended, now)
         for t in visible:
-            self._first_seen.setdefault(t.id, now)
+            seen = self._seen.setdefault(t.id, [now, seconds, seconds])
+            if t.last_seen == index:  # found in this frame (not only carried over from an earlier one)
+                seen[2] = seconds
             if t.name == PENDING:  # not embedded yet
                 continue
             if t.id not in self._announced:
@@ -69,17 +71,17 @@ class Appearances:
             if t.id in self._announced:
                 events.append((self.event("left", t, end=now), t))
                 del self._announced[t.id]
-            self._first_seen.pop(t.id, None)
+            self._seen.pop(t.id, None)
         return events
 
     def event(self, kind: str, track, end: float | None = None) -> dict:
-        start = self._first_seen.get(track.id, time.time())
+        start, start_s, end_s = self._seen.get(track.id, (time.time(), 0.0, 0.0))
         return {"type": kind, "camera": self.camera, "appearance": f"{self.camera}-{self.generation}-{track.id}",
                 "track": int(track.id), "name": track.name, "probability": round(float(track.probability), 4),
                 "distance": round(float(track.distance), 4) if np.isfinite(track.distance) else None,
                 "box": [round(float(v), 1) for v in track.box], "start": round(start, 3),
-                "end": None if end is None else round(end, 3), "start_s": round(track.start_frame / self.fps, 3),
-                "end_s": round(track.last_seen / self.fps, 3), "frames": int(track.last_seen - track.start_frame + 1)}
+                "end": None if end is None else round(end, 3), "start_s": round(start_s, 3),
+                "end_s": round(end_s, 3), "frames": int(track.last_seen - track.start_frame + 1)}
 
 
 class EventsLog:

@@ -140,7 +140,7 @@ def run_video(source, recognizer, output=None, log=None, display: bool = True, m
         notes.append("no display found: running without a window")
     output = check_output(output)
     src, events = _open(source, log, read_timeout)
-    loop = _Loop(src, tracker, Appearances(str(source), src.fps), events)
+    loop = _Loop(src, tracker, Appearances(str(source)), events)
     try:
         video = AnnotatedVideo(output, src.fps, src.size) if output else None
         loop.run(video, _Window() if display else None, max_frames, progress)
@@ -172,7 +172,7 @@ class _Loop:
         try:
             for index, frame in self.src:
                 visible = self.tracker.step(np.ascontiguousarray(frame[:, :, ::-1]), index)
-                self._log(self.appearances.update(visible, self.tracker.ended))
+                self._log(self.appearances.update(visible, self.tracker.ended, index, index / self.src.fps))
                 recent = (recent + [time.perf_counter()])[-30:]
                 fps = (len(recent) - 1) / (recent[-1] - recent[0]) if len(recent) > 1 else None
                 if self._show(frame, visible, fps):

@@ -26,7 +26,7 @@ def _unit(v: np.ndarray) -> np.ndarray:
 
 @dataclass
 class Track:
-    """One face followed across frames. Its name is what the classifier says of the track's
+    """One face followed across frames. Its name is what the identifier says of the track's
     accumulated embedding (the mean of every face embedded so far), so one appearance gets one
     verdict under the Unknown rule rather than a vote of frames that each might slip past it."""
 
@@ -116,7 +116,7 @@ class FaceTracker:
     become MTCNN's 20; tracks carry faces between detections; a track is embedded again only
     every ``embed_every`` frames (all due faces of a frame in one embedding call) and named from
     the mean of all its embeddings, so a name does not flicker and a stranger's appearance is
-    judged once, on all the evidence, under the classifier's Unknown rule.
+    judged once, on all the evidence, under the identifier's Unknown rule.
     """
 
     def __init__(self, recognizer, detect_every: int = 2, embed_every: int = 5, min_face_size: int = 40):
@@ -132,18 +132,19 @@ class FaceTracker:
         self.split_distance = recognizer.embedder.same_person_distance or 0.45
         self.tracks = Tracker(max_missed=max(10, 3 * detect_every))
         self.index = -1
-        self._detected = -10**9  # the frame of the last detection
+        self._undetected = 0  # frames stepped since the last detection
         self.ended: list[Track] = []  # appearances that ended at the last step
 
     def step(self, frame: np.ndarray, index: int | None = None) -> list[Track]:
         """The named tracks visible in this uint8 RGB frame; index: its number in the video
-        (default: one after the last), which times the appearances.  A source that skips frames
-        (a camera whose consumer fell behind) still gets a detection every detect_every frames."""
+        (default: one after the last).  A source whose frames come with gaps (a live source read
+        faster than it is named) still gets a detection every detect_every frames it gives."""
         self.index = self.index + 1 if index is None else index
         index, tracker = self.index, self.tracks
         self.ended = []
-        if index % self.detect_every == 0 or not tracker.tracks or index - self._detected >= self.detect_every:
-            self._detected = index
+        self._undetected += 1
+        if index % self.detect_every == 0 or not tracker.tracks or self._undetected >= self.detect_every:
+            self._undetected = 0
             det = self.recognizer.pipeline.detect(self._scaled(frame))
             self.ended += tracker.update(index, det.boxes / self.scale, det.landmarks / self.scale)
             due = [t for t in tracker.tracks
@@ -167,7 +168,7 @@ class FaceTracker:
         vectors = rec.pipeline.embed_faces(frame, [t.box for t in due], [t.landmarks for t in due])
         # Name this frame's faces too: a face that gets another name and lies farther than the
         # model's same-person distance from its track is someone else.
-        frame_names = rec.identify(vectors).names
+        frame_names, _, _ = rec.identify(vectors)
         for t, e, name in zip(due, vectors, frame_names):
             if t.total is not None and name != t.name and np.linalg.norm(e - t.embedding) > self.split_distance:
                 # Another person now fills this box (a cut, or one walking past): end the
