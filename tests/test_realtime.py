@@ -118,9 +118,14 @@ def test_hamilton_clip_names_lin_manuel_miranda(tmp_path):
     log = tmp_path / "events.jsonl"
     stats = recognise_video(str(video / "short_hamilton_clip.mp4"), clf, log=log, display=False)
     assert stats.frames == 275
-    names = [json.loads(line)["name"] for line in log.read_text().splitlines()]
+    events = [json.loads(line) for line in log.read_text().splitlines()]
+    names = [e["name"] for e in events]
     print(f"\n{stats.fps:.1f} fps; appearances: {names}")
     assert "lin_manuel_miranda" in names
+    # The clip cuts from Lin-Manuel Miranda to the audience at frame 211 (30 frames/s): his
+    # appearance ends there, and no face of the next shot inherits his name.
+    cut_s = 211 / 30
+    assert all(e["end_s"] < cut_s for e in events if e["name"] == "lin_manuel_miranda"), events
 
 
 def test_classifier_for_another_model_is_refused(tmp_path, classifier, tf):

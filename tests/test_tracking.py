@@ -109,3 +109,35 @@ def test_appearances_announce_rename_and_close_in_one_schema():
     first = a.update([track], [], 0, 0.0)
     track.name = "bob"
     assert [e["type"] for e, _ in first + a.update([track], [], 1, 0.1)] == ["appeared", "renamed"]
+
+
+def test_a_cut_ends_every_appearance_and_motion_does_not():
+    """Two photos in turn make a cut; the same photo shifted and brightened (a pan, a flash) does not."""
+    from skimage import data
+
+    from facerec.video.cuts import CutDetector
+
+    a = data.astronaut()[:360, :480]
+    b = data.coffee()[:360, :480]
+    detector = CutDetector()
+    brighter = np.clip(a.astype(int) + 40, 0, 255).astype(np.uint8)
+    seen = [detector.is_cut(f) for f in (a, np.roll(a, 12, axis=1), a, brighter, a, b, b, a)]
+    assert seen == [False, False, False, False, False, True, False, True]
+
+
+def test_the_tracker_ends_its_tracks_at_a_cut():
+    from skimage import data
+
+    box = (10, 20, 60, 70)
+    script = {i: [(box, "alice")] for i in range(6)}
+    rec = ScriptedRecognizer(script)
+    tracker = FaceTracker(rec, detect_every=2, embed_every=1, min_face_size=20)
+    scenes = [data.astronaut()[:120, :160], data.coffee()[:120, :160]]
+    ended, ids = [], []
+    for i in range(6):
+        f = scenes[i // 3].copy()  # frames 0-2 one shot, 3-5 the next
+        f[0, 0, 0] = i
+        ids.append([t.id for t in tracker.step(f, i)])
+        ended.append([t.id for t in tracker.ended])
+    assert ids == [[0], [0], [0], [1], [1], [1]] and ended[3] == [0]
+    assert rec.detections == [0, 2, 3, 4]  # detection at the cut, though frame 3 is not due

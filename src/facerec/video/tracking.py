@@ -7,6 +7,7 @@ import numpy as np
 
 from ..errors import FacerecError
 from ..identity.protocol import PENDING
+from .cuts import CutDetector
 
 
 def iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -98,6 +99,11 @@ class Tracker:
         self.tracks = [t for t in self.tracks if frame_index - t.last_seen <= self.max_missed]
         return ended
 
+    def end_all(self) -> list[Track]:
+        """End every track (a cut, or the end of the video) and return them."""
+        ended, self.tracks = self.tracks, []
+        return ended
+
     def restart(self, track: Track, frame_index: int) -> Track:
         """Replace a track whose face turned out to be someone else (a cut): same box, new id."""
         new = Track(self.next_id, track.box, track.landmarks, frame_index, frame_index)
@@ -116,7 +122,8 @@ class FaceTracker:
     become MTCNN's 20; tracks carry faces between detections; a track is embedded again only
     every ``embed_every`` frames (all due faces of a frame in one embedding call) and named from
     the mean of all its embeddings, so a name does not flicker and a stranger's appearance is
-    judged once, on all the evidence, under the identifier's Unknown rule.
+    judged once, on all the evidence, under the identifier's Unknown rule.  A shot cut
+    (video.cuts) ends every track at once: no name is carried into the next shot.
     """
 
     def __init__(self, recognizer, detect_every: int = 2, embed_every: int = 5, min_face_size: int = 40):
@@ -133,6 +140,7 @@ class FaceTracker:
         self.tracks = Tracker(max_missed=max(10, 3 * detect_every))
         self.index = -1
         self._undetected = 0  # frames stepped since the last detection
+        self.cuts = CutDetector()
         self.ended: list[Track] = []  # appearances that ended at the last step
 
     def step(self, frame: np.ndarray, index: int | None = None) -> list[Track]:
@@ -143,6 +151,10 @@ class FaceTracker:
         index, tracker = self.index, self.tracks
         self.ended = []
         self._undetected += 1
+        if self.cuts.is_cut(frame):
+            # A new shot: whoever was in view has left it, and faces are looked for at once.
+            self.ended += tracker.end_all()
+            self._undetected = self.detect_every
         if index % self.detect_every == 0 or not tracker.tracks or self._undetected >= self.detect_every:
             self._undetected = 0
             det = self.recognizer.pipeline.detect(self._scaled(frame))
@@ -184,5 +196,4 @@ class FaceTracker:
 
     def close(self) -> list[Track]:
         """End every open track (the video is over) and return them."""
-        ended, self.tracks.tracks = self.tracks.tracks, []
-        return ended
+        return self.tracks.end_all()
