@@ -9,6 +9,8 @@ from facerec.video.tracking import FaceTracker
 
 PEOPLE = {"alice": np.eye(8, dtype=np.float32)[0], "bob": np.eye(8, dtype=np.float32)[1]}
 STRANGER = np.eye(8, dtype=np.float32)[2]
+_t = 2 * np.arcsin(0.45 / 2)  # 0.45 from alice: named alice by the scripted gallery (under 0.5)
+LOOKALIKE = (np.cos(_t) * PEOPLE["alice"] + np.sin(_t) * np.eye(8, dtype=np.float32)[3]).astype(np.float32)
 
 
 class ScriptedRecognizer:
@@ -17,7 +19,7 @@ class ScriptedRecognizer:
     def __init__(self, script):
         self.script = script  # frame number -> [(box, person or None for a stranger)]
         self.detections = []  # frame numbers detection ran on
-        self.embedder = SimpleNamespace(same_person_distance=0.4)
+        self.embedder = SimpleNamespace(name="scripted", same_person_distance=0.4)  # no shipped statistics
         self.pipeline = SimpleNamespace(detect=self._detect, embed_faces=self._embed)
 
     def _faces(self, frame):
@@ -31,7 +33,8 @@ class ScriptedRecognizer:
 
     def _embed(self, frame, boxes, landmarks):
         by_box = {tuple(np.round(b, 1)): who for b, who in self._faces(frame)}
-        return np.stack([PEOPLE.get(by_box.get(tuple(np.round(b, 1))), STRANGER) for b in boxes])
+        faces = {**PEOPLE, "lookalike": LOOKALIKE}
+        return np.stack([faces.get(by_box.get(tuple(np.round(b, 1))), STRANGER) for b in boxes])
 
     def identify(self, vectors):
         names, dists = [], []
@@ -73,6 +76,16 @@ def test_another_person_in_the_same_box_starts_a_new_appearance():
     _, _, seen, ended = run(script, range(10))
     assert seen[4] == [(0, "alice")] and seen[5] == [(1, "bob")]
     assert [t.id for t in ended] == [0]  # alice's appearance ended at the change, not carried on
+
+
+def test_a_lookalike_named_alike_still_starts_a_new_appearance():
+    """Someone the gallery would name alice too, but farther from the track's recent faces than two
+    photos of one person come: a new appearance, which earns a name on its own evidence (before,
+    a face that got the track's own name never split it)."""
+    box = (10, 20, 60, 70)
+    script = {i: [(box, "alice" if i < 5 else "lookalike")] for i in range(10)}
+    _, _, seen, ended = run(script, range(10))
+    assert seen[4] == [(0, "alice")] and seen[5][0][0] == 1 and [t.id for t in ended] == [0]
 
 
 def test_detection_keeps_its_pace_when_frames_are_skipped():

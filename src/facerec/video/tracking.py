@@ -1,7 +1,7 @@
 """Faces followed across video frames: IoU tracks named from their accumulated embedding."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -42,6 +42,7 @@ class Track:
     distance: float = float("inf")
     total: np.ndarray | None = None  # sum of the unit embeddings seen
     count: int = 0
+    recent: list = field(default_factory=list)  # the last RECENT unit embeddings, oldest first
     velocity: np.ndarray | None = None  # box change per frame, for where to look next
 
     def predicted_box(self, frame_index: int) -> np.ndarray:
@@ -62,6 +63,11 @@ class Track:
     def add(self, vector: np.ndarray) -> None:
         self.total = vector.astype(np.float32) if self.total is None else self.total + vector
         self.count += 1
+        self.recent = (self.recent + [vector])[-RECENT:]
+
+    def nearest_recent(self, vector: np.ndarray) -> float:
+        """Distance from vector to the closest of the track's recent faces (inf before the first)."""
+        return min((float(np.linalg.norm(vector - r)) for r in self.recent), default=float("inf"))
 
 
 class Tracker:
@@ -115,6 +121,22 @@ class Tracker:
         return [t for t in self.tracks if frame_index - t.last_seen <= within]
 
 
+RECENT = 5  # faces of a track its newest face is compared with
+SAME_PERSON_SHARE = 0.99  # of two photos of one person, the share split_distance keeps together
+
+
+def split_distance(embedder) -> float:
+    """The distance beyond which a track's new face is someone else: the one that 99% of pairs of
+    photos of one person stay under (the model's shipped statistics; its same-person distance, or
+    0.45, for a model without them).  Faces of one video stay far closer than two photos do."""
+    from ..identity.openset import GRID, shipped
+
+    stats = shipped(embedder.name)
+    if stats is None:
+        return embedder.same_person_distance or 0.45
+    return float(GRID[min(np.searchsorted(stats.genuine_cdf, SAME_PERSON_SHARE), len(GRID) - 1)])
+
+
 class FaceTracker:
     """Frame in, named tracks out, for one video: no I/O, so any camera loop can drive it.
 
@@ -136,7 +158,7 @@ class FaceTracker:
         self.scale = min(1.0, 20.0 / min_face_size)
         # A track is split when its face gets another name *and* is farther than the model's
         # same-person distance from the face it had: a cut or someone walking past, not a pose change.
-        self.split_distance = recognizer.embedder.same_person_distance or 0.45
+        self.split_distance = split_distance(recognizer.embedder)
         self.tracks = Tracker(max_missed=max(10, 3 * detect_every))
         self.index = -1
         self._undetected = 0  # frames stepped since the last detection
@@ -178,11 +200,10 @@ class FaceTracker:
         """Embed the due tracks' faces (one call), split off newcomers, name every track embedded now."""
         rec = self.recognizer
         vectors = rec.pipeline.embed_faces(frame, [t.box for t in due], [t.landmarks for t in due])
-        # Name this frame's faces too: a face that gets another name and lies farther than the
-        # model's same-person distance from its track is someone else.
-        frame_names, _, _ = rec.identify(vectors)
-        for t, e, name in zip(due, vectors, frame_names):
-            if t.total is not None and name != t.name and np.linalg.norm(e - t.embedding) > self.split_distance:
+        for t, e in zip(due, vectors):
+            # A face farther from every one of its track's recent faces than two photos of one
+            # person come (the model's measured statistics) is someone else, whatever its name.
+            if t.recent and t.nearest_recent(e) > self.split_distance:
                 # Another person now fills this box (a cut, or one walking past): end the
                 # appearance rather than let the newcomer inherit its embedding.
                 self.ended.append(t)
