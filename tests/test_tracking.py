@@ -154,3 +154,23 @@ def test_the_tracker_ends_its_tracks_at_a_cut():
         ended.append([t.id for t in tracker.ended])
     assert ids == [[0], [0], [0], [1], [1], [1]] and ended[3] == [0]
     assert rec.detections == [0, 2, 3, 4]  # detection at the cut, though frame 3 is not due
+
+
+def test_another_face_in_the_same_box_splits_the_track_at_once():
+    """A cut at the same place (the frame around the face unchanged): the face's own box changes
+    picture and colours, so the track ends at that detection, before any embedding could mix the
+    two people, even when the embedder would call them one person."""
+    from skimage import data
+
+    box = (40, 30, 104, 94)
+    script = {i: [(box, "alice")] for i in range(8)}
+    rec = ScriptedRecognizer(script)
+    tracker = FaceTracker(rec, detect_every=1, embed_every=5, min_face_size=20)
+    faces = [data.astronaut()[0:64, 180:244], data.coffee()[100:164, 200:264]]
+    ids = []
+    for i in range(8):
+        f = np.full((120, 160, 3), 90, np.uint8)
+        f[30:94, 40:104] = faces[i // 4]  # frames 0-3 one face, 4-7 another, in the same place
+        f[0, 0, 0] = i
+        ids.append([t.id for t in tracker.step(f, i)])
+    assert ids == [[0]] * 4 + [[1]] * 4

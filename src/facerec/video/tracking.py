@@ -7,7 +7,7 @@ import numpy as np
 
 from ..errors import FacerecError
 from ..identity.protocol import PENDING
-from .cuts import CutDetector
+from .cuts import BOX_COLOURS, BOX_PICTURE, CutDetector, face_patch
 
 
 def iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -43,6 +43,7 @@ class Track:
     total: np.ndarray | None = None  # sum of the unit embeddings seen
     count: int = 0
     recent: list = field(default_factory=list)  # the last RECENT unit embeddings, oldest first
+    look: CutDetector = field(default_factory=lambda: CutDetector(BOX_PICTURE, BOX_COLOURS), repr=False)
     velocity: np.ndarray | None = None  # box change per frame, for where to look next
 
     def predicted_box(self, frame_index: int) -> np.ndarray:
@@ -181,11 +182,22 @@ class FaceTracker:
             self._undetected = 0
             det = self.recognizer.pipeline.detect(self._scaled(frame))
             self.ended += tracker.update(index, det.boxes / self.scale, det.landmarks / self.scale)
+            self._split_changed_faces(frame, index)
             due = [t for t in tracker.tracks
                    if t.last_seen == index and index - t.last_embedded >= self.embed_every]
             if due:
                 self._embed(frame, due, index)
         return tracker.visible(index, self.detect_every)
+
+    def _split_changed_faces(self, frame: np.ndarray, index: int) -> None:
+        """A track whose box now shows another face (the face's own picture and colours jumped
+        since its last detection: a cut at the same place, someone passing in front) ends there,
+        and its box starts a new track at once, before any embedding could mix the two."""
+        for t in list(self.tracks.tracks):
+            patch = face_patch(frame, t.box) if t.last_seen == index else None
+            if patch is not None and t.look.is_cut(patch):
+                self.ended.append(t)
+                self.tracks.restart(t, index).look.scores(patch)
 
     def _scaled(self, frame: np.ndarray) -> np.ndarray:
         """The frame scaled so min_face_size pixels become MTCNN's smallest face."""
