@@ -145,8 +145,9 @@ class FaceTracker:
     become MTCNN's 20; tracks carry faces between detections; a track is embedded again only
     every ``embed_every`` frames (all due faces of a frame in one embedding call) and named from
     the mean of all its embeddings, so a name does not flicker and a stranger's appearance is
-    judged once, on all the evidence, under the identifier's Unknown rule.  A shot cut
-    (video.cuts) ends every track at once: no name is carried into the next shot.
+    judged once, on all the evidence, under the identifier's Unknown rule.  No appearance spans
+    two people: a shot cut (video.cuts) ends every track at once; a track whose box shows another
+    face, or whose new face is farther from its recent faces than split_distance, ends there.
     """
 
     def __init__(self, recognizer, detect_every: int = 2, embed_every: int = 5, min_face_size: int = 40):
@@ -157,8 +158,7 @@ class FaceTracker:
         self.recognizer = recognizer
         self.detect_every, self.embed_every = detect_every, embed_every
         self.scale = min(1.0, 20.0 / min_face_size)
-        # A track is split when its face gets another name *and* is farther than the model's
-        # same-person distance from the face it had: a cut or someone walking past, not a pose change.
+        # Beyond it a track's new face is someone else (see split_distance), not a pose change.
         self.split_distance = split_distance(recognizer.embedder)
         self.tracks = Tracker(max_missed=max(10, 3 * detect_every))
         self.index = -1
