@@ -170,7 +170,7 @@ class FacePipeline:
         for this call; batch_size: faces per embedding call (default: the pipeline's)."""
         from .progress import progress as progress_bar
 
-        store = self.cache if cache else None
+        store = (self.cache, self._variant()) if cache and self.cache else None  # the variant once a call
         batch_size = batch_size or self.batch_size
         out: list[FileFaces | None] = [None] * len(paths)
         pending = []  # _Located, waiting for one embedding call
@@ -197,7 +197,8 @@ class FacePipeline:
         return f"faces-v2:{self._detector.settings if self._detector is not None else MTCNN.describe()}"
 
     def _cached_or_located(self, path: str, mirrored: bool, store):
-        """A FileFaces from the cache (or for an unreadable file), else the file's located faces."""
+        """A FileFaces from the cache (store: the cache and this call's variant, or None), or for an
+        unreadable file; else the file's located faces."""
         from .embedding.cache import faces_entry_ok
         from .files import file_digest
         from .images import UnreadableImage, load_image
@@ -207,7 +208,7 @@ class FacePipeline:
         except OSError as exc:
             return FileFaces.failed(path, self.embedder.dim, f"cannot open: {exc.strerror or exc}")
         # An entry that is not whole (arrays missing, misshapen, NaN) is a miss: recomputed, overwritten.
-        hit = store.get(digest, self._variant(), check=lambda a: faces_entry_ok(a, self.embedder.dim)) \
+        hit = store[0].get(digest, store[1], check=lambda a: faces_entry_ok(a, self.embedder.dim)) \
             if store else None
         if hit is not None and (not mirrored or "flipped" in hit):
             return FileFaces(path, hit["boxes"], hit["landmarks"], hit["embeddings"], hit.get("flipped"),
@@ -259,7 +260,7 @@ class FacePipeline:
             k += n
             out[i] = ff
             if store:
-                _remember(store, self._variant(), p.digest, ff)
+                _remember(*store, p.digest, ff)
 
 
 def _remember(store, variant: str, digest: str, ff: FileFaces) -> None:
