@@ -129,5 +129,21 @@ def test_a_given_threshold_is_kept_beside_the_models_statistics(rng):
 
     X, y, _ = _people(rng)
     clf = FaceClassifier(threshold=0.5, distance_stats=shipped("dlib-resnet-v1")).fit(X, y)
-    assert clf.threshold_ == 0.5 and "rule_distance" in clf.calibration_
+    assert clf.threshold_ == 0.5 and clf.calibration_["given"]
+    default = FaceClassifier(distance_stats=shipped("dlib-resnet-v1")).fit(X, y)
+    assert 0.5 <= default.threshold_ < 1 and not default.calibration_["given"]
+
+
+def test_probability_is_the_chance_the_answer_is_right_not_the_svms(rng):
+    """With one photo per person Platt scaling says little ("alex_lacamoire: 0.000" for a right
+    name); the probability comes from the distances, for names and Unknown alike."""
+    from facerec.identity.openset import shipped
+
+    X, y, _ = _people(rng, n_people=3, per=2, dim=128, spread=0.02)
+    clf = FaceClassifier(distance_stats=shipped("dlib-resnet-v1")).fit(X[::2], y[::2])  # one photo each
+    ids = clf.identify(X[1::2])
+    assert list(ids.names) == list(y[1::2]) and (ids.probabilities > 0.99).all()
+    far = -X[:1]  # as far from everyone as a face can be: surely a stranger
+    ids = clf.identify(far)
+    assert ids.names == [UNKNOWN] and ids.probabilities[0] > 0.99
 

@@ -53,3 +53,41 @@ def test_the_default_models_figures_ship_with_the_package():
     # One enrolled face at a 1% target sits near the model's equal-error distance (0.42).
     assert 0.38 < s.acceptance_distance(1, 0.01) < 0.46
     assert s.acceptance_distance(10000, 0.01) < s.acceptance_distance(10, 0.01)
+
+
+def test_probability_is_calibrated_on_the_models_own_distances():
+    """Faces drawn from the model's own measured distances, half of them strangers against one
+    enrolled photo: answers binned by probability are right about as often as they say."""
+    from facerec.identity.odds import AnswerOdds
+
+    stats = shipped("dlib-resnet-v1")
+    odds = AnswerOdds(stats)
+    rng = np.random.default_rng(3)
+    n = 400000
+    draw = lambda cdf, k: np.interp(rng.random(k), cdf, GRID)  # inverse-CDF sampling
+    stranger = rng.random(n) < 0.5
+    d = np.where(stranger, draw(stats.impostor_cdf, n), draw(stats.genuine_cdf, n))
+    # Where the two overlap (elsewhere every answer is sure and right): conditioning on the
+    # distance leaves each answer's chance unchanged.
+    doubt = (d > 0.37) & (d < 0.46)
+    d, stranger, n = d[doubt], stranger[doubt], int(doubt.sum())
+    p_person, p_stranger = odds.chances(d[:, None], np.ones((n, 1)), people=1)
+    named = p_person[:, 0] >= 0.5
+    prob = np.where(named, p_person[:, 0], p_stranger)
+    right = named != stranger
+    bins = np.minimum((prob * 10).astype(int), 9)
+    gaps = [abs(prob[bins == b].mean() - right[bins == b].mean()) for b in range(10) if (bins == b).sum() > 200]
+    assert len(gaps) >= 4 and max(gaps) < 0.05
+
+
+def test_the_default_floor_keeps_strangers_to_the_target_and_tightens_with_the_gallery():
+    from facerec.identity.odds import AnswerOdds
+
+    odds = AnswerOdds(shipped("dlib-resnet-v1"))
+    floors = []
+    for people in (1, 3, 12, 86, 1000):
+        photos = np.full(people, 3)
+        f = odds.floor_for(photos, 0.01)
+        assert 0.5 <= f < 1 and odds.strangers_named(f, photos) <= 0.0101
+        floors.append(f)
+    assert floors == sorted(floors)  # more people: more chances for a stranger, a higher floor

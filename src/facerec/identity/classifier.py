@@ -2,15 +2,16 @@
 scikit-learn estimator (hyper-parameters in __init__, fit does all the fitting, learned state ends
 in "_", so clone, cross_val_score and grid searches work).
 
-A face is Unknown when the SVM's best probability is below ``threshold_`` or its embedding is
-farther than ``max_distance_`` from every training embedding.  fit chooses them:
-- ``threshold`` given: that probability floor;
-- otherwise, from TIGHTEN_FROM_PEOPLE people on, by cross-validation that holds whole people out
-  as strangers; with fewer, no floor;
-- then the open-set gate: with the model's distance statistics (``distance_stats``), no face is
-  named farther from every training face than the distance that keeps strangers to
-  ``false_accept`` for this many people and photos (the search may tighten it, never loosen it);
-  without them, the model's ``same_person_distance`` when nothing else set a rule.
+The SVM picks a person; ``probability`` is the chance the answer is right, worked out as a gallery's
+is (identity.odds) from the distances to each person's nearest training photo and the model's
+distance statistics (``distance_stats``).  A face is Unknown when the chance the SVM's person is
+right is under ``threshold_``: ``threshold`` when given, else the lowest floor that keeps strangers
+named to ``false_accept`` for this many people and photos.  The SVM's own (Platt) probability stays
+in ``predict_proba``.
+
+A model without distance statistics has no such chance: its probability is the SVM's, and the rule
+is FaceNet's (``threshold`` a floor on it; else a floor and a distance chosen by holding people
+out as strangers; with too few photos for that, the model's ``same_person_distance``).
 Its file format is in classifier_file.py.
 """
 from __future__ import annotations
@@ -19,15 +20,9 @@ import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 
 from ..errors import FacerecError
-from .holdout import nearest_distance, no_rule
+from .holdout import nearest_distance
 from .svm import linear_svc, quiet_sklearn, restore_svc, svm_names
 from .protocol import UNKNOWN, Identities
-
-# The held-out-people search may tighten the rule from this many people: a few people held out as
-# strangers say little about strangers at large (on galleries of 3 people x 3 photos it tightened
-# the rule to 0.28 and named 88% of known faces right where the statistics' rule alone names 99%:
-# bench/open_set.py --path svm).
-TIGHTEN_FROM_PEOPLE = 20
 
 
 class FaceClassifier(ClassifierMixin, BaseEstimator):
@@ -68,45 +63,39 @@ class FaceClassifier(ClassifierMixin, BaseEstimator):
         return self
 
     def _choose_rule(self, X, labels, groups) -> None:
-        """threshold_, max_distance_ and calibration_ (see the module's docstring)."""
-        self.threshold_, self.max_distance_ = 0.0, float("inf")
+        """threshold_, max_distance_, photos_ and calibration_ (see the module's docstring)."""
         n_people = len(np.unique(labels))
-        if self.threshold is not None:
+        # A photo and its mirror image share a group: a person's photos are their groups.
+        self.photos_ = np.array([len(np.unique(groups[labels == k])) for k in range(n_people)])
+        self.threshold_, self.max_distance_ = 0.0, float("inf")
+        if self.distance_stats is not None:
+            odds = self._odds()
+            given = self.threshold is not None
+            self.threshold_ = float(self.threshold) if given else odds.floor_for(self.photos_, self.false_accept)
+            self.calibration_ = {"method": "probability", "given": given, "false_accept": self.false_accept,
+                                 "people": n_people, "faces": int(self.photos_.sum()),
+                                 "expected_strangers": odds.strangers_named(self.threshold_, self.photos_)}
+        elif self.threshold is not None:
             self.threshold_ = float(self.threshold)
             self.calibration_ = {"method": "given by --threshold", "reason": "--threshold given"}
-        elif n_people < TIGHTEN_FROM_PEOPLE and self.distance_stats is not None:
-            self.calibration_ = no_rule(f"fewer than {TIGHTEN_FROM_PEOPLE} people: too few to tighten the rule "
-                                         "by holding people out")
         else:
             from .holdout import hold_people_out
 
             self.threshold_, self.max_distance_, self.calibration_ = hold_people_out(
                 X, labels, groups, lambda: linear_svc(self.seed, self.C), self.seed)
-        self._gate(n_people, len(np.unique(groups)))
-
-    def _gate(self, n_people: int, n_faces: int) -> None:
-        """The open-set rule on the SVM (see the module's docstring)."""
-        from .openset import chances
-
-        cal = self.calibration_
-        if self.distance_stats is None:
-            if "known_accuracy" not in cal and self.same_person_distance is not None:
-                # No statistics and too few people to hold any out: the model's same-person distance.
+            if "known_accuracy" not in self.calibration_ and self.same_person_distance is not None:
+                # Too few photos to hold any people out: the model's same-person distance.
                 self.max_distance_ = float(self.same_person_distance)
                 model = (self.embedder_info or {}).get("name", "the model")
-                self.calibration_ = {"method": f"{model}'s same-person distance ({cal['reason']})"}
-            return
-        if cal.get("method") != "given by --threshold":
-            # The distance decides; the search's probability floor only turned known faces away
-            # (lfw-dev split 15/10: accuracy 0.978 with it, 0.983 without, strangers 0.990 / 0.985).
-            self.threshold_ = 0.0
-        m = chances(n_people, n_faces)
-        stats = self.distance_stats
-        limit = stats.acceptance_distance(m, self.false_accept)
-        self.max_distance_ = min(self.max_distance_, limit)
-        cal.update(false_accept=self.false_accept, people=n_people, faces=n_faces, rule_distance=limit,
-                   expected_strangers=stats.strangers_accepted(self.max_distance_, m),
-                   expected_known=stats.known_accepted(self.max_distance_))
+                self.calibration_ = {"method": f"{model}'s same-person distance "
+                                               f"({self.calibration_.get('reason', 'no rule')})"}
+
+    def _odds(self):
+        from .odds import AnswerOdds
+
+        if getattr(self, "odds_", None) is None or self.odds_.stats is not self.distance_stats:
+            self.odds_ = AnswerOdds(self.distance_stats)
+        return self.odds_
 
     # --- prediction ------------------------------------------------------------------------
 
@@ -141,15 +130,27 @@ class FaceClassifier(ClassifierMixin, BaseEstimator):
 
     @quiet_sklearn
     def identify(self, X) -> Identities:
-        """Each face's name or Unknown, the SVM's probability for the name it picked, and the
-        distance to the nearest training face."""
+        """Each face's name (the SVM's person) or Unknown, the chance that answer is right (the
+        SVM's probability for a model without distance statistics), and the distance to the
+        nearest training face."""
         if len(X) == 0:
             return Identities.empty()
         X = self._checked(X)
         best, prob = svm_names(self.svm_, X)
-        dist = nearest_distance(X, self.train_embeddings_)
-        names = [UNKNOWN if (prob[i] < self.threshold_ or dist[i] > self.max_distance_) else str(self.classes_[best[i]])
-                 for i in range(len(X))]
+        if self.distance_stats is None:
+            dist = nearest_distance(X, self.train_embeddings_)
+            named = (prob >= self.threshold_) & (dist <= self.max_distance_)
+        else:
+            from .odds import people_similarity
+
+            sims = people_similarity(X @ self.train_embeddings_.T, self.train_labels_, len(self.classes_))
+            dists = np.sqrt(np.maximum(2 - 2 * sims, 0))
+            p_people, p_stranger = self._odds().chances(dists, np.broadcast_to(self.photos_, dists.shape),
+                                                        len(self.classes_))
+            chance = p_people[np.arange(len(X)), best]
+            named = chance >= self.threshold_
+            prob, dist = np.where(named, chance, p_stranger), dists.min(axis=1)
+        names = [str(self.classes_[b]) if ok else UNKNOWN for b, ok in zip(best, named)]
         return Identities(names, prob, dist)
 
     # --- the model it belongs to -------------------------------------------------------------
@@ -188,16 +189,38 @@ class FaceClassifier(ClassifierMixin, BaseEstimator):
         is retrained from the stored faces, and log (stderr by default) says so: never silently."""
         from .classifier_file import read_classifier
 
+        from .openset import shipped
+
         meta, a = read_classifier(path)
-        clf = cls(seed=meta.get("seed", 666), C=float(meta.get("C", 10.0)), embedder_info=meta.get("embedder", {}))
+        info = meta.get("embedder", {})
+        clf = cls(seed=meta.get("seed", 666), C=float(meta.get("C", 10.0)), embedder_info=info,
+                  distance_stats=shipped(info.get("name", "")))
         clf.classes_ = np.asarray(meta["class_names"])
         clf.threshold_ = float(meta["threshold"])
         clf.max_distance_ = float("inf") if meta.get("max_distance") is None else float(meta["max_distance"])
         clf.calibration_ = meta.get("calibration", {})
         clf.train_embeddings_ = a["train_embeddings"].astype(np.float32)
         clf.train_labels_ = a["train_labels"].astype(np.int64)
+        clf.photos_ = np.asarray(meta.get("photos") or np.bincount(clf.train_labels_), np.int64)
+        if meta["version"] < 2 and clf.distance_stats is not None:
+            clf._adopt_probability_rule(path, log)
         clf._restore_svm(a, path, meta.get("sklearn", "?"), log)
         return clf
+
+    def _adopt_probability_rule(self, path, log) -> None:
+        """A file from before probabilities were calibrated: its floor was on the SVM's own
+        probability, so the default floor for its people and photos takes its place."""
+        cal = self.calibration_
+        self.false_accept = float(cal.get("false_accept", 0.01))
+        if cal.get("faces"):  # it stored mirror images as rows of their own
+            self.photos_ = np.maximum(1, np.round(self.photos_ * cal["faces"] / self.photos_.sum())).astype(np.int64)
+        self.threshold_, self.max_distance_ = self._odds().floor_for(self.photos_, self.false_accept), float("inf")
+        if cal.get("method") == "given by --threshold":
+            _log(log)(f"note: {path}: its --threshold was a floor on the SVM's own probability; the default "
+                      f"rule applies now (train again to give one on the chance a name is right)")
+        self.calibration_ = {"method": "probability", "given": False, "false_accept": self.false_accept,
+                             "people": len(self.classes_), "faces": int(self.photos_.sum()),
+                             "expected_strangers": self._odds().strangers_named(self.threshold_, self.photos_)}
 
     @quiet_sklearn
     def _restore_svm(self, a: dict, path, made_with: str, log) -> None:
@@ -208,14 +231,18 @@ class FaceClassifier(ClassifierMixin, BaseEstimator):
         except (ValueError, TypeError, AttributeError, IndexError) as exc:
             same, why = False, f"its SVM cannot be restored here ({type(exc).__name__})"
         if not same:
-            import sys
-
             import sklearn
 
-            log = log or (lambda msg: print(msg, file=sys.stderr))
-            log(f"note: {path}: {why} (made with scikit-learn {made_with}, this is {sklearn.__version__}); "
+            _log(log)(f"note: {path}: {why} (made with scikit-learn {made_with}, this is {sklearn.__version__}); "
                 f"retraining the SVM from its {len(self.train_labels_)} stored faces")
             self.svm_ = linear_svc(self.seed, self.C).fit(self.train_embeddings_, self.train_labels_)
+
+
+def _log(log):
+    """log, or a line on stderr."""
+    import sys
+
+    return log or (lambda msg: print(msg, file=sys.stderr))
 
 
 def embedder_info(embedder) -> dict:

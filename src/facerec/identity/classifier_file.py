@@ -15,7 +15,7 @@ from ..errors import FacerecError
 from .svm import quiet_sklearn, svm_arrays
 
 FORMAT = "facerec-classifier"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: threshold is a floor on the chance a name is right; photos per person
 
 
 @quiet_sklearn
@@ -30,6 +30,7 @@ def write_classifier(clf, path) -> None:
         "format": FORMAT, "version": FORMAT_VERSION, "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
         "class_names": clf.class_names, "threshold": clf.threshold_,
         "max_distance": None if np.isinf(clf.max_distance_) else clf.max_distance_,
+        "photos": [int(n) for n in clf.photos_],
         "embedder": clf.embedder_info or {}, "seed": clf.seed, "C": clf.C, "calibration": clf.calibration_,
         "sklearn": sklearn.__version__,
     }
@@ -72,6 +73,9 @@ def _check(path, meta: dict, a: dict) -> None:
     ok(isinstance(names, list) and len(names) >= 2 and all(isinstance(n, str) and n for n in names)
        and len(set(names)) == len(names), "class names")
     ok(finite_number(meta.get("threshold"), 0, 1), "threshold")
+    photos = meta.get("photos")
+    ok(photos is None or (isinstance(photos, list) and len(photos) == len(names)
+                          and all(isinstance(n, int) and n >= 1 for n in photos)), "photos per person")
     ok(meta.get("max_distance") is None or finite_number(meta["max_distance"], 0, 2), "max_distance")
     ok(isinstance(meta.get("embedder", {}), dict) and isinstance(meta.get("calibration", {}), dict), "model fields")
     ok(isinstance(meta.get("seed", 666), int) and 0 <= meta.get("seed", 666) < 2**32, "seed")

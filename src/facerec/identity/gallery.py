@@ -12,6 +12,7 @@ gallery_file.py; enrolling people from photos in enrolment.py.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +21,24 @@ from ..errors import FacerecError
 from . import gallery_index
 from .index_keeper import IndexKeeper
 from .protocol import UNKNOWN, Identities, check_name
+
+
+CANDIDATE_PEOPLE = 5  # people weighed for each face; farther ones change its chances by nothing visible
+
+
+@dataclass
+class _People:
+    """A gallery's people: names (P,), each row's person (F,) and each person's photos (P,)."""
+
+    names: list
+    codes: np.ndarray
+    photos: np.ndarray
+    floors: dict = field(default_factory=dict)  # false-accept target: the default floor, once worked out
+
+    @classmethod
+    def of(cls, labels) -> "_People":
+        names, codes = np.unique(np.asarray(labels, dtype=str), return_inverse=True)
+        return cls([str(n) for n in names], codes.reshape(-1), np.bincount(codes.reshape(-1), minlength=len(names)))
 
 
 class Gallery:
@@ -43,8 +62,10 @@ class Gallery:
         if not 0 < false_accept < 1:
             raise FacerecError(f"false-accept rate {false_accept} must be between 0 and 1")
         self.false_accept = false_accept
+        self.threshold: float | None = None  # the probability floor; None: from false_accept
         self._stats = None
-        self._chances = None
+        self._odds = None
+        self._people_cache = None
         self.index_keeper = IndexKeeper()
 
     @classmethod
@@ -57,6 +78,7 @@ class Gallery:
         g = Gallery(self.embedder_info, self.embeddings.shape[1], self.false_accept)
         g.embeddings = self.embeddings.copy()
         g.labels, g.sources = list(self.labels), list(self.sources)
+        g.threshold = self.threshold
         return g
 
     # --- the people ---------------------------------------------------------------------------
@@ -96,7 +118,7 @@ class Gallery:
         self.embeddings = np.concatenate([self.embeddings, e])
         self.labels += list(labels)
         self.sources += [str(s) for s in sources]
-        self._chances = None
+        self._people_cache = None
         self.index_keeper.rows_added()
 
     def forget(self, names, missing_ok: bool = False) -> list[str]:
@@ -114,7 +136,7 @@ class Gallery:
         self.embeddings = self.embeddings[keep] if len(keep) else self.embeddings
         self.labels = [n for n, k in zip(self.labels, keep) if k]
         self.sources = [s for s, k in zip(self.sources, keep) if k]
-        self._chances = None
+        self._people_cache = None
         self.index_keeper.rows_forgotten(keep)
         return sorted(names - unknown)
 
@@ -131,58 +153,94 @@ class Gallery:
                                    f"measure them with facerec calibrate")
         return self._stats
 
+    @property
+    def odds(self):
+        """The model's AnswerOdds: the chance each answer is right."""
+        if self._odds is None:
+            from .odds import AnswerOdds
+
+            self._odds = AnswerOdds(self.stats)
+        return self._odds
+
+    def _people(self) -> _People:
+        if self._people_cache is None:  # counting 10,000 people's names would cost more than the search
+            self._people_cache = _People.of(self.labels)
+        return self._people_cache
+
     def chances(self) -> float:
         """How many independent chances a stranger has against this gallery (openset.chances)."""
         from .openset import chances
 
-        if self._chances is None:  # counting 10,000 people's names would cost more than the search
-            self._chances = chances(len(set(self.labels)), len(self.labels))
-        return self._chances
+        return chances(len(self._people().names), len(self.labels))
 
     def acceptance_distance(self) -> float:
-        """The distance under which a face is named, for this gallery's size and target."""
+        """The distance under which the default floor names a lone candidate, for this gallery's
+        size and false-accept target."""
         return self.stats.acceptance_distance(self.chances(), self.false_accept)
 
+    def probability_floor(self) -> float:
+        """The chance of being right under which an answer is Unknown: ``threshold`` when set, else
+        the lowest that keeps strangers named to false_accept for these people and photos."""
+        if self.threshold is not None:
+            return self.threshold
+        people = self._people()
+        if self.false_accept not in people.floors:
+            people.floors[self.false_accept] = self.odds.floor_for(people.photos, self.false_accept)
+        return people.floors[self.false_accept]
+
     def identify(self, X) -> Identities:
-        """The nearest enrolled person or Unknown for each face; probability is 1 - the chance a
-        stranger comes this close to some enrolled face; distance to the nearest."""
+        """The likeliest enrolled person, or Unknown when the chance that person is right is under
+        probability_floor(), for each face; probability: the chance the answer given is right
+        (identity.odds); distance to the nearest enrolled face."""
         X = np.asarray(X, np.float32).reshape(-1, self.embeddings.shape[1])
         if not len(X):
             return Identities.empty()
         if not len(self.labels):
             return Identities.nobody(len(X))
-        nearest, sim = self._nearest(X)
-        dist = np.sqrt(np.maximum(2 - 2 * sim, 0))
-        limit, m = self.acceptance_distance(), self.chances()
-        names = [self.labels[j] if dist[i] <= limit else UNKNOWN for i, j in enumerate(nearest)]
-        conf = np.array([1 - self.stats.strangers_accepted(v, m) for v in dist])
-        return Identities(names, conf, dist)
+        people = self._people()
+        codes, dist = self._nearest_people(X)
+        p_people, p_stranger = self.odds.chances(dist, people.photos[np.maximum(codes, 0)], len(people.names))
+        best = p_people.argmax(axis=1)
+        p_best = p_people[np.arange(len(X)), best]
+        named = p_best >= self.probability_floor()
+        names = [people.names[codes[i, b]] if named[i] else UNKNOWN for i, b in enumerate(best)]
+        return Identities(names, np.where(named, p_best, p_stranger), dist[:, 0])
 
     def _index_wanted(self) -> bool:
         return self.index_threshold is not None and len(self.labels) >= self.index_threshold
 
-    def _nearest(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Row of the nearest enrolled face to each of X, and its dot product with it."""
+    def _nearest_people(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The CANDIDATE_PEOPLE people nearest each face of X: their codes (-1: none) and the
+        distances to their nearest photos (inf: none), nearest first."""
+        from .odds import nearest_people
+
+        people = self._people()
         index = self.index_keeper.ready(self.embeddings, self.index_library) if self._index_wanted() else None
-        rows = np.arange(len(X))
         if index is None:
-            # Unit vectors: the nearest face has the largest dot product; only that one needs a sqrt.
-            sim = X @ self.embeddings.T
-            nearest = sim.argmax(axis=1)
-            return nearest, sim[rows, nearest]
-        # A few candidates from the index, ranked by their exact dot products.
+            return self._scan_people(X)
+        # A few candidate faces from the index, ranked by their exact dot products.
         cand = index.search(X)
-        found = cand >= 0
-        sims = np.einsum("nd,nkd->nk", X, self.embeddings[np.where(found, cand, 0)])
-        sims[~found] = -np.inf
-        best = sims.argmax(axis=1)
-        nearest, sim = cand[rows, best], sims[rows, best]
-        lost = ~found.any(axis=1)
+        sims = np.einsum("nd,nkd->nk", X, self.embeddings[np.maximum(cand, 0)])
+        sims[cand < 0] = -np.inf
+        codes, dist = nearest_people(sims, people.codes[np.maximum(cand, 0)], CANDIDATE_PEOPLE)
+        lost = (cand < 0).all(axis=1)
         if lost.any():  # nothing found (only when nearly every face was forgotten): scan
-            s = X[lost] @ self.embeddings.T
-            nearest[lost] = s.argmax(axis=1)
-            sim[lost] = s[np.arange(len(s)), nearest[lost]]
-        return nearest, sim
+            codes[lost], dist[lost] = self._scan_people(X[lost])
+        return codes, dist
+
+    def _scan_people(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """_nearest_people by comparing with every enrolled face (padded to CANDIDATE_PEOPLE)."""
+        from .odds import people_similarity
+
+        people = self._people()
+        sims = people_similarity(X @ self.embeddings.T, people.codes, len(people.names))
+        top = np.argsort(-sims, axis=1) if sims.shape[1] <= CANDIDATE_PEOPLE else \
+            np.argpartition(-sims, CANDIDATE_PEOPLE - 1, axis=1)[:, :CANDIDATE_PEOPLE]
+        top = np.take_along_axis(top, np.argsort(-np.take_along_axis(sims, top, 1), axis=1), 1)
+        codes, dist = np.full((len(X), CANDIDATE_PEOPLE), -1), np.full((len(X), CANDIDATE_PEOPLE), np.inf)
+        codes[:, :top.shape[1]] = top
+        dist[:, :top.shape[1]] = np.sqrt(np.maximum(2 - 2 * np.take_along_axis(sims, top, 1), 0))
+        return codes, dist
 
     # --- the model it belongs to -------------------------------------------------------------
 

@@ -130,24 +130,17 @@ def _training_set(data, labels, embedder, pipeline, mirror, threshold, false_acc
 def describe_unknown_rule(clf) -> str:
     """The lines that say how a classifier tells strangers apart: the numbers that decide."""
     cal = clf.calibration_
-    if "rule_distance" in cal:
-        tighter = clf.max_distance_ < cal["rule_distance"]
-        lines = [f"Unknown rule: distance {clf.max_distance_:.4f} to the nearest training face "
-                 f"({cal['false_accept']:g} false-accept target for {cal['people']} people, {cal['faces']} faces: "
-                 f"{cal['rule_distance']:.4f}"
-                 + (", tightened by holding people out" if tighter else "") + ")",
-                 f"Expected: strangers named {cal['expected_strangers']:.2%}, single photos of a known person "
-                 f"within the distance {cal['expected_known']:.2%}"]
-        if clf.threshold_ > 0:
-            lines.append(f"Probability floor {clf.threshold_:.3f}"
-                         + (" (given)" if cal.get("method") == "given by --threshold" else ""))
-        return "\n".join(lines)
+    if cal.get("method") == "probability":
+        why = "given" if cal.get("given") else (f"the lowest that keeps strangers named to {cal['false_accept']:g} "
+                                                f"for {cal['people']} people, {cal['faces']} photos")
+        return (f"Unknown rule: a name is given when the chance it is right is at least {clf.threshold_:.3f} ({why})\n"
+                f"Expected: strangers named {cal['expected_strangers']:.2%}")
     if "known_accuracy" in cal:
         dist = "" if np.isinf(clf.max_distance_) else f", distance {clf.max_distance_:.3f}"
-        return (f"Unknown threshold: probability {clf.threshold_:.3f}{dist} (held-out people: "
+        return (f"Unknown threshold: SVM probability {clf.threshold_:.3f}{dist} (held-out people: "
                 f"known {cal['known_accuracy']:.3f}, strangers rejected {cal['stranger_rejection']:.3f})")
     if not np.isinf(clf.max_distance_):
         return f"Unknown threshold: distance {clf.max_distance_:.3f}, {cal.get('method', '')}"
     if cal.get("method") == "given by --threshold":
-        return f"Unknown threshold: probability {clf.threshold_:.3f} (given)"
+        return f"Unknown threshold: SVM probability {clf.threshold_:.3f} (given)"
     return f"Unknown threshold: {cal.get('method', 'none')}"
