@@ -152,6 +152,30 @@ def test_outputs_are_checked_before_any_work(world, capsys):
     assert "no such file or folder" in capsys.readouterr().err
 
 
+def test_threshold_is_the_chance_a_name_is_right(world, capsys):
+    """--threshold P names a face only when the chance the name is right is at least P; every
+    answer, Unknown included, carries that chance; a P that is not a chance is refused at once."""
+    import json
+
+    from facerec.cli import main
+
+    out = world / "group.jsonl"
+    photo = str(world / "photos" / "2019" / "group.jpg")
+    assert main(["identify", str(world / "family.npz"), photo, "-o", str(out)]) == 0
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert sorted(r["name"] for r in rows) == EXPECTED["2019/group.jpg"]
+    assert all(0.5 <= r["probability"] <= 1 for r in rows)  # each answer is likelier right than not
+    named = [r for r in rows if r["name"] != "Unknown"]
+    strict = min(r["probability"] for r in named) + 1e-9  # above the least sure name: it becomes Unknown
+    assert main(["identify", str(world / "family.npz"), photo, "-o", str(out), "--threshold", str(strict)]) == 0
+    names = [json.loads(line)["name"] for line in out.read_text().splitlines()]
+    assert names.count("Unknown") == len(rows) - len(named) + 1
+    capsys.readouterr()
+    assert main(["identify", str(world / "family.npz"), photo, "--threshold", "1.5"]) == 1
+    err = capsys.readouterr().err
+    assert "not a probability" in err and len(err.strip().splitlines()) == 1
+
+
 def test_one_photo_and_jsonl(world, capsys):
     import json
 

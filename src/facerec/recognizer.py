@@ -14,8 +14,8 @@ from .errors import FacerecError
 
 @dataclass
 class RecognizedFace:
-    """One face and who it is: name is a person's name or "Unknown"; probability is the
-    identifier's for the name it considered; distance is to the nearest enrolled face."""
+    """One face and who it is: name is a person's name or "Unknown"; probability is the chance
+    that answer is right; distance is to the nearest enrolled face."""
 
     box: np.ndarray
     landmarks: np.ndarray
@@ -53,11 +53,16 @@ class Recognizer:
         self._video = None
 
     @classmethod
-    def load(cls, path, model=None) -> "Recognizer":
-        """A Recognizer for a classifier or gallery file; model defaults to the one it was made with."""
+    def load(cls, path, model=None, threshold: float | None = None) -> "Recognizer":
+        """A Recognizer for a classifier or gallery file; model defaults to the one it was made with;
+        threshold: name a face only when the chance the name is right is at least this (None: the
+        file's own rule)."""
         from .identity.loading import embedder_for, load_identifier
+        from .identity.protocol import check_threshold
 
+        check_threshold(threshold)
         identifier = load_identifier(path)  # a bad file is refused before any model loads
+        identifier.use_threshold(threshold)
         return cls(identifier, embedder_for(identifier, model, str(path)), source=str(path))
 
     @classmethod

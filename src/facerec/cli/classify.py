@@ -5,6 +5,7 @@ import argparse
 import sys
 
 from ..errors import FacerecError
+from .options import add_threshold, probability_threshold
 
 
 def parse_arguments(argv=None, prog="classifier.py"):
@@ -22,11 +23,10 @@ def parse_arguments(argv=None, prog="classifier.py"):
     p.add_argument("--seed", type=int, default=666, help="random seed for the split and the SVM")
     p.add_argument("--min_nrof_images_per_class", type=int, default=20)
     p.add_argument("--nrof_train_images_per_class", type=int, default=10)
-    p.add_argument("--threshold", type=float, default=None, help="probability under which a face is "
-                   "Unknown (default: chosen on the training data by holding people out)")
+    add_threshold(p, "; TRAIN stores it, CLASSIFY may override it")
     p.add_argument("--no_mirror", action="store_true", help="do not add each training face's mirror image")
     p.add_argument("--false_accept", type=float, default=0.01, help="TRAIN: share of stranger faces the "
-                   "classifier may name (default 0.01); sets the distance to the nearest training face")
+                   "classifier may name (default 0.01); sets the default --threshold")
     p.add_argument("--unknown_dir", help="CLASSIFY: also a folder of people absent from training, "
                    "all of whom should come out Unknown")
     p.add_argument("--report", metavar="DIR", help="CLASSIFY: labelled folders: per-class precision/recall "
@@ -150,7 +150,9 @@ def classify(args) -> int:
                                [p for p in (args.data_dir, args.unknown_dir) if p],
                                [(args.classifier_filename, "the classifier"), (args.model, "the model")],
                                REPORT_FILES)
+    probability_threshold(args.threshold)
     clf = load_identifier(args.classifier_filename)  # refuse a bad file before loading models
+    clf.use_threshold(args.threshold)
     classes, unlabelled = _photos_to_classify(args, clf.class_names)
     print("Loading feature extraction model")
     rec = Recognizer(clf, load_embedder(args.model, image_size=args.image_size), source=args.classifier_filename)

@@ -5,6 +5,7 @@ from collections import Counter
 from pathlib import Path
 
 from ..errors import FacerecError
+from .options import add_threshold
 
 
 def _check_outputs(args) -> None:
@@ -68,18 +69,15 @@ def _problems(rows) -> None:
 def cmd_identify(args) -> int:
     from ..collections.identify_rows import identify_rows
     from ..collections.results_file import IDENTIFY_COLUMNS
-    from ..identity.protocol import is_named
     from ..recognizer import Recognizer
 
     _check_outputs(args)
-    rec = Recognizer.load(args.recognition_file, model=args.model)  # a bad file is refused first
+    rec = Recognizer.load(args.recognition_file, model=args.model, threshold=args.threshold)  # refused first
     photos = _photos(args)
     rows = identify_rows(rec.recognize_files(photos, cache=not args.no_cache, batch_size=args.batch_size))
     for r in rows:
         if r["face"] is not None:
-            # An Unknown's confidence would be that of the name it was refused: only the distance.
-            named = f" {r['probability']:.3f}" if is_named(r["name"]) else ""
-            print(f"{r['path']}  face {r['face']}: {r['name']}{named} (distance {r['distance']:.3f})")
+            print(f"{r['path']}  face {r['face']}: {r['name']} {r['probability']:.3f} (distance {r['distance']:.3f})")
     _problems(rows)
     summary = _identify_summary(photos, rows)
     print(summary)
@@ -169,6 +167,7 @@ def add_commands(sub, command) -> None:
     i.add_argument("--report", metavar="DIR", help="faces per person and how close the named ones came "
                    "(summary.txt, distances.png)")
     i.add_argument("--strict", action="store_true", help="exit 1 when a photo could not be read")
+    add_threshold(i)
     i.set_defaults(func=cmd_identify)
     c = command(sub, "cluster", "group the faces of a photo collection by person, to name each person once")
     _common(c, "photos and folders of photos, or one faces file from facerec embed (.parquet)")

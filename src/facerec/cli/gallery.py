@@ -6,12 +6,9 @@ from pathlib import Path
 
 def describe_rule(gallery) -> str:
     """The numbers that decide who is named, for the gallery as it now stands."""
-    d, m = gallery.acceptance_distance(), gallery.chances()
-    s = gallery.stats
-    return (f"Acceptance distance {d:.4f} for {len(gallery.people())} people, {len(gallery.labels)} faces at a "
-            f"{gallery.false_accept:g} false-accept target: "
-            f"expected strangers named {s.strangers_accepted(d, m):.2%}, single photos of an enrolled person "
-            f"named {s.known_accepted(d):.2%}")
+    return (f"A face is named when the chance the name is right is at least {gallery.probability_floor():.3f} "
+            f"({len(gallery.people())} people, {len(gallery.labels)} faces, {gallery.false_accept:g} false-accept "
+            f"target): expected strangers named {gallery.strangers_named():.2%}")
 
 
 def _check_sources(args) -> None:

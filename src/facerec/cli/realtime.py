@@ -4,11 +4,14 @@ from __future__ import annotations
 import argparse
 import sys
 
+from .options import add_threshold
+
 
 def parse_arguments(argv=None, prog="real_time_face_recognition.py"):
     p = argparse.ArgumentParser(prog=prog, description="Detect, embed and classify every face of a camera or video.")
     p.add_argument("--source", default="0", help="camera index, video file or rtsp:// URL (default 0)")
-    p.add_argument("--classifier", required=True, help="classifier file from classifier.py TRAIN")
+    p.add_argument("--classifier", required=True, help="classifier file from classifier.py TRAIN, or a gallery "
+                   "from facerec enrol")
     p.add_argument("--model", default=None, help="embedding model (default: the one the classifier was trained with)")
     p.add_argument("--output", help="write the annotated video here (.mp4)")
     p.add_argument("--log", help="write one JSON line per appearance here (.jsonl)")
@@ -17,6 +20,7 @@ def parse_arguments(argv=None, prog="real_time_face_recognition.py"):
     p.add_argument("--embed-every", type=int, default=5, help="re-embed a tracked face every N frames (default 5)")
     p.add_argument("--min-face-size", type=int, default=40, help="smallest face to find, in pixels (default 40)")
     p.add_argument("--max-frames", type=int, help="stop after this many frames")
+    add_threshold(p)
     p.add_argument("--read-timeout", type=float, default=10.0, metavar="SECONDS",
                    help="give up on a source that delivers no frame for this long (default 10)")
     return p.parse_args(argv)
@@ -48,7 +52,7 @@ def main(argv=None, prog="real_time_face_recognition.py") -> int:
 
         args = parse_arguments(argv, prog)
         check_outputs(args)
-        rec = Recognizer.load(args.classifier, model=args.model)
+        rec = Recognizer.load(args.classifier, model=args.model, threshold=args.threshold)
         stats = run_video(args.source, rec, output=args.output, log=args.log, display=not args.no_display,
                           max_frames=args.max_frames, progress=True, read_timeout=args.read_timeout,
                           detect_every=args.detect_every, embed_every=args.embed_every,

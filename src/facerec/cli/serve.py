@@ -4,16 +4,20 @@ from __future__ import annotations
 import os
 import sys
 
+from .options import add_threshold, probability_threshold
+
 
 def cmd_serve(args) -> int:
     from ..serve.cameras import parse_cameras
     from ..serve.server import serve
     from ..serve.service import Limits
 
+    probability_threshold(args.threshold)
     service_args = dict(gallery=args.gallery, cameras=parse_cameras(args.camera), events_log=args.events,
                         webhook=args.webhook, api_key=args.api_key or None,
                         limits=Limits.of(args.max_upload_mb, args.max_megapixels, args.max_photos),
-                        detect_every=args.detect_every, min_face_size=args.min_face_size)
+                        detect_every=args.detect_every, min_face_size=args.min_face_size,
+                        threshold=args.threshold)
 
     def ready(url):
         print(f"Serving {args.gallery} on {url}  (web page: {url}/  API: {url}/docs)", flush=True)
@@ -45,5 +49,6 @@ def add_commands(sub, command) -> None:
     s.add_argument("--max-photos", type=int, default=20, help="most photos in one enrolment (default 20)")
     s.add_argument("--detect-every", type=int, default=2, help="cameras: detect faces every N frames (default 2)")
     s.add_argument("--min-face-size", type=int, default=40, help="cameras: smallest face in pixels (default 40)")
+    add_threshold(s)
     s.add_argument("--no-access-log", action="store_true", help="do not log each request")
     s.set_defaults(func=cmd_serve)

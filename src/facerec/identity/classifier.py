@@ -22,7 +22,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from ..errors import FacerecError
 from .holdout import nearest_distance
 from .svm import linear_svc, quiet_sklearn, restore_svc, svm_names
-from .protocol import UNKNOWN, Identities
+from .protocol import UNKNOWN, Identities, check_threshold
 
 
 class FaceClassifier(ClassifierMixin, BaseEstimator):
@@ -50,8 +50,7 @@ class FaceClassifier(ClassifierMixin, BaseEstimator):
         """Train on embeddings X (N, D) of people y (N names, taken as text); groups (N,): each
         row's photo, so a photo and its mirror image are never split apart when people are held out."""
         X, y = np.asarray(X, np.float32), np.asarray(y).astype(str)  # names: Unknown is one too
-        if self.threshold is not None and not 0 <= self.threshold <= 1:
-            raise FacerecError(f"threshold {self.threshold} is not a probability between 0 and 1")
+        check_threshold(self.threshold)
         if len(np.unique(y)) < 2:
             raise FacerecError(f"need faces of at least two people to train, found {len(np.unique(y))}"
                                + (f" ({y[0]})" if len(y) else ""))
@@ -102,6 +101,12 @@ class FaceClassifier(ClassifierMixin, BaseEstimator):
     def acceptance_distance(self) -> float:
         """The distance to the nearest training face beyond which a face is Unknown (inf: none)."""
         return self.max_distance_
+
+    def use_threshold(self, threshold: float | None) -> None:
+        """Name a face only when the chance the name is right is at least threshold (None: as trained)."""
+        check_threshold(threshold)
+        if threshold is not None:
+            self.threshold_ = float(threshold)
 
     @property
     def class_names(self) -> list[str]:

@@ -20,7 +20,7 @@ import numpy as np
 from ..errors import FacerecError
 from . import gallery_index
 from .index_keeper import IndexKeeper
-from .protocol import UNKNOWN, Identities, check_name
+from .protocol import UNKNOWN, Identities, check_name, check_threshold
 
 
 CANDIDATE_PEOPLE = 5  # people weighed for each face; farther ones change its chances by nothing visible
@@ -187,6 +187,15 @@ class Gallery:
         if self.false_accept not in people.floors:
             people.floors[self.false_accept] = self.odds.floor_for(people.photos, self.false_accept)
         return people.floors[self.false_accept]
+
+    def strangers_named(self) -> float:
+        """The expected share of stranger faces named at probability_floor() (identity.odds)."""
+        return self.odds.strangers_named(self.probability_floor(), self._people().photos)
+
+    def use_threshold(self, threshold: float | None) -> None:
+        """Name a face only when the chance the name is right is at least threshold (None: the default)."""
+        check_threshold(threshold)
+        self.threshold = threshold
 
     def identify(self, X) -> Identities:
         """The likeliest enrolled person, or Unknown when the chance that person is right is under

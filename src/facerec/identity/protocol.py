@@ -2,8 +2,9 @@
 
 Every front end gets identities through here.  An identifier (a Gallery from ``facerec enrol``, a
 FaceClassifier from ``classifier.py TRAIN``, the service's live gallery) answers
-``identify(embeddings) -> Identities``: for each face a person's name or ``UNKNOWN``, a
-probability and the distance to the nearest enrolled face.  It also says which embedding model
+``identify(embeddings) -> Identities``: for each face a person's name or ``UNKNOWN``, the chance
+that answer is right, and the distance to the nearest enrolled face; a face is Unknown when the
+chance its likeliest name is right is under the identifier's floor (``use_threshold``).  It also says which embedding model
 its faces came from (``model_spec``) and refuses any other (``check_model``), so a file is never
 used with a model that embeds faces differently.
 """
@@ -21,8 +22,8 @@ PENDING = "..."      # a video track's name before its first embedding
 
 class Identities(NamedTuple):
     """The answer for a batch of faces, in their order: ``names`` (a person's, or UNKNOWN),
-    ``probabilities`` (the identifier's confidence in the name it considered) and ``distances``
-    (to the nearest enrolled face).  Unpacks as ``names, probabilities, distances``."""
+    ``probabilities`` (the chance that this answer, a name or Unknown, is right: identity.odds)
+    and ``distances`` (to the nearest enrolled face).  Unpacks as ``names, probabilities, distances``."""
 
     names: list
     probabilities: np.ndarray
@@ -35,7 +36,7 @@ class Identities(NamedTuple):
     @classmethod
     def nobody(cls, n: int) -> "Identities":
         """n faces, and no one enrolled to compare them with."""
-        return cls([UNKNOWN] * n, np.zeros(n), np.full(n, np.inf))
+        return cls([UNKNOWN] * n, np.ones(n), np.full(n, np.inf))  # with no one enrolled, Unknown is right
 
 
 class Identifier(Protocol):
@@ -48,7 +49,16 @@ class Identifier(Protocol):
 
     def check_model(self, embedder, source: str = ...) -> None: ...
 
-    def acceptance_distance(self) -> float: ...  # beyond it a face is Unknown
+    def acceptance_distance(self) -> float: ...  # beyond it a lone candidate is Unknown by default
+
+    def use_threshold(self, threshold: float | None) -> None: ...  # the probability floor (None: default)
+
+
+def check_threshold(threshold: float | None) -> None:
+    """A probability floor is a chance: between 0 and 1 (None: the identifier's default)."""
+    if threshold is not None and not 0 <= threshold <= 1:
+        raise FacerecError(f"threshold {threshold} is not a probability between 0 and 1 (the chance a name is "
+                           f"right under which a face is Unknown)")
 
 
 def is_named(name) -> bool:

@@ -60,8 +60,9 @@ def embed_people(pipeline, people, mirror: bool = True, cache: bool = True, batc
 
 
 def _check_threshold(threshold: float | None, false_accept: float = 0.01) -> None:
-    if threshold is not None and not 0 <= threshold <= 1:
-        raise FacerecError(f"threshold {threshold} is not a probability between 0 and 1")
+    from .protocol import check_threshold
+
+    check_threshold(threshold)
     if not 0 < false_accept < 1:
         raise FacerecError(f"false-accept rate {false_accept} must be between 0 and 1")
 

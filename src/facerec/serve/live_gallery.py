@@ -35,7 +35,7 @@ class LiveGallery:
     real-time tracker names camera faces with whatever the gallery holds at that moment.
     """
 
-    def __init__(self, path, embedder=None):
+    def __init__(self, path, embedder=None, threshold: float | None = None):
         self.path = Path(path)
         if self.path.is_dir():
             raise FacerecError(f"{self.path}: is a folder; give the gallery file (.npz)")
@@ -53,12 +53,18 @@ class LiveGallery:
             self.current = Gallery.for_embedder(embedder)
             # The file is written at the first enrolment.
             self._stamp = None
+        self.use_threshold(threshold)
         self._write = threading.Lock()
 
     # --- what a Recognizer asks of its identifier -----------------------------------------------
 
     def identify(self, X):
         return self.current.identify(X)
+
+    def use_threshold(self, threshold: float | None) -> None:
+        """The probability floor every version of the gallery names with (None: the default)."""
+        self.current.use_threshold(threshold)
+        self.threshold = threshold
 
     def check_model(self, embedder, source="the gallery") -> None:
         self.current.check_model(embedder, source)
@@ -102,6 +108,7 @@ class LiveGallery:
                     raise FacerecError(f"{self.path} was replaced by a gallery for another model; restart the "
                                        f"service to use it")
             new = base.copy()
+            new.use_threshold(self.threshold)
             result = fn(new)
             new.save(self.path)  # atomic; if it fails, nothing changed here either
             self.current, self._stamp = new, self._file_stamp()

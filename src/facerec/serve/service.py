@@ -39,7 +39,7 @@ class Service:
     def __init__(self, gallery, cameras: dict | None = None, events_log=None, webhook: str | None = None,
                  api_key: str | None = None, limits: Limits | None = None, request_batch: int = 4,
                  detect_every: int = 2, min_face_size: int = 40, read_timeout: float = 10.0,
-                 backoff=(1.0, 30.0)):
+                 backoff=(1.0, 30.0), threshold: float | None = None):
         from ..embedding import load_embedder
         from ..files import refuse_output_over_input
         from ..recognizer import Recognizer
@@ -55,7 +55,7 @@ class Service:
             (source, f"camera {name}'s video") for name, source in (cameras or {}).items()], "--events")
         self.api_key = api_key
         self.limits = limits or Limits()
-        self.gallery = LiveGallery(gallery)  # a bad gallery file is refused before any model loads
+        self.gallery = LiveGallery(gallery, threshold=threshold)  # a bad gallery file is refused before any model loads
         self.embedder = load_embedder(self.gallery.model_spec)
         self.gallery.check_model(self.embedder, str(gallery))
         self.bus = EventBus(events_log, webhook)
