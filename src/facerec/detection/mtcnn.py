@@ -55,6 +55,10 @@ class Detections:
         """One Face per detection."""
         return [Face(self.boxes[i], float(self.scores[i]), self.landmarks[i]) for i in range(len(self))]
 
+    def subset(self, keep: np.ndarray) -> "Detections":
+        """The detections where keep (N,) is true."""
+        return Detections(self.boxes[keep], self.scores[keep], self.landmarks[keep])
+
     def scaled(self, factor: float) -> "Detections":
         return Detections(self.boxes * factor, self.scores, self.landmarks * factor)
 
@@ -92,19 +96,22 @@ class MTCNN:
 
     ``detect(image)`` for one uint8 RGB image, ``detect_batch(images)`` for many of any sizes.
     Images whose longer side exceeds ``max_side`` are detected on a downscaled copy and the
-    results mapped back, so a 100-megapixel photo costs what a 1600 px one does.
+    results mapped back, so a 100-megapixel photo costs what a 1600 px one does.  With
+    ``check_faces`` (the default) a detection MTCNN is unsure of is kept only when dlib's CNN face
+    detector agrees it is a face (face_check.py): hands, hair and fabric are not reported.
     One object holds its own interpreters: use one per thread (align_dataset gives each worker
     process its own).
     """
 
     def __init__(self, min_face_size: int = 20, thresholds=(0.6, 0.7, 0.7), scale_factor: float = 0.709,
-                 max_side: int | None = 1600, threads: int | None = None):
+                 max_side: int | None = 1600, threads: int | None = None, check_faces: bool = True):
         if not min_face_size >= 1:
             raise FacerecError(f"min_face_size {min_face_size} must be at least 1 pixel")
         self.min_face_size = min_face_size
         self.thresholds = tuple(thresholds)
         self.scale_factor = scale_factor
         self.max_side = max_side
+        self.check_faces = check_faces
         graphs = tflite_graphs()
         threads = threads or os.cpu_count() or 1
         self._helper = self._helper_pnet = None
@@ -124,12 +131,15 @@ class MTCNN:
     @property
     def settings(self) -> str:
         """What decides which faces are found (cached results are keyed by it)."""
-        return self.describe(self.min_face_size, self.thresholds, self.scale_factor, self.max_side)
+        return self.describe(self.min_face_size, self.thresholds, self.scale_factor, self.max_side, self.check_faces)
 
     @staticmethod
-    def describe(min_face_size=20, thresholds=(0.6, 0.7, 0.7), scale_factor=0.709, max_side=1600) -> str:
+    def describe(min_face_size=20, thresholds=(0.6, 0.7, 0.7), scale_factor=0.709, max_side=1600,
+                 check_faces=True) -> str:
         """The settings string of a detector made with these arguments (the defaults: FaceNet's)."""
-        return f"{min_face_size}/{tuple(thresholds)}/{scale_factor}/{max_side}"
+        from .face_check import VERSION
+
+        return f"{min_face_size}/{tuple(thresholds)}/{scale_factor}/{max_side}" + (f"/{VERSION}" if check_faces else "")
 
     def detect(self, image: np.ndarray) -> Detections:
         """Faces in one uint8 RGB image (H, W, 3)."""
@@ -157,6 +167,10 @@ class MTCNN:
             batch = np.stack([work[i] for i in idx])
             for i, det in zip(idx, self._detect_same_size(batch)):
                 results[i] = det.scaled(1.0 / factors[i]) if factors[i] != 1.0 else det
+        if self.check_faces:
+            from .face_check import faces_only
+
+            results = [faces_only(im, det) for im, det in zip(images, results)]
         return results
 
     # --- the three stages -------------------------------------------------------------------

@@ -227,11 +227,11 @@ def read_network(data: bytes, stack: list[tuple]) -> tuple[dict, dict, list[Laye
     r = Reader(data)
     loss = _read_loss(r, stack[0][0])
     body = stack[1:]
-    if body[-1][0] != "input_rgb_image_sized":
+    if body[-1][0] not in INPUTS:
         raise DlibFormatError("the layer stack must end with its input layer")
     layers_out_to_in = body[:-1]
     versions = _read_versions(r, layers_out_to_in)
-    inp = _read_input(r)
+    inp = _read_input(r, body[-1][0])
     # Pass 2: details come back out from the innermost node to the outermost.
     layers = []
     for spec, v in zip(reversed(layers_out_to_in), reversed(versions)):
@@ -260,9 +260,24 @@ def _read_loss(r: Reader, expected: str) -> dict:
     loss = {"name": loss_name}
     if loss_name == "loss_metric_2":
         loss["margin"], loss["distance_threshold"] = r.float(), r.float()
+    elif loss_name == "loss_mmod_":
+        loss.update(_read_mmod_options(r))
     elif loss_name != "loss_metric_":
         raise DlibFormatError(f"unsupported loss layer '{loss_name}'")
     return loss
+
+
+def _read_mmod_options(r: Reader) -> dict:
+    """A detector's options (dlib's mmod_options, version 1: one detection window)."""
+    version = r.int()
+    if version != 1:
+        raise DlibFormatError(f"mmod options version {version}: only version 1 (one window) is supported")
+    width, height = r.uint(), r.uint()
+    r.float(); r.float()  # loss per false alarm and per missed target: training only
+    iou = r.float()
+    nms_iou, nms_covered = r.float(), r.float()
+    r.float(); r.float()  # overlaps to ignore: training only
+    return {"window": (height, width), "truth_match_iou": iou, "nms": (nms_iou, nms_covered)}
 
 
 def _read_versions(r: Reader, layers_out_to_in: list) -> list[int]:
@@ -285,11 +300,17 @@ def _read_versions(r: Reader, layers_out_to_in: list) -> list[int]:
     return versions
 
 
-def _read_input(r: Reader) -> dict:
-    """The input layer, written by the innermost node."""
+INPUTS = ("input_rgb_image_sized", "input_rgb_image_pyramid")
+
+
+def _read_input(r: Reader, expected: str) -> dict:
+    """The input layer, written by the innermost node: a fixed-size image (the descriptor), or an
+    image pyramid (the detector; its mean colour only, in the file's oldest version)."""
     name = r.string()
-    if name != "input_rgb_image_sized":
-        raise DlibFormatError(f"found input layer '{name}', expected input_rgb_image_sized")
+    if name != expected:
+        raise DlibFormatError(f"found input layer '{name}', expected {expected}")
     avg = (r.float(), r.float(), r.float())
+    if name == "input_rgb_image_pyramid":
+        return {"mean_rgb": avg}
     nr, nc = r.uint(), r.uint()
     return {"mean_rgb": avg, "size": (nr, nc)}

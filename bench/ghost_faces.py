@@ -1,0 +1,147 @@
+"""Ghost faces: what the face check (facerec.detection.face_check) drops, and what it keeps.
+
+Every detection MTCNN makes at its default settings on: face_recognition's sample photos, the
+demo's rendered clip, scikit-image's sample images, every frame of the Hamilton clip (also as the
+real-time tool detects it: the frame at half size), all 2,499 LFW photos and the personal photos.
+Each was labelled by eye (a face, any pose; or not: hands, hair, fabric, background): the
+non-faces and the doubtful ones are listed in ghost_labels.json by detection (source, file,
+frame, box, settings); every other detection is a face.  Prints, for each set, the non-faces
+dropped and the faces kept.
+Usage: python bench/ghost_faces.py
+"""
+from __future__ import annotations
+
+import glob
+import json
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+SHARED = HERE.parents[1] / "shared" / "data"
+SKIMAGE = ("astronaut", "camera", "cat", "coffee", "coins", "hubble_deep_field", "immunohistochemistry",
+           "page", "text", "rocket", "brick", "grass", "gravel",
+           "retina", "horse", "clock", "moon", "logo", "colorwheel", "cell", "checkerboard",
+           "binary_blobs", "microaneurysms", "shepp_logan_phantom", "chelsea")
+
+
+def _id(source, file, frame, box, settings):
+    return (f"{source}|{Path(file).name}|{'' if frame is None else frame}|"
+            + ",".join(f"{v:.0f}" for v in box) + f"|{settings}")
+
+
+def _rgb(image):
+    """A scikit-image sample as uint8 RGB (grey and float ones stretched to 0-255)."""
+    image = np.asarray(image)
+    if image.ndim == 2:
+        image = np.stack([image] * 3, axis=-1)
+    image = image[..., :3]
+    if image.dtype != np.uint8:
+        image = image.astype(float)
+        image = (255 * (image - image.min()) / max(1e-9, image.max() - image.min())).astype(np.uint8)
+    return np.ascontiguousarray(image)
+
+
+def _frames(path):
+    import cv2
+
+    cap = cv2.VideoCapture(str(path))
+    while True:
+        ok, bgr = cap.read()
+        if not ok:
+            return
+        yield np.ascontiguousarray(bgr[..., ::-1])
+
+
+def _images():
+    """(source, file, frame, uint8 RGB image, settings) for every image the set was made from."""
+    import tempfile
+
+    from skimage import data
+
+    from facerec import samples
+    from facerec.demo import render_clip
+    from facerec.images import load_image
+
+    photos = samples.find()
+    for f in sorted(photos.glob("*.jpg")):
+        yield "samples", str(f), None, load_image(f), "default"
+    for name in SKIMAGE:
+        yield "skimage", f"{name}.png", None, _rgb(getattr(data, name)()), "default"
+    left, right, _ = data.stereo_motorcycle()
+    yield "skimage", "motorcycle_left.png", None, _rgb(left), "default"
+    yield "skimage", "motorcycle_right.png", None, _rgb(right), "default"
+    for f in sorted(glob.glob(f"{SHARED}/personal/**/*.*", recursive=True)):
+        yield "personal", f, None, load_image(f), "default"
+    with tempfile.TemporaryDirectory() as tmp:
+        clip = render_clip([load_image(photos / "obama3.jpg"), data.astronaut()], Path(tmp) / "demo_clip.mp4")
+        for n, frame in enumerate(_frames(clip)):
+            yield "samples", "demo_clip.mp4", n, frame, "default"
+            yield "samples", "demo_clip.mp4", n, frame, "tracker"
+    for n, frame in enumerate(_frames(SHARED / "video" / "short_hamilton_clip.mp4")):
+        yield "hamilton", "short_hamilton_clip.mp4", n, frame, "default"
+        yield "hamilton", "short_hamilton_clip.mp4", n, frame, "tracker"
+    for part in ("lfw-unknown", "lfw-singles", "lfw-dev"):
+        for f in sorted(glob.glob(f"{SHARED}/{part}/*/*.jpg")):
+            yield "lfw", f, None, load_image(f), "default"
+
+
+def detections():
+    """One record per detection: where, its MTCNN score, dlib's check score (unsure ones), label."""
+    import cv2
+
+    from facerec.detection import MTCNN
+    from facerec.detection.face_check import SURE, dlib_scores
+
+    labels = json.loads((HERE / "ghost_labels.json").read_text())
+    mtcnn = MTCNN(check_faces=False)
+    out = []
+    for source, file, frame, image, settings in _images():
+        if settings == "tracker":  # the real-time tool's: the frame at half size (--min-face-size 40)
+            small = cv2.resize(image, (image.shape[1] // 2, image.shape[0] // 2), interpolation=cv2.INTER_AREA)
+            det = mtcnn.detect(small).scaled(2.0)
+        else:
+            det = mtcnn.detect(image)
+        unsure = det.scores < SURE
+        check = np.full(len(det), np.inf)
+        check[unsure] = dlib_scores(image, det.boxes[unsure])
+        for box, score, c in zip(det.boxes, det.scores, check):
+            label = labels.get(_id(source, file, frame, box, settings), ["face"])[0]
+            out.append(dict(source=source, file=file, frame=frame, box=[float(v) for v in box], settings=settings,
+                            score=float(score), check=float(c), label=label, lfw_dev="/lfw-dev/" in file))
+    return out
+
+
+def main():
+    if not (SHARED / "lfw-dev").is_dir():
+        print(f"skipped: {SHARED} not available")
+        return None
+    from facerec.detection.face_check import MIN_SCORE
+
+    rows = detections()
+    kept = lambda r: r["check"] >= MIN_SCORE
+    sets = {
+        "non-faces, MTCNN's settings": lambda r: r["label"] == "nonface" and r["settings"] == "default",
+        "non-faces, the real-time tool's frames": lambda r: r["label"] == "nonface" and r["settings"] == "tracker",
+        "faces, every set": lambda r: r["label"] == "face",
+        "faces in lfw-dev's photos": lambda r: r["label"] == "face" and r["lfw_dev"],
+        "faces in the Hamilton clip (both ways)": lambda r: r["label"] == "face" and r["source"] == "hamilton",
+        "faces in the demo clip (both ways)": lambda r: r["label"] == "face" and r["file"] == "demo_clip.mp4",
+        "doubtful (not counted elsewhere)": lambda r: r["label"] == "unsure",
+    }
+    print(f"{len(rows)} detections; checked (MTCNN score under the face check's SURE): "
+          f"{sum(np.isfinite(r['check']) for r in rows)}")
+    result = {}
+    for name, chosen in sets.items():
+        group = [r for r in rows if chosen(r)]
+        k = sum(kept(r) for r in group)
+        result[name] = {"detections": len(group), "kept": k}
+        share = f"kept {k / len(group):.4f}, dropped {1 - k / len(group):.4f}" if group else "none"
+        print(f"  {name:42s} {len(group):5d}  {share}")
+    hands = [r for r in rows if r["file"] == "demo_clip.mp4" and r["label"] == "nonface"]
+    print(f"  the demo clip's hand: {len(hands)} detections, {sum(kept(r) for r in hands)} kept")
+    return result
+
+
+if __name__ == "__main__":
+    main()
