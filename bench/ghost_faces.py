@@ -97,14 +97,15 @@ def detections():
     mtcnn = MTCNN(check_faces=False)
     out = []
     for source, file, frame, image, settings in _images():
+        scale = 1.0
         if settings == "tracker":  # the real-time tool's: the frame at half size (--min-face-size 40)
-            small = cv2.resize(image, (image.shape[1] // 2, image.shape[0] // 2), interpolation=cv2.INTER_AREA)
-            det = mtcnn.detect(small).scaled(2.0)
-        else:
-            det = mtcnn.detect(image)
+            image, scale = cv2.resize(image, (image.shape[1] // 2, image.shape[0] // 2),
+                                      interpolation=cv2.INTER_AREA), 2.0
+        det = mtcnn.detect(image)
         unsure = det.scores < SURE
         check = np.full(len(det), np.inf)
-        check[unsure] = dlib_scores(image, det.boxes[unsure])
+        check[unsure] = dlib_scores(image, det.boxes[unsure])  # on what the detector saw, as MTCNN checks
+        det = det.scaled(scale)
         for box, score, c in zip(det.boxes, det.scores, check):
             label = labels.get(_id(source, file, frame, box, settings), ["face"])[0]
             out.append(dict(source=source, file=file, frame=frame, box=[float(v) for v in box], settings=settings,

@@ -42,7 +42,9 @@ def test_lfw_split_accuracy_and_strangers(aligned_lfw, tmp_path, capsys):
     acc = float(re.search(r"^Accuracy: (\S+)", out, re.M).group(1))
     known, rejected = map(float, re.search(r"accuracy (\S+) \(\d+ faces\); strangers rejected: (\S+)", out).groups())
     print(f"\nlfw-dev split: accuracy {acc:.3f}; open set: known {known:.3f}, strangers rejected {rejected:.3f}")
-    assert acc >= 0.98 and known >= 0.95 and rejected >= 0.90
+    # The default floor holds strangers to 1% (it let 1.6% through with 10 photos a person before, and
+    # named 0.9 points more known faces): rejected is held higher than accuracy gave way.
+    assert acc >= 0.97 and known >= 0.95 and rejected >= 0.98
     assert (tmp_path / "report" / "confusion.png").stat().st_size > 1000
     assert "precision" in (tmp_path / "report" / "report.txt").read_text()
 
