@@ -174,3 +174,24 @@ def test_another_face_in_the_same_box_splits_the_track_at_once():
         f[0, 0, 0] = i
         ids.append([t.id for t in tracker.step(f, i)])
     assert ids == [[0]] * 4 + [[1]] * 4
+
+
+def test_a_face_whose_picture_changes_by_half_as_much_is_embedded_again_at_once():
+    """Between a face's own motion and another face: embedded at that detection, not embed_every
+    frames later, so the embedding rule can end the appearance before it spans two people."""
+    from skimage import data
+
+    box = (40, 30, 104, 94)
+    script = {i: [(box, "alice")] for i in range(8)}
+    rec = ScriptedRecognizer(script)
+    embedded = []
+    embed = rec.pipeline.embed_faces
+    rec.pipeline.embed_faces = lambda f, b, lm: (embedded.append(int(f[0, 0, 0])), embed(f, b, lm))[1]
+    tracker = FaceTracker(rec, detect_every=1, embed_every=5, min_face_size=20)
+    face, other = data.astronaut()[0:64, 180:244].astype(float), data.coffee()[100:164, 200:264].astype(float)
+    for i in range(8):
+        f = np.full((120, 160, 3), 90, np.uint8)
+        f[30:94, 40:104] = face if i < 3 else 0.7 * face + 0.3 * other  # picture change 14 (of 20), colours 0.6
+        f[0, 0, 0] = i
+        tracker.step(f, i)
+    assert embedded == [0, 3] and [t.id for t in tracker.tracks.tracks] == [0]

@@ -123,6 +123,7 @@ class Tracker:
 
 
 RECENT = 5  # faces of a track its newest face is compared with
+LOOK_AGAIN = 0.5  # of the box-change thresholds: a face changed this much is embedded at once
 SAME_PERSON_SHARE = 0.99  # of two photos of one person, the share split_distance keeps together
 
 
@@ -192,12 +193,18 @@ class FaceTracker:
     def _split_changed_faces(self, frame: np.ndarray, index: int) -> None:
         """A track whose box now shows another face (the face's own picture and colours jumped
         since its last detection: a cut at the same place, someone passing in front) ends there,
-        and its box starts a new track at once, before any embedding could mix the two."""
+        and its box starts a new track at once, before any embedding could mix the two.  One whose
+        picture changed by half as much is embedded again now, for the embedding to decide."""
         for t in list(self.tracks.tracks):
             patch = face_patch(frame, t.box) if t.last_seen == index else None
-            if patch is not None and t.look.is_cut(patch):
+            change = t.look.scores(patch) if patch is not None else None
+            if change is None:
+                continue
+            if change[0] >= BOX_PICTURE and change[1] >= BOX_COLOURS:
                 self.ended.append(t)
                 self.tracks.restart(t, index).look.scores(patch)
+            elif change[0] >= BOX_PICTURE * LOOK_AGAIN and change[1] >= BOX_COLOURS * LOOK_AGAIN:
+                t.last_embedded = -10**9
 
     def _scaled(self, frame: np.ndarray) -> np.ndarray:
         """The frame scaled so min_face_size pixels become MTCNN's smallest face."""
