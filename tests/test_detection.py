@@ -99,9 +99,14 @@ def _iou(a, b):
 
 
 @pytest.mark.slow
-def test_agrees_with_the_mtcnn_package_on_500_lfw_photos(detector):
+def test_agrees_with_the_mtcnn_package_on_500_lfw_photos():
+    """The port against the package: both without facerec's face check (which drops what the
+    package also reports: hands, hair, background; bench/ghost_faces.py)."""
     from facerec import load_image
+    from facerec.detection import MTCNN
     from mtcnn import MTCNN as PackageMTCNN
+
+    detector = MTCNN(check_faces=False)
 
     files = sorted(glob.glob(str(shared("lfw-dev") / "*" / "*.jpg")))[::2][:500]
     assert len(files) == 500

@@ -50,11 +50,11 @@ def scene(tmp_path_factory):
     return root, _render(shots, root / "clip.mp4"), truth
 
 
-def _named_strangers(recognition_file, clip, truth, log):
+def _named_strangers(recognition_file, clip, truth, log, threshold=None):
     from facerec import Recognizer
     from facerec.video.realtime import run_video
 
-    run_video(str(clip), Recognizer.load(recognition_file), log=log, display=False)
+    run_video(str(clip), Recognizer.load(recognition_file, threshold=threshold), log=log, display=False)
     events = [json.loads(line) for line in log.read_text().splitlines()]
     wrong, known_named = [], set()
     for e in events:
@@ -77,12 +77,11 @@ def test_no_stranger_is_named_by_a_classifier_or_a_gallery(scene):
     root, clip, truth = scene
     train_classifier(root / "people").save(root / "people.npz")
     emb = load_embedder("default")
-    for name, false_accept in (("gallery.npz", 0.01), ("loose.npz", 0.5)):
-        gallery = Gallery.for_embedder(emb, false_accept=false_accept)
-        enrol_people(gallery, emb, read_people(root / "people"), progress=False)
-        gallery.save(root / name)
-    # The instrument can fail: a gallery told to accept half of all strangers names some.
-    wrong, _, _ = _named_strangers(root / "loose.npz", clip, truth, root / "loose.jsonl")
+    gallery = Gallery.for_embedder(emb)
+    enrol_people(gallery, emb, read_people(root / "people"), progress=False)
+    gallery.save(root / "gallery.npz")
+    # The instrument can fail: a gallery told to name a face whatever its chance names strangers.
+    wrong, _, _ = _named_strangers(root / "gallery.npz", clip, truth, root / "loose.jsonl", threshold=0.0)
     print(f"\nloose rule: strangers named: {wrong}")
     assert wrong
     for name in ("people.npz", "gallery.npz"):
