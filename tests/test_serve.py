@@ -141,7 +141,7 @@ def test_enrolment_that_cannot_be_written_changes_nothing(client, monkeypatch):
     assert r.status_code >= 400 and "No space left" in r.json()["detail"]
     assert client.gallery_path.read_bytes() == before
     assert "Eileen_Collins" not in {p["name"] for p in client.get("/v1/people").json()["people"]}
-    assert not [p for p in client.gallery_path.parent.iterdir() if p.name.startswith(".")]  # no temporary left
+    assert not [p for p in client.gallery_path.parent.iterdir() if p.name.endswith(".tmp")]  # no temporary left
 
 
 def test_enrolment_builds_on_a_file_changed_by_someone_else(client, default_embedder):

@@ -1,6 +1,7 @@
 """Where facerec keeps its files, and how it writes them without leaving half-written ones."""
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import tempfile
@@ -62,6 +63,49 @@ def atomic_write(path, write, fsync: bool = True) -> None:
         except OSError:
             pass
         raise
+
+
+@contextlib.contextmanager
+def exclusive(path):
+    """Hold an exclusive lock on path for the block, across processes: every program that changes
+    the file takes it first, reads the file under it, and writes before letting go, so no one's
+    change is lost to another's.  The lock is a hidden file beside it (``.NAME.lock``, left in
+    place: it holds no data), and the system releases it if the program dies."""
+    path = Path(path)
+    lock = path.with_name(f".{path.name}.lock")
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock, "a+b") as f:
+        _lock(f.fileno())
+        try:
+            yield path
+        finally:
+            _unlock(f.fileno())
+
+
+def _lock(fd: int) -> None:
+    try:
+        import fcntl
+    except ImportError:  # Windows
+        import msvcrt
+
+        while True:
+            try:
+                msvcrt.locking(fd, msvcrt.LK_LOCK, 1)
+                return
+            except OSError:  # LK_LOCK gives up after 10 s: keep waiting
+                continue
+    fcntl.flock(fd, fcntl.LOCK_EX)
+
+
+def _unlock(fd: int) -> None:
+    try:
+        import fcntl
+    except ImportError:
+        import msvcrt
+
+        msvcrt.locking(fd, msvcrt.LK_UNLCK, 1)
+        return
+    fcntl.flock(fd, fcntl.LOCK_UN)
 
 
 def _same_file(a: Path, b: Path) -> bool:

@@ -54,18 +54,22 @@ def _enrolment(args):
 def cmd_enrol(args) -> int:
     import time
 
+    from ..identity.gallery import check_false_accept
+    from ..identity.gallery_change import change_gallery, merge_people
     from ..recognizer import Recognizer
 
     _check_sources(args)
+    if args.false_accept is not None:
+        check_false_accept(args.false_accept)
     enrol = _enrolment(args)
     path = Path(args.gallery)
     rec = Recognizer.for_gallery(path, args.model, args.false_accept)
-    gallery = rec.identifier
+    draft = rec.identifier  # embedded into without the lock: photos take long, other writers wait for none of it
     t = time.perf_counter()
-    notes, enrolled = enrol(gallery, rec)
+    notes, enrolled = enrol(draft, rec)
     for note in notes:
         print(f"  {note}")
-    gallery.save(path)
+    _, gallery = change_gallery(path, lambda g: merge_people(g, draft, enrolled, rec.embedder), new=lambda: draft)
     print(f"Enrolled {len(enrolled)} people in {time.perf_counter() - t:.1f} s; {path} now holds "
           f"{len(gallery.people())} people, {len(gallery.labels)} faces")
     print(describe_rule(gallery))
@@ -99,11 +103,9 @@ def _cluster_names(pairs) -> dict:
 
 
 def cmd_forget(args) -> int:
-    from ..identity.gallery import Gallery
+    from ..identity.gallery_change import change_gallery
 
-    gallery = Gallery.load(args.gallery)
-    removed = gallery.forget(args.names)
-    gallery.save(args.gallery)
+    removed, gallery = change_gallery(args.gallery, lambda g: g.forget(args.names))
     print(f"Forgot {', '.join(removed)}; {args.gallery} now holds {len(gallery.people())} people")
     return 0
 

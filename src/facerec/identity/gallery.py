@@ -23,6 +23,16 @@ from .index_keeper import IndexKeeper
 from .protocol import UNKNOWN, Identities, check_name, check_threshold
 
 
+def check_false_accept(value) -> None:
+    """A false-accept target is a share of stranger faces: over 0 and under 1."""
+    try:
+        ok = 0 < float(value) < 1
+    except (TypeError, ValueError):
+        ok = False
+    if not ok:
+        raise FacerecError(f"false-accept rate {value} must be between 0 and 1 (a share of stranger faces)")
+
+
 CANDIDATE_PEOPLE = 5  # people weighed for each face; farther ones change its chances by nothing visible
 
 
@@ -59,14 +69,22 @@ class Gallery:
         self.embeddings = np.zeros((0, dim), np.float32)
         self.labels: list[str] = []    # the person of each row
         self.sources: list[str] = []   # the photo of each row
-        if not 0 < false_accept < 1:
-            raise FacerecError(f"false-accept rate {false_accept} must be between 0 and 1")
         self.false_accept = false_accept
         self.threshold: float | None = None  # the probability floor; None: from false_accept
         self._stats = None
         self._odds = None
         self._people_cache = None
         self.index_keeper = IndexKeeper()
+
+    @property
+    def false_accept(self) -> float:
+        """The share of stranger faces the default floor lets the gallery name."""
+        return self._false_accept
+
+    @false_accept.setter
+    def false_accept(self, value: float) -> None:
+        check_false_accept(value)
+        self._false_accept = float(value)
 
     @classmethod
     def for_embedder(cls, embedder, false_accept: float = 0.01) -> "Gallery":
@@ -93,6 +111,11 @@ class Gallery:
         for name in self.labels:
             counts[name] = counts.get(name, 0) + 1
         return sorted(counts.items())
+
+    def person(self, name: str) -> tuple[np.ndarray, list]:
+        """A person's enrolled embeddings and the photo of each (none for a stranger)."""
+        rows = [i for i, n in enumerate(self.labels) if n == name]
+        return self.embeddings[rows], [self.sources[i] for i in rows]
 
     def faces_of(self, name: str) -> np.ndarray:
         """The embeddings enrolled for one person (0 rows for a stranger)."""

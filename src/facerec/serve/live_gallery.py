@@ -59,7 +59,24 @@ class LiveGallery:
     # --- what a Recognizer asks of its identifier -----------------------------------------------
 
     def identify(self, X):
-        return self.current.identify(X)
+        return self.latest().identify(X)
+
+    def latest(self) -> Gallery:
+        """The gallery as its file holds it: read again when another program (facerec enrol or
+        forget) changed the file since; the one in use while this service is changing it."""
+        stamp = self._file_stamp()
+        if stamp is None or stamp == self._stamp or not self._write.acquire(blocking=False):
+            return self.current
+        try:
+            fresh = Gallery.load(self.path)  # replaced whole by a rename: never half written
+            if fresh.embedder_info.get("key") == self.current.embedder_info.get("key"):
+                fresh.use_threshold(self.threshold)
+                self.current, self._stamp = fresh, stamp
+        except FacerecError:
+            pass  # keep naming with the gallery it has; a change will say what is wrong
+        finally:
+            self._write.release()
+        return self.current
 
     def use_threshold(self, threshold: float | None) -> None:
         """The probability floor every version of the gallery names with (None: the default)."""
@@ -76,16 +93,16 @@ class LiveGallery:
     # --- reading -----------------------------------------------------------------------------
 
     def people(self) -> list[dict]:
-        return [{"name": n, "photos": c} for n, c in self.current.people()]
+        return [{"name": n, "photos": c} for n, c in self.latest().people()]
 
     def summary(self) -> dict:
-        g = self.current
+        g = self.latest()
         return {"people": len(g.people()), "faces": len(g.labels), "model": g.embedder_info.get("name"),
                 "file": str(self.path), "saved": self.path.exists()}
 
     def acceptance_distance(self) -> float | None:
         try:
-            return float(self.current.acceptance_distance())
+            return float(self.latest().acceptance_distance())
         except FacerecError:
             return None
 
@@ -99,7 +116,10 @@ class LiveGallery:
         return st.st_mtime_ns, st.st_size, st.st_ino
 
     def _change(self, fn):
-        with self._write:
+        from ..files import exclusive
+
+        # The thread lock orders this service's own changes; the file's lock, every other program's.
+        with self._write, exclusive(self.path):
             base = self.current
             if self._file_stamp() != self._stamp and self.path.exists():
                 # Someone else (facerec enrol, say) changed the file since: build on theirs, not over it.

@@ -1,0 +1,118 @@
+"""Two programs changing one gallery: each change lands (issue 23, finding 1), and a false-accept
+rate that is not a share is refused before anything is written (finding 2)."""
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+from faces import sample
+
+WORKER = textwrap.dedent("""
+    import sys
+    import numpy as np
+    from facerec.identity.gallery import Gallery
+    from facerec.identity.gallery_change import change_gallery
+
+    path, me, rounds = sys.argv[1], sys.argv[2], int(sys.argv[3])
+    rng = np.random.default_rng(abs(hash(me)) % 2**32)
+    new = lambda: Gallery({"name": "test", "key": "k", "dim": 8}, 8)
+    for r in range(rounds):
+        v = rng.normal(size=(1, 8)); v /= np.linalg.norm(v)
+        change_gallery(path, lambda g: g.add(f"{me}-{r}", v, [f"{me}-{r}.jpg"]), new=new)
+        if r % 2:  # forget every other one again
+            change_gallery(path, lambda g: g.forget([f"{me}-{r}"]))
+    """)
+
+
+def test_four_programs_changing_one_gallery_lose_nothing(tmp_path):
+    path = tmp_path / "g.npz"
+    rounds = 50
+    procs = [subprocess.Popen([sys.executable, "-c", WORKER, str(path), f"w{i}", str(rounds)])
+             for i in range(4)]
+    assert all(p.wait(timeout=600) == 0 for p in procs)
+    from facerec.identity.gallery import Gallery
+
+    held = {n for n, _ in Gallery.load(path).people()}
+    expected = {f"w{i}-{r}" for i in range(4) for r in range(rounds) if r % 2 == 0}
+    assert held == expected  # every add that was not forgotten, and no forgotten one back
+    assert not list(tmp_path.glob(".g.npz.*.tmp"))
+
+
+def _people_folder(root, name, photo):
+    import shutil
+
+    from facerec.samples import find
+
+    (root / name).mkdir(parents=True)
+    shutil.copy(find() / photo, root / name / photo)
+    return root
+
+
+def _facerec(*args):
+    return subprocess.Popen([sys.executable, "-m", "facerec", *map(str, args)], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+
+
+def test_two_enrolments_and_a_forget_at_once_all_land(tmp_path):
+    sample("obama.jpg")  # skips when the sample photos are not fetched
+    gallery = tmp_path / "g.npz"
+    first = _people_folder(tmp_path / "a", "Obama", "obama.jpg")
+    assert _facerec("enrol", gallery, first).wait(timeout=300) == 0
+    second = _people_folder(tmp_path / "b", "Biden", "biden.jpg")
+    third = _people_folder(tmp_path / "c", "Obama_again", "obama2.jpg")
+    runs = [_facerec("enrol", gallery, second), _facerec("enrol", gallery, third), _facerec("forget", gallery, "Obama")]
+    for p in runs:
+        out, err = p.communicate(timeout=300)
+        assert p.returncode == 0, err
+    from facerec.identity.gallery import Gallery
+
+    assert {n for n, _ in Gallery.load(gallery).people()} == {"Biden", "Obama_again"}
+
+
+@pytest.mark.parametrize("rate", ["2", "nan", "-1", "0", "1", "inf"])
+def test_a_false_accept_rate_that_is_not_a_share_is_refused_before_anything_is_written(tmp_path, rate):
+    gallery = tmp_path / "g.npz"
+    from facerec.identity.gallery import Gallery
+
+    g = Gallery({"name": "dlib-resnet-v1", "key": "k", "dim": 8, "spec": "default"}, 8)
+    g.add("Alice", np.eye(8, dtype=np.float32)[:1], ["a.jpg"])
+    g.save(gallery)
+    before = gallery.read_bytes()
+    p = subprocess.run([sys.executable, "-m", "facerec", "enrol", gallery, tmp_path, "--false_accept", rate],
+                       capture_output=True, text=True, timeout=120)
+    assert p.returncode != 0 and len(p.stderr.strip().splitlines()) == 1 and "false-accept" in p.stderr
+    assert gallery.read_bytes() == before
+    assert Gallery.load(gallery).people() == [("Alice", 1)]
+
+
+def test_the_service_and_other_programs_changing_one_gallery_lose_nothing(tmp_path):
+    """The service's gallery (enrolments and forgets as its POST and DELETE make them) beside two
+    programs changing the same file: every change that was reported made is in the file."""
+    from facerec.identity.gallery import Gallery
+    from facerec.serve.live_gallery import LiveGallery
+
+    path = tmp_path / "g.npz"
+    g = Gallery({"name": "test", "key": "k", "dim": 8}, 8)
+    g.add("seed", np.eye(8, dtype=np.float32)[:1], ["seed.jpg"])
+    g.save(path)
+    rounds = 50
+    procs = [subprocess.Popen([sys.executable, "-c", WORKER, str(path), f"w{i}", str(rounds)]) for i in range(2)]
+    live = LiveGallery(path)
+    import time
+
+    deadline = time.monotonic() + 120
+    while not {"w0-0", "w1-0"} <= {n for n, _ in Gallery.load(path).people()} and time.monotonic() < deadline:
+        time.sleep(0.01)  # start once both programs are changing the file: the three overlap
+    rng = np.random.default_rng(0)
+    for r in range(rounds):
+        v = rng.normal(size=(1, 8)).astype(np.float32)
+        live.add(f"svc-{r}", v / np.linalg.norm(v), [f"svc-{r}.jpg"])
+        if r % 2:
+            live.forget(f"svc-{r}")
+    assert all(p.wait(timeout=600) == 0 for p in procs)
+    held = {n for n, _ in Gallery.load(path).people()}
+    expected = {"seed"} | {f"{w}-{r}" for w in ("w0", "w1", "svc") for r in range(rounds) if r % 2 == 0}
+    assert held == expected
+    assert {p["name"] for p in live.people()} == held  # the service reads what the others wrote
