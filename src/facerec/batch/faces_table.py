@@ -139,9 +139,21 @@ def finish(output, dim: int) -> int:
     return table.num_rows
 
 
-def read_files(path, model_key: str | None = None):
+def _check_models(path, embedder, models: set, dim: int, unlabelled: list) -> None:
+    """Refuse a faces file whose faces are not all of one known model, the embedder's if given."""
+    if any(unlabelled):
+        raise FacerecError(f"{path}: {sum(unlabelled)} faces have no model; not a faces file from facerec embed")
+    if embedder is not None and models - {embedder.key}:
+        raise FacerecError(f"{path}: holds faces of another model than the one given (use that --model)")
+    if embedder is not None and dim != embedder.dim:
+        raise FacerecError(f"{path}: its embeddings are {dim}-d, the model's are {embedder.dim}-d")
+
+
+def read_files(path, embedder=None):
     """The faces file as FileFaces, one per photo in file order (what FacePipeline.files gives), so
-    clustering and enrolment work from it as from photos.  model_key, if given, must match."""
+    clustering and enrolment work from it as from photos.  embedder, if given, must be the file's
+    model (key and width); a photo whose embedding is not a finite unit vector is kept as an error."""
+    from ..embedding.vectors import bad_rows
     from ..pipeline import FileFaces
 
     check_output(path)
@@ -161,13 +173,18 @@ def read_files(path, model_key: str | None = None):
         at = np.cumsum(valid) - 1  # a row's place among them
     except (KeyError, AttributeError, ValueError) as exc:
         raise FacerecError(f"{path}: not a faces file from facerec embed ({exc})") from None
-    if model_key is not None and models - {model_key}:
-        raise FacerecError(f"{path}: holds faces of another model than the one given (use that --model)")
+    _check_models(path, embedder, models, dim, [m is None and f is not None
+                                                for m, f in zip(t.column("model").to_pylist(), cols["face"])])
+    broken = np.zeros(len(valid), bool)
+    broken[valid] = bad_rows(vectors)
     by_path: dict = {}
     for i, p in enumerate(cols["path"]):
         by_path.setdefault(p, []).append(i)
     files = []
     for p, rows in by_path.items():
+        if any(broken[i] for i in rows):
+            files.append(FileFaces.failed(p, dim, "its embedding in the faces file is not a finite unit vector"))
+            continue
         rows = [i for i in rows if cols["face"][i] is not None and valid[i]]
         if not rows:
             files.append(FileFaces.failed(p, dim, cols["error"][by_path[p][0]] or "no face found"))

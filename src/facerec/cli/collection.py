@@ -114,7 +114,7 @@ def _cluster_rows(args, rec, gallery):
 
     if len(args.paths) > 1:
         raise FacerecError("give one faces file (.parquet), or photos and folders, not both")
-    files, _ = read_files(faces_files[0], rec.embedder.key)
+    files, _ = read_files(faces_files[0], rec.embedder)
     return [ff.path for ff in files], rec.cluster_files(files, gallery, args.pair_rate)
 
 

@@ -28,7 +28,7 @@ def _faces_file(args, rec) -> dict | None:
         return None
     from ..batch.faces_table import read_files
 
-    files, _ = read_files(args.from_parquet, rec.embedder.key)
+    files, _ = read_files(args.from_parquet, rec.embedder)
     return {ff.path: ff for ff in files}
 
 
@@ -69,11 +69,16 @@ def cmd_enrol(args) -> int:
     notes, enrolled = enrol(draft, rec)
     for note in notes:
         print(f"  {note}")
+    enrolled = [n for n in enrolled if len(draft.person(n)[0])]  # people with at least one face found
     _, gallery = change_gallery(path, lambda g: merge_people(g, draft, enrolled, rec.embedder), new=lambda: draft)
-    print(f"Enrolled {len(enrolled)} people in {time.perf_counter() - t:.1f} s; {path} now holds "
-          f"{len(gallery.people())} people, {len(gallery.labels)} faces")
+    print(f"Enrolled {_people(len(enrolled))} in {time.perf_counter() - t:.1f} s; {path} now holds "
+          f"{_people(len(gallery.people()))}, {len(gallery.labels)} faces")
     print(describe_rule(gallery))
     return 0
+
+
+def _people(n: int) -> str:
+    return f"{n} {'person' if n == 1 else 'people'}"
 
 
 def _read_names(path) -> list:

@@ -99,12 +99,16 @@ def enrol_named_faces(gallery, files, named) -> list[str]:
     """Enrol faces already embedded (FileFaces from a faces file) by a list of (path, face, name):
     face None means the photo's face (its only one, or by far its largest).  Each face is added to what its person has; one
     person's faces and a hundred thousand people's go in one step.  Returns notes."""
+    import os
+
     by_path = {ff.path: ff for ff in files}
+    # A path as typed for facerec embed (relative to where it ran) finds its photo either way.
+    by_path.update({os.path.abspath(p): ff for p, ff in list(by_path.items()) if os.path.abspath(p) not in by_path})
     have = set(zip(gallery.labels, gallery.sources))
     labels, vectors, sources, notes = [], [], [], []
     for path, face, name in named:
         check_name(name)
-        ff = by_path.get(path)
+        ff = by_path.get(path) or by_path.get(os.path.abspath(path))
         if ff is None or ff.error or not len(ff):
             notes.append(f"{path}: {'not in the faces file' if ff is None else ff.error or 'no face found'}; skipped")
             continue
@@ -126,6 +130,9 @@ def enrol_named_faces(gallery, files, named) -> list[str]:
         labels.append(name)
         vectors.append(ff.embeddings[k])
         sources.append(source)
+    if named and not any(by_path.get(p) or by_path.get(os.path.abspath(p)) for p, _, _ in named):
+        raise FacerecError(f"none of the {len(named)} photos named is in the faces file (first: {named[0][0]}); "
+                           f"write their paths as facerec embed was given them")
     if labels:
         gallery.add_many(labels, np.stack(vectors), sources)
     notes.append(f"{len(labels)} faces of {len(set(labels))} people added")

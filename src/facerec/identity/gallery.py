@@ -128,14 +128,19 @@ class Gallery:
 
     def add(self, name: str, embeddings: np.ndarray, sources) -> None:
         """Add faces to a person (created if new), keeping the faces they had."""
-        e = np.asarray(embeddings, np.float32).reshape(-1, self.embeddings.shape[1])
+        e = np.asarray(embeddings)
+        e = e.reshape(1, -1) if e.ndim == 1 else e
         self.add_many([name] * len(e), e, sources)
 
     def add_many(self, labels, embeddings: np.ndarray, sources) -> None:
         """Add many people's faces in one step (a row each): one copy of the gallery, not one per person."""
+        from ..embedding.vectors import checked_embeddings
+
         for name in set(labels):
             check_name(name)
-        e = np.asarray(embeddings, np.float32).reshape(-1, self.embeddings.shape[1])
+        e = np.asarray(embeddings)
+        e = checked_embeddings(e.reshape(-1, self.embeddings.shape[1]) if e.ndim == 1 else e,
+                               self.embeddings.shape[1], "faces to enrol")
         if not len(labels) == len(e) == len(sources):
             raise FacerecError("add_many: labels, embeddings and sources differ in length")
         self.embeddings = np.concatenate([self.embeddings, e])
