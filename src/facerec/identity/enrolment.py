@@ -8,7 +8,7 @@ import numpy as np
 
 from ..errors import FacerecError
 from ..pipeline import FaceChoice, FacePipeline
-from .protocol import check_name
+from .protocol import person_name
 
 
 def person_reference(files, known: np.ndarray) -> np.ndarray | None:
@@ -42,8 +42,9 @@ def enrol_people(gallery, pipeline, people, progress: bool = True) -> list[str]:
     """Add or update each (name, photo paths) with a FacePipeline (or an Embedder); returns notes."""
     pipeline = FacePipeline.of(pipeline)
     notes = []
+    for name, _ in people:  # every name before any photo is embedded
+        person_name(name)
     for name, paths in people:
-        check_name(name)
         files = pipeline.files(list(paths), progress=progress)
         chosen, sources, found = choose_person_faces(name, files, gallery.faces_of(name))
         notes += found
@@ -60,7 +61,7 @@ def enrol_clusters(gallery, pipeline, rows, names: dict, progress: bool = True,
     number to a name.  A cluster's faces are added to what the person already has.  faces
     (path -> FileFaces, from a faces file) saves embedding the photos again.  Returns notes."""
     for name in names.values():
-        check_name(name)
+        person_name(name)
     present = {int(r["cluster"]) for r in rows if r.get("cluster") not in (None, "")}
     missing = sorted(set(names) - present)
     if missing:
@@ -107,7 +108,7 @@ def enrol_named_faces(gallery, files, named) -> list[str]:
     have = set(zip(gallery.labels, gallery.sources))
     labels, vectors, sources, notes = [], [], [], []
     for path, face, name in named:
-        check_name(name)
+        person_name(name)
         ff = by_path.get(path) or by_path.get(os.path.abspath(path))
         if ff is None or ff.error or not len(ff):
             notes.append(f"{path}: {'not in the faces file' if ff is None else ff.error or 'no face found'}; skipped")

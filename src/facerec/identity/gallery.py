@@ -20,7 +20,7 @@ import numpy as np
 from ..errors import FacerecError
 from . import gallery_index
 from .index_keeper import IndexKeeper
-from .protocol import UNKNOWN, Identities, check_name, check_threshold
+from .protocol import UNKNOWN, Identities, check_threshold, name_key, person_name
 
 
 def check_false_accept(value) -> None:
@@ -43,12 +43,15 @@ class _People:
     names: list
     codes: np.ndarray
     photos: np.ndarray
+    by_key: dict = field(default_factory=dict)  # protocol.name_key: the name enrolled
     floors: dict = field(default_factory=dict)  # false-accept target: the default floor, once worked out
 
     @classmethod
     def of(cls, labels) -> "_People":
         names, codes = np.unique(np.asarray(labels, dtype=str), return_inverse=True)
-        return cls([str(n) for n in names], codes.reshape(-1), np.bincount(codes.reshape(-1), minlength=len(names)))
+        names = [str(n) for n in names]
+        return cls(names, codes.reshape(-1), np.bincount(codes.reshape(-1), minlength=len(names)),
+                   {name_key(n): n for n in names})
 
 
 class Gallery:
@@ -112,17 +115,25 @@ class Gallery:
             counts[name] = counts.get(name, 0) + 1
         return sorted(counts.items())
 
+    def known_as(self, name: str) -> str:
+        """name as the gallery keeps it: its one form (protocol.person_name), or the spelling of the
+        person already enrolled under it in another case or Unicode form."""
+        name = person_name(name)
+        return self._people().by_key.get(name_key(name), name) if self.labels else name
+
     def person(self, name: str) -> tuple[np.ndarray, list]:
         """A person's enrolled embeddings and the photo of each (none for a stranger)."""
+        name = self.known_as(name)
         rows = [i for i, n in enumerate(self.labels) if n == name]
         return self.embeddings[rows], [self.sources[i] for i in rows]
 
     def faces_of(self, name: str) -> np.ndarray:
         """The embeddings enrolled for one person (0 rows for a stranger)."""
-        return self.embeddings[[n == name for n in self.labels]] if self.labels else self.embeddings[:0]
+        return self.person(name)[0]
 
     def enrol(self, name: str, embeddings: np.ndarray, sources) -> None:
         """Set a person's enrolled faces (replacing any they had)."""
+        name = self.known_as(name)
         self.forget([name], missing_ok=True)
         self.add(name, embeddings, sources)
 
@@ -136,8 +147,7 @@ class Gallery:
         """Add many people's faces in one step (a row each): one copy of the gallery, not one per person."""
         from ..embedding.vectors import checked_embeddings
 
-        for name in set(labels):
-            check_name(name)
+        labels = self._kept_names(labels)
         e = np.asarray(embeddings)
         e = checked_embeddings(e.reshape(-1, self.embeddings.shape[1]) if e.ndim == 1 else e,
                                self.embeddings.shape[1], "faces to enrol")
@@ -149,9 +159,18 @@ class Gallery:
         self._people_cache = None
         self.index_keeper.rows_added()
 
+    def _kept_names(self, labels) -> list[str]:
+        """Each label as the gallery keeps it (known_as), one spelling per person in this batch too."""
+        by_key = dict(self._people().by_key) if self.labels else {}
+        kept = {}
+        for raw in dict.fromkeys(labels):  # in order: the first spelling of a new person is kept
+            name = person_name(raw)
+            kept[raw] = by_key.setdefault(name_key(name), name)
+        return [kept[n] for n in labels]
+
     def forget(self, names, missing_ok: bool = False) -> list[str]:
-        """Remove people; returns the names removed."""
-        names = set(names)
+        """Remove people (by any case or Unicode form of their names); returns the names removed."""
+        names = {self.known_as(n) for n in names}
         unknown = names - set(self.labels)
         if unknown and not missing_ok:
             raise FacerecError(f"not in the gallery: {', '.join(sorted(unknown))}")

@@ -61,7 +61,7 @@ def _is_name(name) -> bool:
     try:
         check_name(name)
         return True
-    except (FacerecError, TypeError):
+    except FacerecError:
         return False
 
 

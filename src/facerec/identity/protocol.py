@@ -66,8 +66,43 @@ def is_named(name) -> bool:
     return name not in (None, "", UNKNOWN, PENDING)
 
 
+MAX_NAME_LENGTH = 100
+
+
+def person_name(name) -> str:
+    """The one form a person's name takes everywhere (command line, files, service): Unicode's
+    composed form (NFC, so "José" typed either way is one name) without surrounding spaces.
+    Refused with one line when it is empty or over MAX_NAME_LENGTH characters, a path, Unknown in
+    any case, or holds control, invisible (zero-width, bidi) or unpaired surrogate characters."""
+    import unicodedata
+
+    if not isinstance(name, str):
+        raise FacerecError(f"a person's name is text, not {type(name).__name__}")
+    shown = name[:MAX_NAME_LENGTH].encode("utf-8", "backslashreplace").decode("utf-8")
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        raise FacerecError(f"'{shown}' cannot be a person's name (it holds an unpaired surrogate)") from None
+    name = unicodedata.normalize("NFC", name).strip()
+    why = ("it is empty" if not name else
+           f"it is over {MAX_NAME_LENGTH} characters" if len(name) > MAX_NAME_LENGTH else
+           "it is a path" if name in (".", "..") or any(c in name for c in "/\\") else
+           f"'{UNKNOWN}' is what strangers are called" if name.casefold() == UNKNOWN.casefold() else
+           "it holds control or invisible characters"
+           if any(unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp") for c in name) else None)
+    if why:
+        raise FacerecError(f"'{shown}' cannot be a person's name ({why})")
+    return name
+
+
+def name_key(name: str) -> str:
+    """Names that differ only in case or Unicode form have one key: a gallery holds one of them."""
+    import unicodedata
+
+    return unicodedata.normalize("NFC", name).casefold()
+
+
 def check_name(name: str) -> None:
-    """A person's name is a plain label: no path separators, no control characters, not UNKNOWN."""
-    if not name or name in (".", "..") or any(c in name for c in "/\\") or any(ord(c) < 32 for c in name) \
-            or name == UNKNOWN:
-        raise FacerecError(f"'{name}' cannot be a person's name (empty, a path, '{UNKNOWN}' or control characters)")
+    """Refuse a name that is not already in the one form person_name gives."""
+    if person_name(name) != name:
+        raise FacerecError(f"'{name}' is not written as a person's name is kept (spaces around it, or not NFC)")

@@ -14,18 +14,12 @@ from pathlib import Path
 from ..errors import FacerecError
 from ..identity.gallery import Gallery
 from ..identity.gallery_file import is_gallery_file
-from ..identity.protocol import check_name
-
-MAX_NAME_LENGTH = 100
+from ..identity.protocol import person_name
 
 
 def valid_name(name: str) -> str:
-    """The name as given, if it can be a person's name (identity.protocol.check_name, and not too long)."""
-    if not isinstance(name, str) or len(name) > MAX_NAME_LENGTH or name != name.strip():
-        raise FacerecError(f"'{str(name)[:MAX_NAME_LENGTH]}' cannot be a person's name (over {MAX_NAME_LENGTH} "
-                           f"characters, or spaces at either end)")
-    check_name(name)
-    return name
+    """The name as the gallery keeps it (identity.protocol.person_name), or refused with one line."""
+    return person_name(name)
 
 
 class LiveGallery:
@@ -136,7 +130,7 @@ class LiveGallery:
 
     def add(self, name: str, embeddings, sources, replace: bool = False) -> dict:
         """Add faces to a person (created if new), or with replace set their faces (enrol)."""
-        valid_name(name)
+        name = self.latest().known_as(name)
 
         def change(g):
             (g.enrol if replace else g.add)(name, embeddings, sources)
@@ -145,11 +139,11 @@ class LiveGallery:
         return {"name": name, "photos": self._change(change), "replaced": replace}
 
     def forget(self, name: str) -> None:
-        """Remove a person; KeyError when the gallery has no one of that name."""
+        """Remove a person (by any case or Unicode form of the name); KeyError when there is no one of it."""
         valid_name(name)
 
         def change(g):
-            if name not in set(g.labels):
+            if g.known_as(name) not in set(g.labels):
                 raise KeyError(name)
             g.forget([name])
 
