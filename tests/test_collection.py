@@ -172,9 +172,10 @@ def test_threshold_is_the_chance_a_name_is_right(world, capsys):
     assert "Unknown" not in [r["name"] for r in loose.values()]
     assert loose[stranger["box"][0]]["probability"] == pytest.approx(1 - stranger["probability"], abs=1e-3)
     capsys.readouterr()
-    assert main(["identify", str(world / "family.npz"), photo, "--threshold", "1.5"]) == 1
+    with pytest.raises(SystemExit) as stop:
+        main(["identify", str(world / "family.npz"), photo, "--threshold", "1.5"])
     err = capsys.readouterr().err
-    assert "not a probability" in err and len(err.strip().splitlines()) == 1
+    assert stop.value.code == 2 and "1.5 must be a number from 0 to 1" in err and len(err.strip().splitlines()) == 1
 
 
 def test_one_photo_and_jsonl(world, capsys):

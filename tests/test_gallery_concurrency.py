@@ -82,7 +82,7 @@ def test_a_false_accept_rate_that_is_not_a_share_is_refused_before_anything_is_w
     before = gallery.read_bytes()
     p = subprocess.run([sys.executable, "-m", "facerec", "enrol", gallery, tmp_path, "--false_accept", rate],
                        capture_output=True, text=True, timeout=120)
-    assert p.returncode != 0 and len(p.stderr.strip().splitlines()) == 1 and "false-accept" in p.stderr
+    assert p.returncode != 0 and len(p.stderr.strip().splitlines()) == 1 and "false_accept" in p.stderr
     assert gallery.read_bytes() == before
     assert Gallery.load(gallery).people() == [("Alice", 1)]
 

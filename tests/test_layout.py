@@ -183,7 +183,10 @@ def test_cli_modules_only_parse_and_print():
         mods = list(_imports(f))
         assert not {m.split(".")[0] for m in mods} & WORKERS, f"{f.name} imports {sorted(set(mods) & WORKERS)}"
         tree = ast.parse(f.read_text())
-        assert not [n for n in ast.walk(tree) if isinstance(n, ast.ClassDef)], f"{f.name} defines a class"
+        # No classes, but argparse's parser itself (its errors made one line): parsing, nothing else.
+        classes = [n for n in ast.walk(tree) if isinstance(n, ast.ClassDef)
+                   and [ast.unparse(b) for b in n.bases] != ["argparse.ArgumentParser"]]
+        assert not classes, f"{f.name} defines a class"
         # No loops over arrays of numbers: arithmetic beyond counting and formatting lives in the library.
         ops = [n for n in ast.walk(tree) if isinstance(n, ast.BinOp) and isinstance(n.op, (ast.Mult, ast.Div, ast.Pow))]
         assert not ops, f"{f.name} line {ops[0].lineno} computes something"

@@ -5,6 +5,7 @@ import argparse
 import sys
 
 from ..errors import FacerecError
+from .options import DISTANCE, Parser, SHARE, whole
 
 
 def run_main(fn, argv=None, prog="facerec") -> int:
@@ -143,16 +144,16 @@ def _add_model_commands(sub) -> None:
     v.add_argument("a", help="first photo")
     v.add_argument("b", help="second photo")
     v.add_argument("--model", default="default", help="'default' or a model path")
-    v.add_argument("--threshold", type=float, help="distance under which the faces are one person "
+    v.add_argument("--threshold", type=DISTANCE, help="distance under which the faces are one person "
                    "(default: the model's measured same-person distance)")
     v.set_defaults(func=_cmd_verify)
 
     pp = _command(sub, "pairs", "write an LFW-format pairs file for a folder of people")
     pp.add_argument("lfw_dir", help="a folder with one sub-folder of photos per person")
     pp.add_argument("output", help="the pairs file to write")
-    pp.add_argument("--folds", type=int, default=10)
-    pp.add_argument("--per_fold", type=int, default=100, help="same-person (and as many different) pairs per fold")
-    pp.add_argument("--seed", type=int, default=0)
+    pp.add_argument("--folds", type=whole(2), default=10)
+    pp.add_argument("--per_fold", type=whole(1), default=100, help="same-person (and as many different) pairs per fold")
+    pp.add_argument("--seed", type=whole(0), default=0)
     pp.set_defaults(func=_cmd_pairs)
 
     c = _command(sub, "calibrate", "measure how close different people's faces come with a model, and the "
@@ -160,7 +161,7 @@ def _add_model_commands(sub) -> None:
     c.add_argument("model", help="'default' or a model path")
     c.add_argument("people_dirs", nargs="+", metavar="PEOPLE_DIR",
                    help="folders with one sub-folder of photos per person (many people, few photos each)")
-    c.add_argument("--false_accept", type=float, default=0.01, help="share of stranger faces a gallery may name "
+    c.add_argument("--false_accept", type=SHARE, default=0.01, help="share of stranger faces a gallery may name "
                    "(default 0.01)")
     c.add_argument("--output", help="write the measured distributions here (JSON, numbers only)")
     c.set_defaults(func=_cmd_calibrate)
@@ -170,7 +171,7 @@ def build_parser() -> argparse.ArgumentParser:
     from .. import __version__
     from . import collection, embed, gallery, serve
 
-    p = argparse.ArgumentParser(prog="facerec", description="FaceNet-style face recognition: align, embed, classify.")
+    p = Parser(prog="facerec", description="FaceNet-style face recognition: align, embed, classify.")
     p.add_argument("--version", action="version", version=f"facerec {__version__}")
     sub = p.add_subparsers(dest="command", required=True)
     _add_download(sub)

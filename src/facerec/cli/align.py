@@ -1,25 +1,25 @@
 """align_dataset: FaceNet's align_dataset_mtcnn.py command line on facerec's aligner."""
 from __future__ import annotations
 
-import argparse
 import sys
 
 from ..errors import FacerecError
+from .options import CHANCE, Parser, whole
 
 
 def parse_arguments(argv=None, prog="align_dataset.py"):
-    p = argparse.ArgumentParser(prog=prog, description="Detect and align the faces of a folder of people "
+    p = Parser(prog=prog, description="Detect and align the faces of a folder of people "
                                 "(one sub-folder each) into face crops, as FaceNet's align_dataset_mtcnn.py.")
     p.add_argument("input_dir", help="folder with one sub-folder of photos per person")
     p.add_argument("output_dir", help="where the aligned crops go (same sub-folders)")
-    p.add_argument("--image_size", type=int, default=160, help="crop size in pixels (default 160)")
-    p.add_argument("--margin", type=int, default=32, help="margin around the face box, in pixels of the photo (default 32)")
+    p.add_argument("--image_size", type=whole(1), default=160, help="crop size in pixels (default 160)")
+    p.add_argument("--margin", type=whole(0), default=32, help="margin around the face box, in pixels of the photo (default 32)")
     p.add_argument("--random_order", action="store_true", help="process images in random order "
                    "(lets several runs share one output folder)")
     p.add_argument("--detect_multiple_faces", action="store_true", help="write every face, not only the main one")
-    p.add_argument("--gpu_memory_fraction", type=float, default=1.0,
+    p.add_argument("--gpu_memory_fraction", type=CHANCE, default=1.0,
                    help="accepted for FaceNet compatibility; detection runs on the CPU")
-    p.add_argument("--workers", type=int, default=None, help="processes to use (default: one per core)")
+    p.add_argument("--workers", type=whole(1), default=None, help="processes to use (default: one per core)")
     return p.parse_args(argv)
 
 

@@ -1,15 +1,14 @@
 """classifier.py TRAIN|CLASSIFY: FaceNet's classifier script on facerec's library."""
 from __future__ import annotations
 
-import argparse
 import sys
 
 from ..errors import FacerecError
-from .options import add_threshold, probability_threshold
+from .options import Parser, SHARE, add_threshold, whole
 
 
 def parse_arguments(argv=None, prog="classifier.py"):
-    p = argparse.ArgumentParser(prog=prog, description="Train a face classifier on folders of "
+    p = Parser(prog=prog, description="Train a face classifier on folders of "
                                 "people, or classify photos with one (FaceNet's classifier.py).")
     p.add_argument("mode", choices=["TRAIN", "CLASSIFY"], help="train a new classifier or use one")
     p.add_argument("data_dir", help="one sub-folder of photos (or align_dataset crops) per person; for "
@@ -18,14 +17,14 @@ def parse_arguments(argv=None, prog="classifier.py"):
     p.add_argument("classifier_filename", help="classifier file to write (TRAIN) or read (CLASSIFY)")
     p.add_argument("--use_split_dataset", action="store_true", help="split each class into train and test "
                    "photos (FaceNet's split), train on the first and classify the second")
-    p.add_argument("--batch_size", type=int, default=64, help="faces per embedding batch")
-    p.add_argument("--image_size", type=int, default=None, help="face size the model takes (checked)")
-    p.add_argument("--seed", type=int, default=666, help="random seed for the split and the SVM")
-    p.add_argument("--min_nrof_images_per_class", type=int, default=20)
-    p.add_argument("--nrof_train_images_per_class", type=int, default=10)
+    p.add_argument("--batch_size", type=whole(1), default=64, help="faces per embedding batch")
+    p.add_argument("--image_size", type=whole(1), default=None, help="face size the model takes (checked)")
+    p.add_argument("--seed", type=whole(0, 4294967295), default=666, help="random seed for the split and the SVM")
+    p.add_argument("--min_nrof_images_per_class", type=whole(1), default=20)
+    p.add_argument("--nrof_train_images_per_class", type=whole(1), default=10)
     add_threshold(p, "; TRAIN stores it, CLASSIFY may override it")
     p.add_argument("--no_mirror", action="store_true", help="do not add each training face's mirror image")
-    p.add_argument("--false_accept", type=float, default=0.01, help="TRAIN: share of stranger faces the "
+    p.add_argument("--false_accept", type=SHARE, default=0.01, help="TRAIN: share of stranger faces the "
                    "classifier may name (default 0.01); sets the default --threshold")
     p.add_argument("--unknown_dir", help="CLASSIFY: also a folder of people absent from training, "
                    "all of whom should come out Unknown")
@@ -150,7 +149,6 @@ def classify(args) -> int:
                                [p for p in (args.data_dir, args.unknown_dir) if p],
                                [(args.classifier_filename, "the classifier"), (args.model, "the model")],
                                REPORT_FILES)
-    probability_threshold(args.threshold)
     clf = load_identifier(args.classifier_filename)  # refuse a bad file before loading models
     clf.use_threshold(args.threshold)
     classes, unlabelled = _photos_to_classify(args, clf.class_names)

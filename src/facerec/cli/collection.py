@@ -5,7 +5,7 @@ from collections import Counter
 from pathlib import Path
 
 from ..errors import FacerecError
-from .options import add_threshold
+from .options import SHARE, add_threshold, whole
 
 
 def _check_outputs(args) -> None:
@@ -154,7 +154,7 @@ def _common(p, paths_help="photos and folders of photos") -> None:
     p.add_argument("--copy", action="store_true", help="with --sort-into: copy the photos instead of linking")
     p.add_argument("--html", metavar="PAGE", help="write a page of face thumbnails per group (report.html)")
     p.add_argument("--model", help="embedding model (default: the gallery's or classifier's, else 'default')")
-    p.add_argument("--batch-size", type=int, default=64, help="faces embedded at once (default 64)")
+    p.add_argument("--batch-size", type=whole(1), default=64, help="faces embedded at once (default 64)")
     p.add_argument("--no-cache", action="store_true", help="do not read or write the embedding cache")
 
 
@@ -172,7 +172,7 @@ def add_commands(sub, command) -> None:
     c = command(sub, "cluster", "group the faces of a photo collection by person, to name each person once")
     _common(c, "photos and folders of photos, or one faces file from facerec embed (.parquet)")
     c.add_argument("--gallery", help="leave out the faces this gallery or classifier names")
-    c.add_argument("--pair-rate", type=float, default=None,
+    c.add_argument("--pair-rate", type=SHARE, default=None,
                    help="share of different people's face pairs close enough to link (default 2e-4; "
                    "lower splits more, higher merges more)")
     c.set_defaults(func=cmd_cluster)

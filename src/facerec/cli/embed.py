@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import sys
+from .options import whole
 
 
 def _cmd_embed(args) -> int:
@@ -37,6 +38,6 @@ def add_commands(sub, command) -> None:
     e.add_argument("--address", help="a Ray cluster to run on (ray start --head prints it); "
                    "default: a private Ray on this machine")
     e.add_argument("--model", default="default", help="'default' or a model path")
-    e.add_argument("--workers", type=int, help="processes (local) or actors (ray); default: one per CPU")
-    e.add_argument("--batch-size", type=int, default=16, help="photos per batch (default 16)")
+    e.add_argument("--workers", type=whole(1), help="processes (local) or actors (ray); default: one per CPU")
+    e.add_argument("--batch-size", type=whole(1), default=16, help="photos per batch (default 16)")
     e.set_defaults(func=_cmd_embed)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from .options import SHARE
 
 
 def describe_rule(gallery) -> str:
@@ -138,7 +139,7 @@ def add_commands(sub, command) -> None:
     e.add_argument("--name", action="append", metavar="N=NAME", help="with --from-clusters: cluster N is NAME "
                    "(repeat for more; a name given twice gets both clusters)")
     e.add_argument("--model", help="embedding model (default: the gallery's, or 'default' for a new one)")
-    e.add_argument("--false_accept", type=float, default=None,
+    e.add_argument("--false_accept", type=SHARE, default=None,
                    help="share of stranger faces the gallery may name (default 0.01)")
     e.set_defaults(func=cmd_enrol)
     f = command(sub, "forget", "remove people from a gallery")

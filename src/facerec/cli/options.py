@@ -1,5 +1,9 @@
-"""Options several commands share, worded once."""
+"""Options several commands share, worded once, and the argparse types that check every number
+before any work."""
 from __future__ import annotations
+
+import argparse
+import math
 
 THRESHOLD_HELP = ("name a face only when the chance that the name is right is at least P (0-1); every "
                   "answer's probability is that chance, for a name or Unknown, assuming half the faces "
@@ -9,11 +13,51 @@ THRESHOLD_HELP = ("name a face only when the chance that the name is right is at
 
 def add_threshold(parser, default_note: str = "") -> None:
     """--threshold P, the same probability floor for identify, CLASSIFY, the real-time tool and serve."""
-    parser.add_argument("--threshold", type=float, default=None, metavar="P", help=THRESHOLD_HELP + default_note)
+    parser.add_argument("--threshold", type=CHANCE, default=None, metavar="P", help=THRESHOLD_HELP + default_note)
 
 
-def probability_threshold(value: float | None) -> None:
-    """Refuse a --threshold that is not a chance, before any work."""
-    from ..identity.protocol import check_threshold
+class Parser(argparse.ArgumentParser):
+    """argparse's parser, whose errors are one line (``prog: error: ...``) and exit 2, as every
+    other refusal of the tool is one line: the usage it would print first is in --help."""
 
-    check_threshold(value)
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def whole(minimum: int = 1, maximum: int | None = None):
+    """An argparse type: a whole number from minimum (to maximum)."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
+        if value < minimum or (maximum is not None and value > maximum):
+            top = f" and at most {maximum}" if maximum is not None else ""
+            raise argparse.ArgumentTypeError(f"{value} must be at least {minimum}{top}")
+        return value
+
+    return parse
+
+
+def number(low: float = 0.0, high: float = math.inf, low_open: bool = True, high_open: bool = False):
+    """An argparse type: a finite number between low and high (bounds excluded where open)."""
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"'{text}' is not a number") from None
+        inside = (value > low if low_open else value >= low) and (value < high if high_open else value <= high)
+        if not math.isfinite(value) or not inside:
+            lower = f"over {low:g}" if low_open else f"from {low:g}"
+            upper = "" if math.isinf(high) else f" and under {high:g}" if high_open else \
+                f", up to {high:g}" if low_open else f" to {high:g}"
+            raise argparse.ArgumentTypeError(f"{text} must be a number {lower}{upper}")
+        return value
+
+    return parse
+
+
+POSITIVE = number()                                  # seconds, megabytes, megapixels
+CHANCE = number(0, 1, low_open=False)                # a probability, 0 and 1 included
+SHARE = number(0, 1, high_open=True)                 # a rate strictly between 0 and 1
+DISTANCE = number(0, 2, low_open=False)              # between unit embeddings

@@ -1,14 +1,13 @@
 """real_time_face_recognition.py: name the people on a webcam, video file or stream."""
 from __future__ import annotations
 
-import argparse
 import sys
 
-from .options import add_threshold
+from .options import POSITIVE, Parser, add_threshold, whole
 
 
 def parse_arguments(argv=None, prog="real_time_face_recognition.py"):
-    p = argparse.ArgumentParser(prog=prog, description="Detect, embed and classify every face of a camera or video.")
+    p = Parser(prog=prog, description="Detect, embed and classify every face of a camera or video.")
     p.add_argument("--source", default="0", help="camera index, video file or rtsp:// URL (default 0)")
     p.add_argument("--classifier", required=True, help="classifier file from classifier.py TRAIN, or a gallery "
                    "from facerec enrol")
@@ -16,12 +15,12 @@ def parse_arguments(argv=None, prog="real_time_face_recognition.py"):
     p.add_argument("--output", help="write the annotated video here (.mp4)")
     p.add_argument("--log", help="write one JSON line per appearance here (.jsonl)")
     p.add_argument("--no-display", action="store_true", help="open no window (servers, CI)")
-    p.add_argument("--detect-every", type=int, default=2, help="run the detector every N frames (default 2)")
-    p.add_argument("--embed-every", type=int, default=5, help="re-embed a tracked face every N frames (default 5)")
-    p.add_argument("--min-face-size", type=int, default=40, help="smallest face to find, in pixels (default 40)")
-    p.add_argument("--max-frames", type=int, help="stop after this many frames")
+    p.add_argument("--detect-every", type=whole(1), default=2, help="run the detector every N frames (default 2)")
+    p.add_argument("--embed-every", type=whole(1), default=5, help="re-embed a tracked face every N frames (default 5)")
+    p.add_argument("--min-face-size", type=whole(12), default=40, help="smallest face to find, in pixels (default 40)")
+    p.add_argument("--max-frames", type=whole(1), help="stop after this many frames")
     add_threshold(p)
-    p.add_argument("--read-timeout", type=float, default=10.0, metavar="SECONDS",
+    p.add_argument("--read-timeout", type=POSITIVE, default=10.0, metavar="SECONDS",
                    help="give up on a source that delivers no frame for this long (default 10)")
     return p.parse_args(argv)
 
@@ -29,12 +28,9 @@ def parse_arguments(argv=None, prog="real_time_face_recognition.py"):
 def check_outputs(args) -> None:
     """Refuse --output or --log that is an input (or each other) before anything is read: written
     over, the video or classifier would be lost and the run would not notice."""
-    from ..errors import FacerecError
     from ..files import refuse_output_over_input
     from ..video.sources import is_live
 
-    if args.read_timeout <= 0:
-        raise FacerecError(f"--read-timeout {args.read_timeout:g} must be more than 0 seconds")
     inputs = [(args.classifier, "the --classifier"), (args.model, "the --model")]
     if not is_live(args.source):  # "0" is a camera, not a file of that name
         inputs.append((args.source, "the --source"))

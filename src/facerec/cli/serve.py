@@ -4,7 +4,7 @@ from __future__ import annotations
 import os
 import sys
 
-from .options import add_threshold, probability_threshold
+from .options import POSITIVE, add_threshold, whole
 
 
 def cmd_serve(args) -> int:
@@ -12,7 +12,6 @@ def cmd_serve(args) -> int:
     from ..serve.server import serve
     from ..serve.service import Limits
 
-    probability_threshold(args.threshold)
     service_args = dict(gallery=args.gallery, cameras=parse_cameras(args.camera), events_log=args.events,
                         webhook=args.webhook, api_key=args.api_key or None,
                         limits=Limits.of(args.max_upload_mb, args.max_megapixels, args.max_photos),
@@ -39,16 +38,16 @@ def add_commands(sub, command) -> None:
                    "a stream URL (rtsp://...) or a video file (played in real time, looped); repeat for more")
     s.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1, this machine "
                    "only; any other needs --api-key)")
-    s.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    s.add_argument("--port", type=whole(1, 65535), default=8000, help="port (default 8000)")
     s.add_argument("--api-key", default=os.environ.get("FACEREC_API_KEY"), metavar="KEY",
                    help="require this key of every client (default: $FACEREC_API_KEY, which keeps it out of ps)")
     s.add_argument("--webhook", metavar="URL", help="POST every appearance event here as JSON (retried)")
     s.add_argument("--events", metavar="FILE", help="append every appearance event to this JSON-lines file")
-    s.add_argument("--max-upload-mb", type=float, default=20, help="largest request body (default 20 MB)")
-    s.add_argument("--max-megapixels", type=float, default=40, help="largest image accepted (default 40)")
-    s.add_argument("--max-photos", type=int, default=20, help="most photos in one enrolment (default 20)")
-    s.add_argument("--detect-every", type=int, default=2, help="cameras: detect faces every N frames (default 2)")
-    s.add_argument("--min-face-size", type=int, default=40, help="cameras: smallest face in pixels (default 40)")
+    s.add_argument("--max-upload-mb", type=POSITIVE, default=20, help="largest request body (default 20 MB)")
+    s.add_argument("--max-megapixels", type=POSITIVE, default=40, help="largest image accepted (default 40)")
+    s.add_argument("--max-photos", type=whole(1), default=20, help="most photos in one enrolment (default 20)")
+    s.add_argument("--detect-every", type=whole(1), default=2, help="cameras: detect faces every N frames (default 2)")
+    s.add_argument("--min-face-size", type=whole(12), default=40, help="cameras: smallest face in pixels (default 40)")
     add_threshold(s)
     s.add_argument("--no-access-log", action="store_true", help="do not log each request")
     s.set_defaults(func=cmd_serve)

@@ -9,25 +9,25 @@ and skipped.
 """
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
+from .options import DISTANCE, Parser, whole
 
 
 def parse_arguments(argv=None, prog="validate_on_lfw"):
-    p = argparse.ArgumentParser(prog=prog, description="Verification accuracy on LFW pairs.")
+    p = Parser(prog=prog, description="Verification accuracy on LFW pairs.")
     p.add_argument("lfw_dir", help="LFW photos (raw or aligned by align_dataset.py), one folder per person")
     p.add_argument("model", help="'default' or a FaceNet model path")
     p.add_argument("--lfw_pairs", default="pairs.txt", help="pairs file in LFW's format (default pairs.txt)")
-    p.add_argument("--lfw_batch_size", type=int, default=100)
-    p.add_argument("--lfw_nrof_folds", type=int, default=10)
+    p.add_argument("--lfw_batch_size", type=whole(1), default=100)
+    p.add_argument("--lfw_nrof_folds", type=whole(2), default=10)
     p.add_argument("--distance_metric", type=int, default=0, choices=[0, 1], help="0 Euclidean, 1 cosine")
     p.add_argument("--subtract_mean", action="store_true", help="subtract the training folds' mean embedding")
     p.add_argument("--use_flipped_images", action="store_true", help="concatenate each face's and its mirror's "
                    "embeddings (FaceNet's option; a model that averages with the mirror, as the default does, "
                    "gains nothing from it)")
-    p.add_argument("--image_size", type=int, default=None)
-    p.add_argument("--distance_threshold", type=float, default=None, help="also report accuracy at this "
+    p.add_argument("--image_size", type=whole(1), default=None)
+    p.add_argument("--distance_threshold", type=DISTANCE, default=None, help="also report accuracy at this "
                    "Euclidean distance (default: the model's same-person distance, what `facerec verify` uses)")
     p.add_argument("--roc", default="roc.png", help="where to draw the ROC curve (default roc.png)")
     return p.parse_args(argv)
