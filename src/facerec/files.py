@@ -7,6 +7,8 @@ import os
 import tempfile
 from pathlib import Path
 
+from .errors import FacerecError
+
 
 def file_digest(path, algorithm: str = "sha256") -> str:
     """Hex digest of a file's bytes, read in 1 MiB pieces."""
@@ -43,11 +45,20 @@ def atomic_write_bytes(path, data: bytes, fsync: bool = True) -> None:
     atomic_write(path, lambda f: f.write(data), fsync)
 
 
+def cannot_write(path, exc: OSError) -> FacerecError:
+    """The one message for a write the system refused (a full disk, a read-only folder ...)."""
+    return FacerecError(f"cannot write {path}: {exc.strerror or exc}; nothing there was changed")
+
+
 def atomic_write(path, write, fsync: bool = True) -> None:
-    """atomic_write_bytes for a writer that streams: write(f) fills the open temporary file."""
+    """atomic_write_bytes for a writer that streams: write(f) fills the open temporary file.
+    A write the system refuses is a FacerecError (cannot_write), the file as it was."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as exc:
+        raise cannot_write(path, exc) from None
     try:
         # mkstemp makes the file private (0600); give it the mode a plain open() would.
         os.chmod(tmp, 0o666 & ~current_umask())
@@ -57,11 +68,13 @@ def atomic_write(path, write, fsync: bool = True) -> None:
                 f.flush()
                 os.fsync(f.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         try:
             os.unlink(tmp)
         except OSError:
             pass
+        if isinstance(exc, OSError):
+            raise cannot_write(path, exc) from None
         raise
 
 

@@ -25,6 +25,10 @@ def run_main(fn, argv=None, prog="facerec") -> int:
     except BrokenPipeError:  # output piped into head, say: the reader has what it wanted
         sys.stderr.close()
         return 0
+    except OSError as exc:  # the system refused a read or write the library does not wrap itself
+        what = f" {exc.filename}" if exc.filename else ""
+        print(f"{prog}: error: cannot read or write{what}: {exc.strerror or exc}", file=sys.stderr)
+        return 1
 
 
 def _cmd_download(args) -> int:

@@ -143,5 +143,8 @@ class EventsLog:
             return
         self._q.put(None)
         self._thread.join(5)
-        self._f.close()
+        try:
+            self._f.close()  # flushes what the buffer still holds: a full disk can refuse it here too
+        except OSError as exc:
+            self.error = self.error or f"{exc.strerror or exc}"
         self._f = None

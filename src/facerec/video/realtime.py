@@ -64,17 +64,32 @@ class AnnotatedVideo:
             raise FacerecError(f"{output}: cannot write a video there")
 
     def write(self, frame) -> None:
-        self.writer.write(frame)
+        from ..tensorflow_loader import quiet_output
+
+        with quiet_output(fds=(2,)):  # FFmpeg's own lines on a full disk: close() says it in one
+            self.writer.write(frame)
         self.frames += 1
 
     def close(self) -> None:
         # Released, the video is whole and playable whatever stopped the run; none written leaves
-        # any older file of that name alone.
-        self.writer.release()
-        if self.frames:
+        # any older file of that name alone, and so does one the disk would not hold whole.
+        from ..tensorflow_loader import quiet_output
+
+        with quiet_output(fds=(2,)):
+            self.writer.release()
+        if self.frames and self._whole():
             os.replace(self.partial, self.output)
-        else:
-            self.partial.unlink(missing_ok=True)
+            return
+        self.partial.unlink(missing_ok=True)
+        if self.frames:
+            raise FacerecError(f"cannot write {self.output}: the video was not written whole (a full disk?); "
+                               f"nothing there was changed")
+
+    def _whole(self) -> bool:
+        """Whether the finished file plays back every frame written (OpenCV's writer reports no errors)."""
+        from .sources import frames_in
+
+        return frames_in(self.partial) >= self.frames
 
 
 def check_output(output) -> Path | None:
@@ -207,10 +222,12 @@ class _Loop:
         try:
             self._log(self.appearances.ended(self.tracker.close()))
         finally:
-            if self.events is not None:
-                self.events.close()
-            if self.video is not None:
-                self.video.close()
-            self.src.close()
-            if self.window:
-                self.window.close()
+            try:
+                if self.events is not None:
+                    self.events.close()
+                if self.video is not None:
+                    self.video.close()  # refuses a video the disk would not hold whole
+            finally:
+                self.src.close()
+                if self.window:
+                    self.window.close()

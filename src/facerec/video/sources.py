@@ -46,6 +46,19 @@ def open_capture(source: str, read_timeout: float | None = 10.0):
     return cap
 
 
+def frames_in(path) -> int:
+    """How many frames a video file plays back (0 when it cannot be opened)."""
+    import cv2
+
+    cap = open_capture(str(path), None)
+    if cap is None:
+        return 0
+    try:
+        return int(cap.get(cv2.CAP_PROP_FRAME_COUNT))
+    finally:
+        cap.release()
+
+
 class FrameSource:
     """Frames (BGR, as OpenCV gives them) from a camera index, a file or a stream URL.
 
