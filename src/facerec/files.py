@@ -45,6 +45,41 @@ def atomic_write_bytes(path, data: bytes, fsync: bool = True) -> None:
     atomic_write(path, lambda f: f.write(data), fsync)
 
 
+def temporary_beside(path, suffix: str = ".tmp") -> tuple[int, Path]:
+    """A new hidden file beside path for writing it whole before a rename: (fd, its path).  It is
+    named .NAME.PID.XXXX<suffix>, so the next write of path removes those a killed program left."""
+    path = Path(path)
+    remove_leftovers(path, suffix)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}.", suffix=suffix, dir=path.parent)
+    return fd, Path(tmp)
+
+
+def remove_leftovers(path, suffix: str = ".tmp") -> None:
+    """Remove the temporary files of path (.NAME.PID.*<suffix>) whose program is no longer running."""
+    import glob
+
+    path = Path(path)
+    if os.name == "nt":  # no cheap way to ask whether a pid runs: leave them
+        return
+    for leftover in path.parent.glob(f".{glob.escape(path.name)}.*{suffix}"):
+        pid = leftover.name[len(path.name) + 2:].split(".", 1)[0]
+        if pid.isdigit() and not _running(int(pid)):
+            try:
+                leftover.unlink()
+            except OSError:
+                pass
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # running, as another user
+        return True
+    return True
+
+
 def cannot_write(path, exc: OSError) -> FacerecError:
     """The one message for a write the system refused (a full disk, a read-only folder ...)."""
     return FacerecError(f"cannot write {path}: {exc.strerror or exc}; nothing there was changed")
@@ -56,7 +91,7 @@ def atomic_write(path, write, fsync: bool = True) -> None:
     path = Path(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        fd, tmp = temporary_beside(path)
     except OSError as exc:
         raise cannot_write(path, exc) from None
     try:

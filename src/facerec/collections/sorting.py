@@ -44,6 +44,9 @@ def _same(dest: Path, source: Path, copy: bool) -> bool:
 
 def _place(source: Path, dest: Path, copy: bool) -> None:
     """Make dest a link to (or a copy of) source, appearing all at once."""
+    from ..files import remove_leftovers
+
+    remove_leftovers(dest)  # a killed run's, named as this one's is
     tmp = dest.with_name(f".{dest.name}.{os.getpid()}.tmp")
     try:
         if copy:

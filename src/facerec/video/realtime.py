@@ -45,14 +45,12 @@ class AnnotatedVideo:
 
     def __init__(self, output, fps: float, size):
         import cv2
-        import tempfile
 
-        from ..files import current_umask
+        from ..files import current_umask, temporary_beside
 
         self.output, self.frames = Path(output), 0
-        try:
-            fd, tmp = tempfile.mkstemp(prefix=f".{self.output.stem}.", suffix=f".partial{self.output.suffix}",
-                                       dir=self.output.parent)  # the suffix: OpenCV picks the container by it
+        try:  # the suffix: OpenCV picks the container by it
+            fd, tmp = temporary_beside(self.output, suffix=f".partial{self.output.suffix}")
         except OSError as exc:
             raise FacerecError(f"{output}: cannot write a video there ({exc.strerror})") from exc
         os.close(fd)
