@@ -106,6 +106,22 @@ def test_a_killed_run_resumes(tmp_path):
     assert p.returncode == 0 and "embedded now: 0" in p.stdout
 
 
+@pytest.mark.slow
+def test_a_run_killed_between_writing_the_file_and_removing_its_parts_adds_no_rows(tmp_path):
+    """Issue 23, finding 5: the output written, its parts folder still there (a kill between the
+    two); the next run folds the parts in again and used to double every row."""
+    photos = _photos(tmp_path / "photos")
+    out = tmp_path / "f.parquet"
+    assert _embed([photos, "-o", out, "--workers", "1"]).returncode == 0
+    rows = pq.read_table(out).num_rows
+    parts = tmp_path / "f.parquet.parts"
+    parts.mkdir()
+    shutil.copy(out, parts / "part-000000.parquet")  # what the killed run left beside its output
+    p = _embed([photos, "-o", out, "--workers", "1"])
+    assert p.returncode == 0, p.stderr
+    assert pq.read_table(out).num_rows == rows and not parts.exists()
+
+
 def test_bad_outputs_are_refused_in_one_line(tmp_path):
     photos = _photos(tmp_path / "photos")
     p = _embed([photos, "-o", tmp_path / "faces.csv"])

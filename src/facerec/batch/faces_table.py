@@ -123,13 +123,25 @@ def write_part(output, table) -> Path:
     return path
 
 
+def _once_each(table):
+    """One row per (path, face): a run killed after writing the output but before removing its
+    parts leaves both, and the next run folds them together again."""
+    keys = zip(table.column("path").to_pylist(), table.column("face").to_pylist())
+    seen, keep = set(), []
+    for i, key in enumerate(keys):
+        if key not in seen:
+            seen.add(key)
+            keep.append(i)
+    return table if len(keep) == table.num_rows else table.take(keep)
+
+
 def finish(output, dim: int) -> int:
     """Fold the parts and any earlier output into output (sorted by path, face); returns its rows."""
     from ..files import atomic_write_bytes
 
     pa, pq = _pa()
     tables = [t.cast(schema(dim)) for t in _tables(output) if t.num_rows]
-    table = pa.concat_tables(tables) if tables else schema(dim).empty_table()
+    table = _once_each(pa.concat_tables(tables)) if tables else schema(dim).empty_table()
     if table.num_rows:
         table = table.sort_by([("path", "ascending"), ("face", "ascending")])
     buf = io.BytesIO()
