@@ -229,3 +229,27 @@ def test_a_file_name_that_is_not_utf8_goes_through_every_output(world, tmp_path,
     assert "caf%E9%0Aobama.jpg" in page.read_text()
     assert main(["cluster", str(odd), "-o", str(tmp_path / "c.csv")]) == 0
     assert "Traceback" not in capsys.readouterr().err
+    # Issue 23, finding 7: sorting such a photo crashed (UnicodeEncodeError), for identify and cluster.
+    assert main(["identify", str(world / "family.npz"), str(odd), "--sort-into", str(tmp_path / "sorted")]) == 0
+    assert (tmp_path / "sorted" / "Obama" / name).is_symlink()
+    assert main(["cluster", str(odd), "--sort-into", str(tmp_path / "clusters")]) == 0
+
+
+def test_sorting_refuses_a_person_folder_that_links_elsewhere_and_says_why_no_photo_is_read(world, tmp_path, capsys):
+    """Issue 23, finding 15: a person folder in the sort folder that is a link would put the links
+    wherever it points; photos inside the sort folder were reported as "no photos found"."""
+    from facerec.cli import main
+
+    sorted_ = tmp_path / "sorted"
+    sorted_.mkdir()
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (sorted_ / "Obama").symlink_to(elsewhere)
+    photo = str(world / "photos" / "obama3.jpg")
+    assert main(["identify", str(world / "family.npz"), photo, "--sort-into", str(sorted_)]) == 1
+    assert "is a link to another folder" in capsys.readouterr().err and not list(elsewhere.iterdir())
+    inside = sorted_ / "Biden"
+    inside.mkdir()
+    (inside / "x.jpg").write_bytes((world / "photos" / "obama3.jpg").read_bytes())
+    assert main(["identify", str(world / "family.npz"), str(inside), "--sort-into", str(sorted_)]) == 1
+    assert "inside the --sort-into folder" in capsys.readouterr().err

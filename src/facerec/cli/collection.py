@@ -32,9 +32,16 @@ def _photos(args) -> list[str]:
                                 exclude=[args.sort_into] if args.sort_into else [])
     for note in notes:
         print(f"note: {note}")
+    if not photos and args.sort_into and any(_within(p, args.sort_into) for p in args.paths):
+        raise FacerecError(f"the photos are inside the --sort-into folder {args.sort_into}, whose photos are "
+                           f"never read; sort into a folder outside them")
     if not photos:
         raise FacerecError("no photos found in " + ", ".join(args.paths))
     return photos
+
+
+def _within(path, folder) -> bool:
+    return Path(path).resolve().is_relative_to(Path(folder).resolve())
 
 
 def _deliver(args, rows, columns, column: str, title: str, subtitle: str) -> None:

@@ -75,7 +75,10 @@ def sort_into(folder, placements, copy: bool = False) -> Sorted:
             continue
         seen.add(key)
         target = root / _safe_folder(group)
-        tag = hashlib.sha256(str(source).encode()).hexdigest()[:8]
+        if target.is_symlink():  # its links would land wherever it points, outside the sort folder
+            raise FacerecError(f"{target}: is a link to another folder; sort into a folder whose person "
+                               f"folders are its own")
+        tag = hashlib.sha256(os.fsencode(source)).hexdigest()[:8]  # any bytes a file name holds
         try:
             target.mkdir(parents=True, exist_ok=True)
             for dest in (target / source.name, target / f"{source.stem}-{tag}{source.suffix}"):
