@@ -38,16 +38,19 @@ NEIGHBOURS = 32  # links kept per face through the index: Chinese whispers needs
 
 
 def _links(x: np.ndarray, limit: float, block: int = 1024):
-    """(rows, cols, distances) of the ordered pairs of faces closer than limit: every such pair,
-    or each face's NEIGHBOURS nearest of them from INDEX_FROM faces on."""
+    """(rows, cols, distances) of the ordered pairs of faces closer than limit: each face's
+    NEIGHBOURS nearest of them, by comparing every pair (from an index from INDEX_FROM faces on).
+    Every pair would be N^2 links where faces are alike (19,999 near-duplicates: about 22 GB)."""
     if len(x) >= INDEX_FROM:
         return _links_by_index(x, limit)
     rows, cols, dists = [], [], []
     for s in range(0, len(x), block):
         d = np.sqrt(np.maximum(2 - 2 * x[s:s + block] @ x.T, 0))  # unit vectors
-        i, j = np.nonzero(d < limit)
-        keep = i + s != j
-        rows.append(i[keep] + s); cols.append(j[keep]); dists.append(d[i[keep], j[keep]])
+        near = np.argpartition(d, NEIGHBOURS, axis=1)[:, :NEIGHBOURS + 1] if d.shape[1] > NEIGHBOURS + 1 \
+            else np.broadcast_to(np.arange(d.shape[1]), d.shape)
+        dn = np.take_along_axis(d, near, axis=1)
+        i, k = np.nonzero((dn < limit) & (near != np.arange(s, s + len(d))[:, None]))  # + itself
+        rows.append(i + s); cols.append(near[i, k]); dists.append(dn[i, k])
     if not rows:
         return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0)
     return np.concatenate(rows), np.concatenate(cols), np.concatenate(dists)
