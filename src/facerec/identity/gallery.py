@@ -100,6 +100,10 @@ class Gallery:
         g.embeddings = self.embeddings.copy()
         g.labels, g.sources = list(self.labels), list(self.sources)
         g.threshold = self.threshold
+        # Where its index can be read from (not the index: a change to it would reach this one's
+        # readers): a copy changed and saved reads the file's index and adds its rows, where
+        # building one anew takes 6.7 s at 45,000 faces.
+        g.index_keeper.file, g.index_keeper.changed = self.index_keeper.file, self.index_keeper.changed
         return g
 
     # --- the people ---------------------------------------------------------------------------
