@@ -176,3 +176,14 @@ def test_cluster_and_enrol_from_the_faces_file(tmp_path, capsys):
     assert main(["identify", str(gallery), str(photos / "obama3.jpg"), str(photos / "biden.jpg")]) == 0
     out = capsys.readouterr().out
     assert "obama3.jpg  face 0: Obama" in out and "biden.jpg  face 0: Biden" in out
+
+
+def test_a_ray_address_nothing_answers_at_is_refused_at_once(tmp_path):
+    """Issue 23, finding 12: Ray waits without end for a head that is not there."""
+    import socket
+
+    with socket.socket() as s:  # a port that was free a moment ago: nothing listens on it
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    p = _embed([tmp_path, "-o", tmp_path / "f.parquet", "--engine", "ray", "--address", f"127.0.0.1:{port}"])
+    assert p.returncode == 1 and "no Ray head answers there" in p.stderr and len(p.stderr.strip().splitlines()) == 1

@@ -85,6 +85,26 @@ def check_request(output, engine: str = "local", batch_size: int = 16, address: 
     if batch_size < 1:
         raise FacerecError(f"--batch-size {batch_size} must be at least 1")
     faces_table.check_output(output)
+    if address:
+        check_reachable(address)
+
+
+REACH_SECONDS = 10.0  # how long a cluster's head may take to answer before embed gives up
+
+
+def check_reachable(address: str, seconds: float = REACH_SECONDS) -> None:
+    """Refuse a Ray address nothing answers at within seconds (Ray itself waits without end)."""
+    import socket
+
+    host, _, port = address.rpartition(":")
+    host = host.strip("[]") or "127.0.0.1"
+    if "://" in address or not port.isdigit():
+        return  # ray://, auto and the like: Ray's own forms, checked by Ray
+    try:
+        socket.create_connection((host, int(port)), timeout=seconds).close()
+    except OSError as exc:
+        raise FacerecError(f"--address {address}: no Ray head answers there ({exc.strerror or exc}); "
+                           f"start one with: ray start --head --port {port}") from None
 
 
 def embed_photos(photos, output, engine: str = "local", address: str | None = None, model="default",
