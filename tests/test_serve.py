@@ -382,3 +382,85 @@ def test_a_camera_whose_source_vanishes_is_reported_and_retried(gallery_file, tm
         path.unlink()  # and goes away again (noticed when the file loops)
         assert _wait(lambda: door()["state"] == "reconnecting", 10)
         assert c.get("/healthz").json()["cameras_down"] == ["door"]
+
+
+def test_without_the_key_the_body_is_never_read(gallery_file):
+    """Issue 23, finding 6: the key was checked after the whole body had been read."""
+    import asyncio
+
+    from facerec.serve.app import create_app
+    from facerec.serve.service import Service
+
+    app = create_app(Service(gallery_file, api_key="s3cret-key"))
+    read, sent = [], []
+
+    async def receive():
+        read.append(1)
+        return {"type": "http.request", "body": b"x" * 1000, "more_body": True}
+
+    async def send(message):
+        sent.append(message)
+
+    scope = {"type": "http", "method": "POST", "path": "/v1/identify", "raw_path": b"/v1/identify",
+             "query_string": b"", "headers": [(b"host", b"testserver"), (b"content-length", b"20000000"),
+                                              (b"content-type", b"multipart/form-data; boundary=x")],
+             "scheme": "http", "server": ("testserver", 80), "client": ("127.0.0.1", 1), "root_path": "",
+             "http_version": "1.1", "app": app}
+    asyncio.run(app(scope, receive, send))
+    assert sent[0]["status"] == 401 and read == []
+
+
+def test_an_enrolment_of_many_large_photos_decodes_one_at_a_time(client, monkeypatch):
+    """Issue 23, finding 6: 20 photos of 40 megapixels were all decoded before any was looked at
+    (3.5 GB at once); now each is decoded in its turn and let go before the next."""
+    from facerec.serve import uploads
+
+    order = []
+    decode = uploads.decode_image
+    monkeypatch.setattr(uploads, "decode_image", lambda *a, **k: (order.append("decode"), decode(*a, **k))[1])
+    pipeline = client.app.state.service.recognizer.pipeline
+    faces = pipeline.faces
+    monkeypatch.setattr(pipeline, "faces", lambda *a, **k: (order.append("faces"), faces(*a, **k))[1])
+    photos = [("photos", (f"p{i}.jpg", _photo("obama3.jpg"), "image/jpeg")) for i in range(3)]
+    r = client.post("/v1/people/Barack_Obama", files=photos)
+    assert r.status_code == 200 and r.json()["added"] >= 1
+    assert order == ["decode", "faces"] * 3
+
+
+def test_a_webhook_that_answers_a_byte_at_a_time_does_not_hold_delivery_for_ever():
+    """Issue 23, finding 6: the time-out was per read, so a server sending a byte every 2 s held
+    the webhook's thread for ever; now each POST is cut after twice the time-out."""
+    import socket
+    import threading
+    import time
+
+    from facerec.serve.events import Webhook
+
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen()
+    stop = threading.Event()
+
+    def dribble():
+        conn, _ = server.accept()
+        conn.recv(65536)
+        for byte in b"HTTP/1.1 200 OK\\r\\nContent-Length: 100000\\r\\n\\r\\n" + b"x" * 100000:
+            if stop.wait(0.2):
+                break
+            try:
+                conn.send(bytes([byte]))
+            except OSError:
+                break
+        conn.close()
+
+    threading.Thread(target=dribble, daemon=True).start()
+    hook = Webhook(f"http://127.0.0.1:{server.getsockname()[1]}/", attempts=1, timeout=0.5)
+    hook.put({"type": "left"})
+    deadline = time.monotonic() + 30  # the dribble alone would take over five hours
+    while not hook.failed and time.monotonic() < deadline:
+        time.sleep(0.05)
+    given_up = hook.failed  # while the server still dribbles
+    stop.set()
+    hook.close()
+    server.close()
+    assert given_up == 1 and hook.delivered == 0

@@ -52,6 +52,25 @@ class _BodyLimit:
         return await self.app(scope, limited, send)
 
 
+class _KeyFirst:
+    """With an API key, an API request without it is answered 401 from its headers alone: its body
+    is never read (a client without the key could otherwise make the service take in 20 MB, or
+    hold a connection open sending it a byte at a time).  The routes check the key again."""
+
+    def __init__(self, app, authorised):
+        self.app, self.authorised = app, authorised
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http" or not scope["path"].startswith("/v1/") or scope["path"] == "/v1/session":
+            return await self.app(scope, receive, send)
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        if self.authorised(headers):
+            return await self.app(scope, receive, send)
+        response = JSONResponse({"detail": "missing or wrong API key (send it as the X-API-Key header)"},
+                                status_code=401, headers={"WWW-Authenticate": "Bearer", "Connection": "close"})
+        return await response(scope, receive, send)
+
+
 class _Guard:
     """Requests from elsewhere than the service's own page and clients, refused before routing:
     a browser's cross-site POST or DELETE (its Origin is another site: a page the user visits
@@ -125,6 +144,8 @@ def create_app(service, allowed_hosts=None):
         app.include_router(router)
     # In front of the routes, so nothing over the limit is read, let alone parsed.
     app.add_middleware(_BodyLimit, max_bytes=service.limits.max_body_bytes)
+    if service.api_key is not None:  # before the body is read at all
+        app.add_middleware(_KeyFirst, authorised=lambda headers: _has_key(service.api_key, headers))
     app.add_middleware(_Guard, allowed_hosts=allowed_hosts)  # outermost: checked first
     return app
 
@@ -158,6 +179,21 @@ def _error_handlers(app) -> None:
         log.exception("%s %s failed", request.method, request.url.path)
         return JSONResponse({"detail": f"internal error ({type(exc).__name__}); the service's log has the details"},
                             status_code=500)
+
+
+def _has_key(key: str, headers: dict) -> bool:
+    """Whether request headers (lower-case names) carry the key: X-API-Key, a Bearer token or the page's cookie."""
+    from http.cookies import SimpleCookie
+
+    bearer = headers.get("authorization", "")
+    cookie = SimpleCookie()
+    try:
+        cookie.load(headers.get("cookie", ""))
+    except Exception:  # noqa: BLE001 - a malformed cookie header carries no key
+        pass
+    given = headers.get("x-api-key") or (bearer[7:] if bearer.lower().startswith("bearer ") else None) \
+        or (cookie[COOKIE].value if COOKIE in cookie else None)
+    return bool(given) and hmac.compare_digest(given.encode(), key.encode())
 
 
 def _authorisation(service):

@@ -16,14 +16,18 @@ COOKIE = "facerec_key"
 PAGE = Path(__file__).with_name("page.html")
 
 
+async def _bytes_of(upload, what: str) -> bytes:
+    if upload is None or not hasattr(upload, "read"):
+        raise Refused(400, f"send the photo as a file in the form field '{what}'")
+    return await upload.read()
+
+
 def upload_reader(service):
     """image_of(upload, field): the upload's RGB pixels, decoded off the event loop; Refused when
     it is not a usable image."""
 
     async def image_of(upload, what: str):
-        if upload is None or not hasattr(upload, "read"):
-            raise Refused(400, f"send the photo as a file in the form field '{what}'")
-        data = await upload.read()
+        data = await _bytes_of(upload, what)
         return await asyncio.to_thread(decode_image, data, service.limits.max_pixels, what)
 
     return image_of
@@ -51,7 +55,6 @@ def recognition(service, guard) -> APIRouter:
 
 def gallery(service, guard) -> APIRouter:
     router = APIRouter(dependencies=[guard], tags=["gallery"])
-    image_of = upload_reader(service)
     limits = service.limits
 
     @router.get("/v1/people", summary="Everyone enrolled")
@@ -65,9 +68,11 @@ def gallery(service, guard) -> APIRouter:
         service.check_name(name)  # before any photo is decoded
         if len(photos) > limits.max_photos:
             raise Refused(413, f"{len(photos)} photos: at most {limits.max_photos} per request")
-        images = [(f"upload:{p.filename or f'photo {i + 1}'}", await image_of(p, f"photos[{i}]"))
-                  for i, p in enumerate(photos)]
-        return await asyncio.to_thread(service.enrol, name, images, replace)
+        # The files' bytes (the body limit bounds them); each is decoded only when its turn
+        # comes, so 20 photos of 40 megapixels hold one decoded photo at a time, not 20.
+        files = [(f"upload:{p.filename or f'photo {i + 1}'}", f"photos[{i}]", await _bytes_of(p, f"photos[{i}]"))
+                 for i, p in enumerate(photos)]
+        return await asyncio.to_thread(service.enrol, name, files, replace)
 
     @router.delete("/v1/people/{name:path}", summary="Forget a person")
     async def forget(name: str):

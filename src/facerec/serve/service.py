@@ -115,15 +115,18 @@ class Service:
             raise Refused(400, str(exc)) from None
 
     def enrol(self, name: str, photos: list, replace: bool = False) -> dict:
-        """Add (or with replace, set) a person's faces from (label, RGB image) photos."""
+        """Add (or with replace, set) a person's faces from (label, field, image file bytes) photos,
+        each decoded in turn and let go once its faces are found (Refused when one is no image)."""
         from ..identity.enrolment import choose_person_faces
+        from .uploads import decode_image
 
         self.check_name(name)
         if not photos:
             raise Refused(400, "send one or more photos in the form field 'photos'")
         if len(photos) > self.limits.max_photos:
             raise Refused(413, f"{len(photos)} photos: at most {self.limits.max_photos} per request")
-        files = [self.recognizer.pipeline.faces(image, path=label) for label, image in photos]
+        files = [self.recognizer.pipeline.faces(decode_image(data, self.limits.max_pixels, field), path=label)
+                 for label, field, data in photos]
         known = self.gallery.current.faces_of(name) if not replace else np.zeros((0, self.embedder.dim), np.float32)
         vectors, sources, notes = choose_person_faces(name, files, known)
         if not vectors:
