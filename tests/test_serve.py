@@ -144,6 +144,23 @@ def test_enrolment_that_cannot_be_written_changes_nothing(client, monkeypatch):
     assert not [p for p in client.gallery_path.parent.iterdir() if p.name.endswith(".tmp")]  # no temporary left
 
 
+def test_forgetting_on_a_full_disk_is_refused_in_one_line_and_changes_nothing(client, monkeypatch):
+    """Issue 23, finding 10: a DELETE on a full disk answered 500."""
+    import os
+
+    before = client.gallery_path.read_bytes()
+
+    def full(*args):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "replace", full)
+    r = client.delete("/v1/people/Joe_Biden")
+    monkeypatch.undo()
+    assert r.status_code == 507 and "cannot write" in r.json()["detail"] and "No space left" in r.json()["detail"]
+    assert client.gallery_path.read_bytes() == before
+    assert "Joe_Biden" in {p["name"] for p in client.get("/v1/people").json()["people"]}
+
+
 def test_enrolment_builds_on_a_file_changed_by_someone_else(client, default_embedder):
     """facerec enrol run on the gallery while the service runs: the service's next change keeps it."""
     from facerec.identity.gallery import Gallery

@@ -80,9 +80,13 @@ def _running(pid: int) -> bool:
     return True
 
 
-def cannot_write(path, exc: OSError) -> FacerecError:
-    """The one message for a write the system refused (a full disk, a read-only folder ...)."""
-    return FacerecError(f"cannot write {path}: {exc.strerror or exc}; nothing there was changed")
+class CannotWrite(FacerecError):
+    """A write the system refused (a full disk, a read-only folder ...): the file is as it was."""
+
+
+def cannot_write(path, exc: OSError) -> CannotWrite:
+    """The one message for a write the system refused."""
+    return CannotWrite(f"cannot write {path}: {exc.strerror or exc}; nothing there was changed")
 
 
 def atomic_write(path, write, fsync: bool = True) -> None:

@@ -163,7 +163,10 @@ def _error_handlers(app) -> None:
 
     @app.exception_handler(FacerecError)
     async def _facerec_error(request, exc):
-        return JSONResponse({"detail": str(exc)}, status_code=400)
+        from ..files import CannotWrite
+
+        # A full disk is the service's trouble, not the request's: 507 Insufficient Storage.
+        return JSONResponse({"detail": str(exc)}, status_code=507 if isinstance(exc, CannotWrite) else 400)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request, exc):
