@@ -141,3 +141,25 @@ def test_the_service_changes_a_large_gallery_without_building_its_index_again(tm
     live.add("new", np.eye(8, dtype=np.float32)[:1], ["new.jpg"])
     live.forget("p0")
     assert builds == [] and live.identify(np.eye(8, dtype=np.float32)[:1]).names == ["new"]
+
+
+def test_an_enrolment_that_adds_faces_keeps_what_others_did_meanwhile(tmp_path):
+    """--from-clusters and --names add faces: merged into the file as it now stands they must not
+    bring back a person forgotten meanwhile, nor drop faces another program added (review)."""
+    from facerec.identity.gallery import Gallery
+    from facerec.identity.gallery_change import change_gallery, merge_people
+
+    e = np.eye(8, dtype=np.float32)
+    path = tmp_path / "g.npz"
+    g = Gallery({"name": "test", "key": "k", "dim": 8}, 8)
+    g.add("Alice", e[:1], ["a1"])
+    g.add("Bob", e[1:2], ["b1"])
+    g.save(path)
+    draft = Gallery.load(path)
+    before = len(draft.labels)
+    draft.add("Bob", e[2:3], ["b3"])  # this enrolment's work, done without the lock
+    change_gallery(path, lambda x: x.forget(["Alice"]))  # meanwhile, other programs
+    change_gallery(path, lambda x: x.add("Bob", e[3:4], ["b2"]))
+    change_gallery(path, lambda x: merge_people(x, draft, ["Bob"], added_from=before))
+    held = Gallery.load(path)
+    assert held.people() == [("Bob", 3)] and sorted(held.person("Bob")[1]) == ["b1", "b2", "b3"]

@@ -52,3 +52,12 @@ def test_a_writer_killed_mid_write_leaves_nothing_after_the_next_write(tmp_path)
     assert [f.name for f in tmp_path.iterdir() if f.name.endswith(".tmp")]  # what a kill leaves
     atomic_write_bytes(target, b"whole")
     assert sorted(f.name for f in tmp_path.iterdir()) == ["g.npz"]
+
+
+def test_another_files_temporary_is_never_taken_for_this_ones(tmp_path):
+    from facerec.files import atomic_write_bytes
+
+    theirs = tmp_path / f".x.5.{_dead_pid()}.abc.tmp"  # x.5's temporary: its pid is not 5
+    theirs.write_bytes(b"x.5 being written")
+    atomic_write_bytes(tmp_path / "x", b"whole")
+    assert theirs.exists()

@@ -55,3 +55,19 @@ def test_the_service_forgets_a_person_by_any_form_of_the_name(tmp_path):
     assert live.people() == []
     with pytest.raises(FacerecError, match="cannot be a person's name"):
         live.forget("Ann\ud800")
+
+
+def test_an_older_gallery_with_names_the_rule_now_refuses_still_loads_and_forgets_the_right_one(tmp_path):
+    """Names an older facerec kept as typed (decomposed, spaces around, alice beside Alice) load,
+    and each is found by its own spelling first (review of issue 23's name rule)."""
+    from facerec.identity.gallery import Gallery
+
+    g = _gallery()
+    e = np.eye(8, dtype=np.float32)
+    g.embeddings = e[:4]
+    g.labels, g.sources = [NFD, " Bob ", "alice", "Alice"], ["a", "b", "c", "d"]
+    g.save(tmp_path / "old.npz")
+    back = Gallery.load(tmp_path / "old.npz")
+    assert sorted(n for n, _ in back.people()) == sorted([NFC, "Bob", "alice", "Alice"])
+    assert back.forget(["Alice"]) == ["Alice"] and ("alice", 1) in back.people()
+    assert person_name("\u0639\u0644\u06cc\u200c\u0631\u0636\u0627") == "\u0639\u0644\u06cc\u200c\u0631\u0636\u0627"  # ZWNJ

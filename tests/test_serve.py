@@ -481,3 +481,13 @@ def test_a_webhook_that_answers_a_byte_at_a_time_does_not_hold_delivery_for_ever
     hook.close()
     server.close()
     assert given_up == 1 and hook.delivered == 0
+
+
+def test_the_key_in_the_pages_cookie_is_found_beside_other_cookies():
+    """The check made before the body is read reads cookies as the routes do: a foreign cookie
+    that a strict parser gives up on must not hide the key (review of issue 23)."""
+    from facerec.serve.app import _has_key
+
+    for cookie in ('x={"a":1}; facerec_key=K3y-value', "a=b c; facerec_key=K3y-value", "facerec_key=K3y-value"):
+        assert _has_key("K3y-value", {"cookie": cookie})
+    assert not _has_key("K3y-value", {"cookie": "facerec_key=wrong"}) and not _has_key("K3y-value", {})

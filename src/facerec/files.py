@@ -57,13 +57,16 @@ def temporary_beside(path, suffix: str = ".tmp") -> tuple[int, Path]:
 def remove_leftovers(path, suffix: str = ".tmp") -> None:
     """Remove the temporary files of path (.NAME.PID.*<suffix>) whose program is no longer running."""
     import glob
+    import re
 
     path = Path(path)
     if os.name == "nt":  # no cheap way to ask whether a pid runs: leave them
         return
+    # Exactly .NAME.PID.XXXX<suffix>: .x.5.123.abc.tmp is x.5's, not x's.
+    mine = re.compile(rf"^\.{re.escape(path.name)}\.(\d+)(\.[A-Za-z0-9_]+)?{re.escape(suffix)}$")
     for leftover in path.parent.glob(f".{glob.escape(path.name)}.*{suffix}"):
-        pid = leftover.name[len(path.name) + 2:].split(".", 1)[0]
-        if pid.isdigit() and not _running(int(pid)):
+        match = mine.match(leftover.name)
+        if match and not _running(int(match.group(1))):
             try:
                 leftover.unlink()
             except OSError:
@@ -80,8 +83,10 @@ def _running(pid: int) -> bool:
     return True
 
 
-class CannotWrite(FacerecError):
-    """A write the system refused (a full disk, a read-only folder ...): the file is as it was."""
+class CannotWrite(FacerecError, OSError):
+    """A write the system refused (a full disk, a read-only folder ...): the file is as it was.
+    Still an OSError, so a caller for whom a failed write only costs a later rebuild (an index, a
+    model cache) goes on as before."""
 
 
 def cannot_write(path, exc: OSError) -> CannotWrite:

@@ -66,12 +66,14 @@ def cmd_enrol(args) -> int:
     path = Path(args.gallery)
     rec = Recognizer.for_gallery(path, args.model, args.false_accept)
     draft = rec.identifier  # embedded into without the lock: photos take long, other writers wait for none of it
+    before = None if args.people_dir else len(draft.labels)  # clusters and names add; a folder replaces
     t = time.perf_counter()
     notes, enrolled = enrol(draft, rec)
     for note in notes:
         print(f"  {note}")
     enrolled = [n for n in enrolled if len(draft.person(n)[0])]  # people with at least one face found
-    _, gallery = change_gallery(path, lambda g: merge_people(g, draft, enrolled, rec.embedder), new=lambda: draft)
+    _, gallery = change_gallery(path, lambda g: merge_people(g, draft, enrolled, rec.embedder, before),
+                                new=lambda: draft)
     print(f"Enrolled {_people(len(enrolled))} in {time.perf_counter() - t:.1f} s; {path} now holds "
           f"{_people(len(gallery.people()))}, {len(gallery.labels)} faces")
     print(describe_rule(gallery))

@@ -85,7 +85,8 @@ def enrol_clusters(gallery, pipeline, rows, names: dict, progress: bool = True,
     have = set(zip(gallery.labels, gallery.sources))
     labels, vectors, sources = [], [], []
     for name, items in added.items():
-        new = [(e, s) for e, s in items if (name, s) not in have]  # naming a cluster twice adds nothing twice
+        kept = gallery.known_as(name)  # alice where Alice is enrolled: Alice's faces, compared as hers
+        new = [(e, s) for e, s in items if (kept, s) not in have]  # naming a cluster twice adds nothing twice
         labels += [name] * len(new)
         vectors += [e for e, _ in new]
         sources += [s for _, s in new]
@@ -125,9 +126,9 @@ def enrol_named_faces(gallery, files, named) -> list[str]:
             notes.append(f"{path}: has no face {k}; skipped")
             continue
         source = f"{path}#{k}"
-        if (name, source) in have:
+        if (gallery.known_as(name), source) in have:
             continue
-        have.add((name, source))
+        have.add((gallery.known_as(name), source))
         labels.append(name)
         vectors.append(ff.embeddings[k])
         sources.append(source)

@@ -33,6 +33,15 @@ def check_false_accept(value) -> None:
         raise FacerecError(f"false-accept rate {value} must be between 0 and 1 (a share of stranger faces)")
 
 
+def _kept_form(name: str) -> str:
+    """A name read from a file in the one form names take, where it can take it (an older
+    facerec kept names as typed: "José" decomposed, spaces around); else as it was written."""
+    try:
+        return person_name(name)
+    except FacerecError:
+        return name
+
+
 CANDIDATE_PEOPLE = 5  # people weighed for each face; farther ones change its chances by nothing visible
 
 
@@ -44,6 +53,7 @@ class _People:
     codes: np.ndarray
     photos: np.ndarray
     by_key: dict = field(default_factory=dict)  # protocol.name_key: the name enrolled
+    spelled: frozenset = frozenset()  # every name exactly as enrolled
     floors: dict = field(default_factory=dict)  # false-accept target: the default floor, once worked out
 
     @classmethod
@@ -51,7 +61,7 @@ class _People:
         names, codes = np.unique(np.asarray(labels, dtype=str), return_inverse=True)
         names = [str(n) for n in names]
         return cls(names, codes.reshape(-1), np.bincount(codes.reshape(-1), minlength=len(names)),
-                   {name_key(n): n for n in names})
+                   {name_key(n): n for n in names}, frozenset(names))
 
 
 class Gallery:
@@ -122,8 +132,13 @@ class Gallery:
     def known_as(self, name: str) -> str:
         """name as the gallery keeps it: its one form (protocol.person_name), or the spelling of the
         person already enrolled under it in another case or Unicode form."""
+        if not self.labels:
+            return person_name(name)
+        people = self._people()
+        if name in people.spelled:  # exactly as enrolled (an older file may hold alice and Alice)
+            return name
         name = person_name(name)
-        return self._people().by_key.get(name_key(name), name) if self.labels else name
+        return people.by_key.get(name_key(name), name)
 
     def person(self, name: str) -> tuple[np.ndarray, list]:
         """A person's enrolled embeddings and the photo of each (none for a stranger)."""
@@ -330,6 +345,6 @@ class Gallery:
 
         meta, embeddings = read_gallery(path)
         g = cls(meta["embedder"], meta["embedder"]["dim"], float(meta.get("false_accept", 0.01)))
-        g.embeddings, g.labels, g.sources = embeddings, meta["labels"], meta["sources"]
+        g.embeddings, g.labels, g.sources = embeddings, [_kept_form(n) for n in meta["labels"]], meta["sources"]
         g.index_keeper.file = Path(path)  # its index, if any, is read when first needed
         return g

@@ -20,12 +20,21 @@ def change_gallery(path, change, new=None):
     return result, gallery
 
 
-def merge_people(gallery, draft, names, embedder=None) -> None:
-    """Give each of names in gallery the faces it has in draft (a copy changed without the lock);
-    a name draft holds no face of keeps what it had."""
+def merge_people(gallery, draft, names, embedder=None, added_from: int | None = None) -> None:
+    """Carry what was done to draft (a copy changed without the lock) into gallery (the file as it
+    now stands).  added_from None: each of names gets the faces it has in draft (replaced: a
+    folder of people enrolled again); a row number: draft's rows from there on are added, each
+    (person, photo) once, so faces another program added or forgot meanwhile stay as it left them."""
     if embedder is not None:
         gallery.check_model(embedder, "the gallery")
     gallery.false_accept = draft.false_accept
+    if added_from is not None:
+        have = set(zip(gallery.labels, gallery.sources))
+        rows = [i for i in range(added_from, len(draft.labels))
+                if (gallery.known_as(draft.labels[i]), draft.sources[i]) not in have]
+        if rows:
+            gallery.add_many([draft.labels[i] for i in rows], draft.embeddings[rows], [draft.sources[i] for i in rows])
+        return
     for name in names:
         embeddings, sources = draft.person(name)
         if len(embeddings):

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import FacerecError
-from .protocol import check_name
+from .protocol import UNKNOWN
 
 FORMAT = "facerec-gallery"
 FORMAT_VERSION = 1
@@ -58,11 +58,10 @@ def _check(path, meta: dict, emb: np.ndarray) -> None:
 
 
 def _is_name(name) -> bool:
-    try:
-        check_name(name)
-        return True
-    except FacerecError:
-        return False
+    """A name a gallery may hold: the rule older facerec wrote them by (a plain label: no path, no
+    control characters, not Unknown); Gallery.load brings each to the one form names take now."""
+    return isinstance(name, str) and bool(name.strip()) and name not in (".", "..", UNKNOWN) \
+        and not any(c in name for c in "/\\") and not any(ord(c) < 32 for c in name)
 
 
 def is_gallery_file(path) -> bool:

@@ -67,6 +67,7 @@ def is_named(name) -> bool:
 
 
 MAX_NAME_LENGTH = 100
+JOINERS = "\u200c\u200d"  # zero-width (non-)joiners: part of Persian and Indic spellings, and of emoji
 
 
 def person_name(name) -> str:
@@ -89,7 +90,7 @@ def person_name(name) -> str:
            "it is a path" if name in (".", "..") or any(c in name for c in "/\\") else
            f"'{UNKNOWN}' is what strangers are called" if name.casefold() == UNKNOWN.casefold() else
            "it holds control or invisible characters"
-           if any(unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp") for c in name) else None)
+           if any(unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp") and c not in JOINERS for c in name) else None)
     if why:
         raise FacerecError(f"'{shown}' cannot be a person's name ({why})")
     return name

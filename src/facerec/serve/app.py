@@ -186,16 +186,11 @@ def _error_handlers(app) -> None:
 
 def _has_key(key: str, headers: dict) -> bool:
     """Whether request headers (lower-case names) carry the key: X-API-Key, a Bearer token or the page's cookie."""
-    from http.cookies import SimpleCookie
+    from starlette.requests import cookie_parser  # the routes' own reading (lenient, as browsers are)
 
     bearer = headers.get("authorization", "")
-    cookie = SimpleCookie()
-    try:
-        cookie.load(headers.get("cookie", ""))
-    except Exception:  # noqa: BLE001 - a malformed cookie header carries no key
-        pass
     given = headers.get("x-api-key") or (bearer[7:] if bearer.lower().startswith("bearer ") else None) \
-        or (cookie[COOKIE].value if COOKIE in cookie else None)
+        or cookie_parser(headers.get("cookie", "")).get(COOKIE)
     return bool(given) and hmac.compare_digest(given.encode(), key.encode())
 
 

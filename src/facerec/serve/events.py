@@ -66,8 +66,9 @@ class Webhook:
                          {"Content-Type": "application/json", "User-Agent": "facerec-serve"})
             r = conn.getresponse()
             r.read()
-            if r.status >= 400:
-                raise urllib.error.HTTPError(self.url, r.status, r.reason, r.headers, None)
+            if r.status >= 300:  # a redirect is not followed: it says where the webhook moved
+                moved = f" (moved to {r.headers.get('Location')})" if 300 <= r.status < 400 else ""
+                raise urllib.error.HTTPError(self.url, r.status, f"{r.reason}{moved}", r.headers, None)
         finally:
             deadline.cancel()
             conn.close()

@@ -67,7 +67,8 @@ class LiveGallery:
                 fresh.use_threshold(self.threshold)
                 self.current, self._stamp = fresh, stamp
         except FacerecError:
-            pass  # keep naming with the gallery it has; a change will say what is wrong
+            self._stamp = stamp  # keep naming with the gallery it has, and read this file no more
+            # until it changes again; a change of this service's own will say what is wrong
         finally:
             self._write.release()
         return self.current
