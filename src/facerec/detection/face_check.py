@@ -31,19 +31,36 @@ def dlib_scores(image: np.ndarray, boxes: np.ndarray) -> np.ndarray:
 
 
 def _score(net, image: np.ndarray, box, face_size: int) -> float:
+    scores = net.score_map(_crop(image, box, face_size, tuple(float(v) for v in net.mean)))
+    h, w = scores.shape
+    r = max(1, h // 4)
+    return float(scores[h // 2 - r:h // 2 + r + 1, w // 2 - r:w // 2 + r + 1].max())
+
+
+def _crop(image: np.ndarray, box, face_size: int, fill) -> np.ndarray:
+    """CROP x CROP pixels around the box, its face face_size pixels across; outside the image the
+    network's mean colour, which reads as nothing (a smeared edge would read as texture)."""
     import cv2
 
     x1, y1, x2, y2 = (float(v) for v in box)
     zoom = face_size / max(x2 - x1, y2 - y1, 1.0)
-    centre = CROP / 2
-    move = np.array([[zoom, 0, centre - (x1 + x2) / 2 * zoom], [0, zoom, centre - (y1 + y2) / 2 * zoom]])
-    # Outside the image: the network's mean colour, which reads as nothing (a smeared edge reads as texture).
-    crop = cv2.warpAffine(image, move, (CROP, CROP), flags=cv2.INTER_AREA if zoom < 1 else cv2.INTER_LINEAR,
-                          borderMode=cv2.BORDER_CONSTANT, borderValue=tuple(float(v) for v in net.mean))
-    scores = net.score_map(crop)
-    h, w = scores.shape
-    r = max(1, h // 4)
-    return float(scores[h // 2 - r:h // 2 + r + 1, w // 2 - r:w // 2 + r + 1].max())
+    cx, cy = (x1 + x2) / 2, (y1 + y2) / 2
+    if zoom < 1:
+        # Shrunk by area averaging first (warpAffine has none: a large face would be aliased).
+        half = CROP / zoom / 2 + 2
+        x0, y0 = max(0, int(cx - half)), max(0, int(cy - half))
+        xe, ye = min(image.shape[1], int(cx + half) + 1), min(image.shape[0], int(cy + half) + 1)
+        region = image[y0:ye, x0:xe]
+        small = cv2.resize(region, (max(1, round(region.shape[1] * zoom)), max(1, round(region.shape[0] * zoom))),
+                           interpolation=cv2.INTER_AREA)
+        zx, zy = small.shape[1] / region.shape[1], small.shape[0] / region.shape[0]
+        image, cx, cy, move = small, (cx - x0) * zx, (cy - y0) * zy, np.eye(2, 3)
+    else:
+        move = np.array([[zoom, 0, 0], [0, zoom, 0]], np.float64)
+        cx, cy = cx * zoom, cy * zoom
+    move[:, 2] = (CROP / 2 - cx, CROP / 2 - cy)
+    return cv2.warpAffine(image, move, (CROP, CROP), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT,
+                          borderValue=fill)
 
 
 def faces_only(image: np.ndarray, detections):
