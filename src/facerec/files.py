@@ -80,7 +80,10 @@ def _running(pid: int) -> bool:
         return False
     except OSError:  # running, as another user
         return True
-    return True
+    try:  # a killed program not yet reaped (a zombie) still answers kill(): it writes nothing more
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return True
 
 
 class CannotWrite(FacerecError, OSError):
