@@ -275,6 +275,7 @@ def run_hostile(gallery: Path, photos: list[bytes], out: Path) -> dict:
     server = Server(gallery, 0, out.with_suffix(".server.log"), api_key=KEY)
     key = {"X-API-Key": KEY}
     obama = photos[0]
+    forty_mp = huge_png(6000, 6600)  # 39.6 megapixels, just under the limit; 119 MB decoded
     rows = []
     try:
         c = httpx.Client(base_url=server.url, timeout=60)
@@ -288,6 +289,9 @@ def run_hostile(gallery: Path, photos: list[bytes], out: Path) -> dict:
                                               {**key, "Content-Type": "multipart/form-data; boundary=x"}, 50 << 20)),
             ("a name with ../", lambda: c.post("/v1/people/..%2F..%2Fetc%2Fpasswd", headers=key,
                                                files=[("photos", ("p.jpg", obama, "image/jpeg"))])),
+            ("20 photos of 40 MP in one enrolment", lambda: c.post(
+                "/v1/people/Big_Photos", headers=key,
+                files=[("photos", (f"b{i}.png", forty_mp, "image/png")) for i in range(20)])),
             ("no API key", lambda: c.post("/v1/identify", files={"image": ("p.jpg", obama, "image/jpeg")})),
             ("a wrong API key", lambda: c.get("/v1/people", headers={"X-API-Key": "not-the-key"})),
         ]
