@@ -163,3 +163,57 @@ def test_an_enrolment_that_adds_faces_keeps_what_others_did_meanwhile(tmp_path):
     change_gallery(path, lambda x: merge_people(x, draft, ["Bob"], added_from=before))
     held = Gallery.load(path)
     assert held.people() == [("Bob", 3)] and sorted(held.person("Bob")[1]) == ["b1", "b2", "b3"]
+
+
+LOOP = textwrap.dedent("""
+    import subprocess, sys
+    gallery, faces, folder, me, rounds, forget = sys.argv[1:7]
+    for r in range(int(rounds)):
+        names = f"{folder}/{me}-{r}.csv"
+        with open(names, "w") as f:
+            f.write("path,name\\n" + f"{sys.argv[7]},{me}-{r}\\n")
+        run = lambda *a: subprocess.run([sys.executable, "-m", "facerec", *a], capture_output=True, text=True)
+        p = run("enrol", gallery, "--from-parquet", faces, "--names", names)
+        if p.returncode:
+            sys.exit(f"enrol {me}-{r}: {p.stderr}")
+        if forget == "yes" and r % 2:
+            p = run("forget", gallery, f"{me}-{r}")
+            if p.returncode:
+                sys.exit(f"forget {me}-{r}: {p.stderr}")
+    """)
+
+
+@pytest.mark.slow
+def test_the_command_line_and_the_service_changing_one_gallery_for_50_rounds_lose_nothing(tmp_path, default_embedder):
+    """Issue 23's must-show: CLI enrol, CLI enrol and forget, and the service's POST and DELETE
+    (over HTTP), all on one gallery for 50 rounds each: every change reported made is in the file."""
+    import httpx
+
+    from serving import make_gallery, running
+    from facerec.identity.gallery import Gallery
+    from facerec.samples import find
+    from facerec.serve.service import Service
+
+    gallery = make_gallery(tmp_path / "g.npz", default_embedder)
+    photo = find() / "obama2.jpg"
+    faces = tmp_path / "faces.parquet"
+    assert subprocess.run([sys.executable, "-m", "facerec", "embed", photo, "-o", faces],
+                          capture_output=True, timeout=300).returncode == 0
+    rounds = 50
+    loops = [subprocess.Popen([sys.executable, "-c", LOOP, str(gallery), str(faces), str(tmp_path), me, str(rounds),
+                               forget, str(photo)], stderr=subprocess.PIPE, text=True)
+             for me, forget in (("cli1", "no"), ("cli2", "yes"))]
+    with running(Service(gallery)) as url, httpx.Client(base_url=url, timeout=120) as client:
+        for r in range(rounds):
+            answer = client.post(f"/v1/people/svc-{r}", files=[("photos", ("p.jpg", photo.read_bytes(), "image/jpeg"))])
+            assert answer.status_code == 200, answer.text
+            if r % 2:
+                assert client.delete(f"/v1/people/svc-{r}").status_code == 200
+        for p in loops:
+            _, err = p.communicate(timeout=1800)
+            assert p.returncode == 0, err
+        listed = {p["name"] for p in client.get("/v1/people").json()["people"]}
+    held = {n for n, _ in Gallery.load(gallery).people()}
+    expected = {"Barack_Obama", "Joe_Biden"} | {f"cli1-{r}" for r in range(rounds)} \
+        | {f"{who}-{r}" for who in ("cli2", "svc") for r in range(rounds) if r % 2 == 0}
+    assert held == expected and listed == held
