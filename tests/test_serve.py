@@ -491,3 +491,41 @@ def test_the_key_in_the_pages_cookie_is_found_beside_other_cookies():
     for cookie in ('x={"a":1}; facerec_key=K3y-value', "a=b c; facerec_key=K3y-value", "facerec_key=K3y-value"):
         assert _has_key("K3y-value", {"cookie": cookie})
     assert not _has_key("K3y-value", {"cookie": "facerec_key=wrong"}) and not _has_key("K3y-value", {})
+
+
+def test_uploaded_photos_are_looked_at_no_more_than_photos_at_once_together(client, monkeypatch):
+    """Issue 23, finding 6: concurrent requests each decoding a 40-megapixel photo filled the memory;
+    now at most Limits.photos_at_once photos are decoded and looked at together."""
+    import threading
+    import time
+
+    from facerec.serve import uploads
+
+    service = client.app.state.service
+    at_once, peak, lock = [0], [0], threading.Lock()
+    decode = uploads.decode_image
+
+    def slow_decode(*args, **kwargs):
+        with lock:
+            at_once[0] += 1
+            peak[0] = max(peak[0], at_once[0])
+        time.sleep(0.2)  # long enough for the other requests to arrive meanwhile
+        try:
+            return decode(*args, **kwargs)
+        finally:
+            with lock:
+                at_once[0] -= 1
+
+    monkeypatch.setattr(uploads, "decode_image", slow_decode)
+    photo = _photo("obama3.jpg")
+    answers = []
+    threads = [threading.Thread(target=lambda: answers.append(_identify_status(client, photo))) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert answers == [200] * 6 and 1 <= peak[0] <= service.limits.photos_at_once
+
+
+def _identify_status(client, photo):
+    return client.post("/v1/identify", files={"image": ("p.jpg", photo, "image/jpeg")}).status_code

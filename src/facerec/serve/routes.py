@@ -10,7 +10,7 @@ from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
 from starlette.exceptions import HTTPException
 
-from .uploads import Refused, decode_image
+from .uploads import Refused
 
 COOKIE = "facerec_key"
 PAGE = Path(__file__).with_name("page.html")
@@ -22,33 +22,20 @@ async def _bytes_of(upload, what: str) -> bytes:
     return await upload.read()
 
 
-def upload_reader(service):
-    """image_of(upload, field): the upload's RGB pixels, decoded off the event loop; Refused when
-    it is not a usable image."""
-
-    async def image_of(upload, what: str):
-        data = await _bytes_of(upload, what)
-        return await asyncio.to_thread(decode_image, data, service.limits.max_pixels, what)
-
-    return image_of
-
-
 def recognition(service, guard) -> APIRouter:
     router = APIRouter(dependencies=[guard], tags=["recognition"])
-    image_of = upload_reader(service)
 
     @router.post("/v1/identify",
                  summary="Name every face of a photo (Unknown for strangers)")
     async def identify(image: UploadFile = File(..., description="the photo (JPEG, PNG, ...)")):
-        pixels = await image_of(image, "image")
-        return {"faces": await asyncio.to_thread(service.identify, pixels)}
+        data = await _bytes_of(image, "image")
+        return {"faces": await asyncio.to_thread(service.identify_upload, data)}
 
     @router.post("/v1/verify",
                  summary="Are two photos of the same person? (each photo's main face)")
     async def verify(image_a: UploadFile = File(...), image_b: UploadFile = File(...)):
-        a = await image_of(image_a, "image_a")
-        b = await image_of(image_b, "image_b")
-        return await asyncio.to_thread(service.verify, a, b)
+        a, b = await _bytes_of(image_a, "image_a"), await _bytes_of(image_b, "image_b")
+        return await asyncio.to_thread(service.verify_uploads, a, b)
 
     return router
 

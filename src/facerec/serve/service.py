@@ -18,6 +18,7 @@ class Limits:
     max_body_bytes: int = 20 * 1024 * 1024
     max_pixels: int = 40_000_000
     max_photos: int = 20
+    photos_at_once: int = 2  # requests' photos decoded and looked at together: what bounds memory
 
     @classmethod
     def of(cls, max_upload_mb: float = 20, max_megapixels: float = 40, max_photos: int = 20) -> "Limits":
@@ -54,6 +55,7 @@ class Service:
         refuse_output_over_input(events_log, [(gallery, "the gallery")] + [
             (source, f"camera {name}'s video") for name, source in (cameras or {}).items()], "--events")
         self.api_key = api_key
+        self._photo_slots = None
         self.limits = limits or Limits()
         self.gallery = LiveGallery(gallery, threshold=threshold)  # a bad gallery file is refused before any model loads
         self.embedder = load_embedder(self.gallery.model_spec)
@@ -86,6 +88,30 @@ class Service:
         self.worker.close()
 
     # --- what the routes ask --------------------------------------------------------------
+
+    def photo_slot(self):
+        """Held while one uploaded photo is decoded and looked at: at most photos_at_once together,
+        so a crowd of clients posting 40-megapixel photos waits rather than fills the memory."""
+        if self._photo_slots is None:
+            import threading
+
+            self._photo_slots = threading.BoundedSemaphore(self.limits.photos_at_once)
+        return self._photo_slots
+
+    def identify_upload(self, data: bytes, what: str = "image") -> list[dict]:
+        """identify() of an uploaded image file's bytes, decoded in a photo slot."""
+        from .uploads import decode_image
+
+        with self.photo_slot():
+            return self.identify(decode_image(data, self.limits.max_pixels, what))
+
+    def verify_uploads(self, a: bytes, b: bytes) -> dict:
+        """verify() of two uploaded image files' bytes, decoded in a photo slot."""
+        from .uploads import decode_image
+
+        with self.photo_slot():
+            return self.verify(decode_image(a, self.limits.max_pixels, "image_a"),
+                               decode_image(b, self.limits.max_pixels, "image_b"))
 
     def identify(self, image: np.ndarray) -> list[dict]:
         """Every face of a photo: box, name (or Unknown), probability, distance."""
@@ -125,8 +151,11 @@ class Service:
             raise Refused(400, "send one or more photos in the form field 'photos'")
         if len(photos) > self.limits.max_photos:
             raise Refused(413, f"{len(photos)} photos: at most {self.limits.max_photos} per request")
-        files = [self.recognizer.pipeline.faces(decode_image(data, self.limits.max_pixels, field), path=label)
-                 for label, field, data in photos]
+        files = []
+        for label, field, data in photos:
+            with self.photo_slot():
+                files.append(self.recognizer.pipeline.faces(decode_image(data, self.limits.max_pixels, field),
+                                                            path=label))
         known = self.gallery.current.faces_of(name) if not replace else np.zeros((0, self.embedder.dim), np.float32)
         vectors, sources, notes = choose_person_faces(name, files, known)
         if not vectors:
