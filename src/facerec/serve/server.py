@@ -73,8 +73,10 @@ def serve(service_args: dict, host: str = "127.0.0.1", port: int = 8000, access_
     shown = f"[{host}]" if ":" in host else host
     if on_ready:
         on_ready(f"http://{shown}:{bound}")
+    from .slow_clients import HeadersInTime
+
     config = uvicorn.Config(app, log_level="info", access_log=access_log, timeout_graceful_shutdown=3,
-                            proxy_headers=False, server_header=False)
+                            proxy_headers=False, server_header=False, http=HeadersInTime)
 
     class Server(uvicorn.Server):
         def handle_exit(self, sig, frame):
