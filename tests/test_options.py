@@ -39,3 +39,27 @@ def test_a_number_out_of_range_is_one_line_and_exit_2(args, capsys, tmp_path, mo
     err = capsys.readouterr().err
     assert stop.value.code == 2 and len(err.strip().splitlines()) == 1 and "error: argument" in err, err
     assert list(tmp_path.iterdir()) == []
+
+
+def test_pairs_refuses_folds_whose_people_cannot_give_the_pairs_asked(tmp_path, capsys):
+    """A fold with nobody of two photos crashed (ValueError), and one with too few distinct pairs
+    never ended: both are now one line."""
+    import shutil
+
+    from faces import sample
+    from facerec.cli import main
+    from facerec.samples import find
+
+    sample("obama.jpg")
+    photos = {"Obama": ["obama.jpg", "obama2.jpg"], "Biden": ["biden.jpg"], "Other": ["obama3.jpg"],
+              "Fourth": ["obama_partial_face.jpg"]}
+    for person, files in photos.items():
+        (tmp_path / "lfw" / person).mkdir(parents=True)
+        for k, f in enumerate(files, 1):
+            shutil.copy(find() / f, tmp_path / "lfw" / person / f"{person}_{k:04d}.jpg")
+    for per_fold in ("1", "5"):
+        assert main(["pairs", str(tmp_path / "lfw"), str(tmp_path / "pairs.txt"), "--folds", "2",
+                     "--per_fold", per_fold]) == 1
+        err = capsys.readouterr().err
+        assert "fewer than --per_fold" in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "pairs.txt").exists()

@@ -147,6 +147,18 @@ def plot_roc(result: dict, path, title: str) -> Path:
     return Path(path)
 
 
+def _check_fold(lfw_dir, fold: int, group: list, per_fold: int) -> None:
+    """Refuse a fold whose people cannot give per_fold distinct same-person and different-person
+    pairs (drawing them would never end)."""
+    sizes = [len(nums) for _, nums in group]
+    same = sum(n * (n - 1) // 2 for n in sizes)
+    different = (sum(sizes) ** 2 - sum(n * n for n in sizes)) // 2
+    if min(same, different) < per_fold:
+        raise FacerecError(f"{lfw_dir}: fold {fold + 1}'s people give {same} same-person and {different} "
+                           f"different-person pairs, fewer than --per_fold {per_fold}: give more photos or "
+                           f"ask for fewer pairs or folds")
+
+
 def make_pairs(lfw_dir, n_folds: int = 10, per_fold: int = 100, seed: int = 0) -> str:
     """A pairs file in LFW's pairs.txt format from a folder of people.
 
@@ -173,6 +185,7 @@ def make_pairs(lfw_dir, n_folds: int = 10, per_fold: int = 100, seed: int = 0) -
     lines = [f"{n_folds}\t{per_fold}"]
     for f in range(n_folds):
         group = [people[i] for i in order[f::n_folds]]
+        _check_fold(lfw_dir, f, group, per_fold)
         multi = [g for g in group if len(g[1]) >= 2]
         seen = set()
         same = []
