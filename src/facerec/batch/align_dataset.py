@@ -51,6 +51,16 @@ def _init_worker(threads: int) -> None:
     _DETECTOR = MTCNN(threads=threads)
 
 
+def _init_pool_worker(threads: int) -> None:
+    """_init_worker in a pool's process, which leaves Ctrl-C to the parent: it reaches the whole
+    process group, the parent says "interrupted" and ends the pool, and a worker waiting for its
+    next photo would otherwise print a KeyboardInterrupt traceback."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _init_worker(threads)
+
+
 def _sidecar(crop: Path) -> dict | None:
     try:
         return json.loads(sidecar_path(crop).read_text())
@@ -245,7 +255,7 @@ def align_dataset(input_dir, output_dir, image_size: int = 160, margin: int = 32
                 import multiprocessing as mp
 
                 # spawn: TensorFlow and TFLite are not fork-safe once initialised.
-                pool = mp.get_context("spawn").Pool(workers, initializer=_init_worker, initargs=(1,))
+                pool = mp.get_context("spawn").Pool(workers, initializer=_init_pool_worker, initargs=(1,))
                 results = pool.imap(align_one, tasks, chunksize=4)
             for r in results:
                 bar.update(1)

@@ -148,7 +148,12 @@ _WORKER = None
 
 
 def _init_local(model: str) -> None:
+    """A pool process's embedder; Ctrl-C is left to the parent, which ends the pool (a worker
+    waiting for its next batch would otherwise print a KeyboardInterrupt traceback)."""
     global _WORKER
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     _WORKER = BatchEmbedder(model, threads=1)
 
 
