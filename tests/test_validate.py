@@ -97,3 +97,15 @@ def test_verify_agrees_with_validate_at_the_same_threshold(tmp_path):
           f"over {r['pairs']} pairs (10-fold accuracy {r['accuracy']:.4f})")
     assert n == r["pairs"]
     assert right / n == pytest.approx(r["fixed_accuracy"], abs=1e-12)
+
+
+@pytest.mark.parametrize("roc, says", [("curve.gif", "a figure is written as"), ("pairs.png", "is also the pairs file")])
+def test_a_roc_path_that_cannot_be_drawn_is_refused_before_any_work(tmp_path, capsys, monkeypatch, roc, says):
+    from facerec.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "pairs.png").write_text("keep")  # a pairs file may have any name
+    assert main(["validate", "lfw", "default", "--lfw_pairs", "pairs.png", "--roc", roc]) == 1
+    out = capsys.readouterr()
+    assert says in out.err and len(out.err.strip().splitlines()) == 1 and "forward pass" not in out.out
+    assert (tmp_path / "pairs.png").read_text() == "keep" and sorted(p.name for p in tmp_path.iterdir()) == ["pairs.png"]

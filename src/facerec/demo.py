@@ -52,6 +52,31 @@ def render_clip(photos: list, path: Path, fps: int = 15, seconds_each: float = 2
     return path
 
 
+# What a demo writes in its folder: a rerun replaces these and refuses a folder holding anything else.
+DEMO_FILES = ("gallery", "test_photos", "aligned", "classifier.npz", "clip.mp4", "annotated.mp4", "events.jsonl")
+
+
+def _clear_earlier_demo(out: Path) -> None:
+    """Remove an earlier demo's files from out, and nothing else: a folder of the user's that happens
+    to have that name is refused before anything in it is touched."""
+    from .errors import FacerecError
+
+    if out.exists() and not out.is_dir():
+        raise FacerecError(f"{out} is a file; the demo writes a folder there: choose another --out")
+    if not out.exists():
+        return
+    others = sorted(p.name for p in out.iterdir() if p.name not in DEMO_FILES and not p.name.startswith("."))
+    if others:
+        raise FacerecError(f"{out} holds files the demo did not write ({', '.join(others[:3])}"
+                           f"{', ...' if len(others) > 3 else ''}): choose another --out")
+    for name in DEMO_FILES:
+        p = out / name
+        if p.is_dir() and not p.is_symlink():
+            shutil.rmtree(p)
+        elif p.exists() or p.is_symlink():
+            p.unlink()
+
+
 def run_demo(out_dir="demo_output", log=print) -> dict:
     from PIL import Image
 
@@ -67,8 +92,7 @@ def run_demo(out_dir="demo_output", log=print) -> dict:
         log("Fetching sample photos (face_recognition 1.3.0 source distribution) from the package registry")
         src = samples.fetch()
     out = Path(out_dir)
-    if out.exists():
-        shutil.rmtree(out)
+    _clear_earlier_demo(out)
     gallery = out / "gallery"
     for person, photos in (("Barack_Obama", ["obama.jpg", "obama2.jpg"]), ("Joe_Biden", ["biden.jpg"])):
         (gallery / person).mkdir(parents=True)

@@ -90,18 +90,7 @@ def _fetch_part(url: str, part: Path, sha256: str | None = None, timeout: float 
                 have = 0  # the server ignored the Range request: start over
             length = resp.headers.get("Content-Length")
             total = have + int(length) if length else None
-            try:
-                with open(part, "ab" if resumed else "wb") as f, _progress(total, have, name) as bar:
-                    while True:
-                        chunk = resp.read(1 << 16)
-                        if not chunk:
-                            break
-                        f.write(chunk)
-                        bar.update(len(chunk))
-            except (OSError, urllib.error.URLError) as exc:
-                got = part.stat().st_size if part.exists() else 0
-                raise FacerecError(f"download of {url} interrupted after {got} bytes ({exc}); "
-                                   f"run the same command again to resume") from exc
+            _stream_into(resp, part, resumed, _progress(total, have, name), url)
             got = part.stat().st_size
             if total is not None and got < total:
                 raise FacerecError(f"download of {url} stopped at {got} of {total} bytes; "
@@ -113,6 +102,37 @@ def _fetch_part(url: str, part: Path, sha256: str | None = None, timeout: float 
                            f"deleted. Run the command again, or if --url serves other bytes on purpose, pin "
                            f"them with --sha256")
     return digest
+
+
+def _stream_into(resp, part: Path, append: bool, bar, url: str) -> None:
+    """Copy the response into part.  A dropped connection and a full disk both keep what came, for
+    the rerun to resume from, but say different things: only the first is the network's fault."""
+    with bar:
+        try:
+            f = open(part, "ab" if append else "wb")
+        except OSError as exc:
+            raise FacerecError(f"cannot write {part}: {exc.strerror or exc}") from None
+        with f:
+            while True:
+                try:
+                    chunk = resp.read(1 << 16)
+                except (OSError, urllib.error.URLError) as exc:
+                    raise FacerecError(f"download of {url} interrupted after {_size(part)} bytes ({exc}); "
+                                       f"run the same command again to resume") from exc
+                if not chunk:
+                    return
+                try:
+                    f.write(chunk)
+                    f.flush()
+                except OSError as exc:
+                    raise FacerecError(f"cannot write {part}: {exc.strerror or exc}; the {_size(part)} bytes "
+                                       f"fetched are kept there: run the same command again to resume once "
+                                       f"there is room") from None
+                bar.update(len(chunk))
+
+
+def _size(path: Path) -> int:
+    return path.stat().st_size if path.exists() else 0
 
 
 def fetch(url: str, target: Path, sha256: str | None = None, timeout: float = 60.0) -> Path:

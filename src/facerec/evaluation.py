@@ -6,6 +6,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import FacerecError
+from .files import atomic_write
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
 
@@ -126,6 +127,17 @@ def _far_val(threshold, dist, same):
     return ta / max(np.sum(same), 1), fa / max(np.sum(~same), 1)
 
 
+FIGURE_FORMATS = ("png", "pdf", "svg", "jpg", "jpeg")
+
+
+def figure_format(path) -> str:
+    """The picture format path's name asks for, checked before any work is done."""
+    kind = Path(path).suffix.lower().lstrip(".")
+    if kind not in FIGURE_FORMATS:
+        raise FacerecError(f"{path}: a figure is written as {', '.join('.' + f for f in FIGURE_FORMATS)}")
+    return kind
+
+
 def plot_roc(result: dict, path, title: str) -> Path:
     import matplotlib
 
@@ -142,8 +154,10 @@ def plot_roc(result: dict, path, title: str) -> Path:
     ax.set_title(title, fontsize=9)
     ax.legend(loc="lower right")
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    try:  # whole or not at all: a full disk keeps an older curve of that name as it was
+        atomic_write(path, lambda f: fig.savefig(f, format=figure_format(path), dpi=110), fsync=False)
+    finally:
+        plt.close(fig)
     return Path(path)
 
 

@@ -26,8 +26,11 @@ def run_main(fn, argv=None, prog="facerec") -> int:
         sys.stderr.close()
         return 0
     except OSError as exc:  # the system refused a read or write the library does not wrap itself
-        what = f" {exc.filename}" if exc.filename else ""
-        print(f"{prog}: error: cannot read or write{what}: {exc.strerror or exc}", file=sys.stderr)
+        if exc.filename2:  # a copy or a rename: which of the two failed, the system does not say
+            what = f"copy {exc.filename} to {exc.filename2}"
+        else:
+            what = f"read or write {exc.filename}" if exc.filename else "read or write"
+        print(f"{prog}: error: cannot {what}: {exc.strerror or exc}", file=sys.stderr)
         return 1
 
 

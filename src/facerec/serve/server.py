@@ -84,4 +84,8 @@ def serve(service_args: dict, host: str = "127.0.0.1", port: int = 8000, access_
             service.bus.end_streams()
             super().handle_exit(sig, frame)
 
-    Server(config).run(sockets=[sock])
+    try:
+        Server(config).run(sockets=[sock])  # ends in KeyboardInterrupt on Ctrl-C (uvicorn re-raises it)
+    finally:
+        if service.bus.log:  # closed by now (the app's lifespan): a log that lost events outranks Ctrl-C
+            service.bus.log.check_written()

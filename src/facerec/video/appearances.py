@@ -106,7 +106,7 @@ class EventsLog:
             raise FacerecError(f"{self.path}: cannot create the folder for the events log ({exc.strerror})") from exc
         if not os.access(self.path.parent, os.W_OK) or (self.path.exists() and not os.access(self.path, os.W_OK)):
             raise FacerecError(f"{self.path}: cannot write the events log there (permission denied)")
-        self.written = 0
+        self.written = self.lost = 0
         self.error: str | None = None
         self._f = None
         self._q: queue.Queue = queue.Queue()
@@ -135,8 +135,16 @@ class EventsLog:
                 self._f.write(json.dumps(event, ensure_ascii=False).encode() + b"\n")
                 self._f.flush()
                 self.written += 1
-            except OSError as exc:  # a full disk: reported (healthz, the real-time tool's exit)
+            except OSError as exc:  # a full disk: reported (healthz, and check_written at the end)
                 self.error = f"{exc.strerror or exc}"
+                self.lost += 1
+
+    def check_written(self) -> None:
+        """Raise the one-line error for a log the system refused to write (after close())."""
+        if self.error:
+            lost = f"{self.lost} events" if self.lost else "the last events"
+            raise FacerecError(f"cannot write {self.path}: {self.error}; {lost} could not be logged "
+                               f"(the {self.written} before them are kept)")
 
     def close(self) -> None:
         if self._f is None:

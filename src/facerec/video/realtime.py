@@ -161,8 +161,8 @@ def run_video(source, recognizer, output=None, log=None, display: bool = True, m
         loop.finish()
     if loop.n == 0 and not src.live:
         raise FacerecError(loop.stopped or f"{source}: no frame could be read (not a video OpenCV can decode)")
-    if events is not None and events.error:
-        raise FacerecError(f"{events.path}: the events log could not be written ({events.error})")
+    if events is not None:
+        events.check_written()
     return RunStats(loop.n, loop.seconds, loop.left, src.dropped, notes, loop.stopped)
 
 
