@@ -70,6 +70,8 @@ COMMANDS = {
     "identify --html": ["identify", "g.npz", "photos", "--html", "out/r.html"],
     "identify --report": ["identify", "g.npz", "photos", "--report", "out/report"],
     "cluster -o": ["cluster", "photos", "-o", "out/c.csv"],
+    "identify --sort-into --copy": ["identify", "g.npz", "photos", "--sort-into", "out/sorted", "--copy"],
+    "cluster --sort-into --copy": ["cluster", "photos", "--sort-into", "out/sorted", "--copy"],
     "embed": ["embed", "photos", "-o", "out/f.parquet"],
     "realtime --log": ["realtime", "--classifier", "g.npz", "--source", "clip.mp4", "--no-display", "--log", "out/e.jsonl"],
     "realtime --output": ["realtime", "--classifier", "g.npz", "--source", "clip.mp4", "--no-display", "--output", "old.mp4"],
@@ -95,7 +97,7 @@ def test_a_full_disk_is_one_line_a_non_zero_exit_and_nothing_lost(world, name):
                        text=True, timeout=600, preexec_fn=_full_disk)
     err = p.stderr.strip().splitlines()
     assert p.returncode != 0 and len(err) == 1 and "Traceback" not in p.stderr, p.stderr[-2000:]
-    assert "cannot write" in err[0] or "cannot copy" in err[0], err
+    assert any(f"cannot {what}" in err[0] for what in ("write", "copy", "sort photos into")), err
     assert _digests(world) == before
     shutil.rmtree(world / "out", ignore_errors=True)
 
@@ -161,3 +163,25 @@ def test_serve_events_on_a_full_disk_is_said_and_keeps_the_older_events(world):
     assert p.returncode != 0 and "Traceback" not in stderr, stderr[-2000:]
     assert len(errors) == 1 and errors[0].startswith("facerec: error: cannot write events.jsonl"), stderr[-2000:]
     assert (world / "events.jsonl").read_text().startswith(before)
+
+
+@pytest.mark.parametrize("command", [["identify", "g.npz", "photos"], ["cluster", "photos"]])
+def test_sorting_links_on_a_full_disk_is_one_line(world, command, monkeypatch, capsys):
+    """Links hold no bytes, so the file-size limit cannot fill the disk for them: the link call
+    itself fails as a full disk's would (ENOSPC)."""
+    import errno
+    import os
+
+    from facerec.cli import main
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(args[-1]))
+
+    monkeypatch.chdir(world)
+    monkeypatch.setattr(os, "symlink", full)
+    before = _digests(world)
+    assert main([*command, "--sort-into", "out/sorted"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "cannot sort photos into out/sorted" in err[0] and "No space left" in err[0], err
+    assert _digests(world) == before
+    shutil.rmtree(world / "out", ignore_errors=True)

@@ -95,6 +95,7 @@ def sort_into(folder, placements, copy: bool = False) -> Sorted:
         except FileExistsError as exc:
             raise FacerecError(f"{exc.filename2 or exc.filename}: appeared while sorting; not overwritten") from exc
         except OSError as exc:
-            raise FacerecError(f"{target}: cannot sort photos into it ({exc.strerror or exc})") from exc
+            raise FacerecError(f"cannot sort photos into {target}: {exc.strerror or exc}; those sorted before "
+                               f"are in place, the photos themselves untouched") from exc
         done.folders[group] = done.folders.get(group, 0) + 1
     return done
