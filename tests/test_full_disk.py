@@ -49,6 +49,8 @@ def world(tmp_path_factory):
     (root / "served").mkdir()
     (root / "served" / "lfw.tgz").write_bytes(bytes(range(256)) * 400)
     (root / "events.jsonl").write_text('{"an": "older event"}\n')
+    subprocess.run([sys.executable, "-m", "facerec", "classify", "TRAIN", "people", "default", "c.npz"], cwd=root,
+                   check=True, capture_output=True)
     return root
 
 
@@ -70,6 +72,9 @@ COMMANDS = {
     "identify --html": ["identify", "g.npz", "photos", "--html", "out/r.html"],
     "identify --report": ["identify", "g.npz", "photos", "--report", "out/report"],
     "cluster -o": ["cluster", "photos", "-o", "out/c.csv"],
+    "cluster --html": ["cluster", "photos", "--html", "out/c.html"],
+    "classify CLASSIFY --output": ["classify", "CLASSIFY", "people", "default", "c.npz", "--output", "out/r.csv"],
+    "classify CLASSIFY --report": ["classify", "CLASSIFY", "people", "default", "c.npz", "--report", "out/rep"],
     "identify --sort-into --copy": ["identify", "g.npz", "photos", "--sort-into", "out/sorted", "--copy"],
     "cluster --sort-into --copy": ["cluster", "photos", "--sort-into", "out/sorted", "--copy"],
     "embed": ["embed", "photos", "-o", "out/f.parquet"],
