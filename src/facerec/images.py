@@ -85,12 +85,23 @@ def pil_to_rgb(im) -> np.ndarray:
 
 def atomic_save_png(path, rgb: np.ndarray) -> None:
     """Write an RGB image as PNG via a temporary file and a rename."""
+    atomic_save_image(path, rgb, ".png")
+
+
+def atomic_save_image(path, rgb: np.ndarray, kind: str | None = None) -> None:
+    """Write an RGB image via a temporary file and a rename, in the format its name's ending (or
+    kind, ".png" ".jpg" ...) says: JPEG at quality 95, PNG fast."""
     import cv2
 
     from .files import atomic_write_bytes
 
-    ok, buf = cv2.imencode(".png", np.ascontiguousarray(rgb[:, :, ::-1]), [cv2.IMWRITE_PNG_COMPRESSION, 1])
+    kind = (kind or Path(path).suffix).lower()
+    params = {".png": [cv2.IMWRITE_PNG_COMPRESSION, 1], ".jpg": [cv2.IMWRITE_JPEG_QUALITY, 95],
+              ".jpeg": [cv2.IMWRITE_JPEG_QUALITY, 95]}.get(kind, [])
+    try:
+        ok, buf = cv2.imencode(kind, np.ascontiguousarray(rgb[:, :, ::-1]), params)
+    except cv2.error:
+        ok = False
     if not ok:
-        raise FacerecError(f"{path}: could not encode PNG")
+        raise FacerecError(f"{path}: could not encode the image as {kind}")
     atomic_write_bytes(path, buf.tobytes(), fsync=False)
-

@@ -176,7 +176,7 @@ def _add_model_commands(sub) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     from .. import __version__
-    from . import collection, embed, gallery, serve
+    from . import collection, embed, gallery, mask, serve
 
     p = Parser(prog="facerec", description="FaceNet-style face recognition: align, embed, classify.")
     p.add_argument("--version", action="version", version=f"facerec {__version__}")
@@ -189,6 +189,7 @@ def build_parser() -> argparse.ArgumentParser:
     collection.add_commands(sub, _command)
     embed.add_commands(sub, _command)
     serve.add_commands(sub, _command)
+    mask.add_commands(sub, _command)
 
     dm = _command(sub, "demo", "the whole job end to end on sample photos (what `make demo` runs)")
     dm.add_argument("--out", default="demo_output", help="where to put everything (default demo_output)")
