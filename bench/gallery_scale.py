@@ -47,9 +47,8 @@ def main(argv=None):
     faces = centres[:, None] + spread
     faces /= np.linalg.norm(faces, axis=2, keepdims=True)
     # Built in one go (enrol() one at a time would copy the array 10,000 times just to set up).
-    g.embeddings = np.concatenate([g.embeddings, faces.reshape(-1, emb.dim)])
-    g.labels += [f"synthetic_{i:05d}" for i in range(synthetic) for _ in range(args.photos)]
-    g.sources += ["synthetic"] * (synthetic * args.photos)
+    g.add_many([f"synthetic_{i:05d}" for i in range(synthetic) for _ in range(args.photos)],
+               faces.reshape(-1, emb.dim), ["synthetic"] * (synthetic * args.photos))
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "big.npz"
         g.save(path)

@@ -6,7 +6,9 @@ real-time tool detects it: the frame at half size), all 2,499 LFW photos and the
 Each was labelled by eye (a face, any pose; or not: hands, hair, fabric, background): the
 non-faces and the doubtful ones are listed in ghost_labels.json by detection (source, file,
 frame, box, settings); every other detection is a face.  Prints, for each set, the non-faces
-dropped and the faces kept.
+dropped and the faces kept (as MTCNN's face check decides: dlib's detector agrees, or the face is
+plainly masked), and lists what only the second look (MTCNN's lower thresholds for masked faces)
+finds and keeps, to be looked at by eye: those detections are not in the labelled set.
 Usage: python bench/ghost_faces.py
 """
 from __future__ import annotations
@@ -92,10 +94,12 @@ def detections():
 
     from facerec.detection import MTCNN
     from facerec.detection.face_check import SURE, dlib_scores
+    from facerec.detection.mask_check import masked_chances
 
     labels = json.loads((HERE / "ghost_labels.json").read_text())
     mtcnn = MTCNN(check_faces=False)
-    out = []
+    checked = MTCNN()
+    out, second = [], []
     for source, file, frame, image, settings in _images():
         scale = 1.0
         if settings == "tracker":  # the real-time tool's: the frame at half size (--min-face-size 40)
@@ -103,14 +107,19 @@ def detections():
                                       interpolation=cv2.INTER_AREA), 2.0
         det = mtcnn.detect(image)
         unsure = det.scores < SURE
-        check = np.full(len(det), np.inf)
+        check, masked = np.full(len(det), np.inf), np.zeros(len(det))
         check[unsure] = dlib_scores(image, det.boxes[unsure])  # on what the detector saw, as MTCNN checks
+        masked[unsure] = masked_chances(image, det.landmarks[unsure])
+        found = checked.detect(image)  # what only the second look finds (and keeps: masked faces)
+        second += [dict(source=source, file=file, frame=frame, settings=settings, box=b.tolist())
+                   for b in found.boxes[found.second_look] * scale]
         det = det.scaled(scale)
-        for box, score, c in zip(det.boxes, det.scores, check):
+        for box, score, c, m in zip(det.boxes, det.scores, check, masked):
             label = labels.get(_id(source, file, frame, box, settings), ["face"])[0]
             out.append(dict(source=source, file=file, frame=frame, box=[float(v) for v in box], settings=settings,
-                            score=float(score), check=float(c), label=label, lfw_dev="/lfw-dev/" in file))
-    return out
+                            score=float(score), check=float(c), masked=float(m), label=label,
+                            lfw_dev="/lfw-dev/" in file))
+    return out, second
 
 
 def main():
@@ -118,9 +127,10 @@ def main():
         print(f"skipped: {SHARED} not available")
         return None
     from facerec.detection.face_check import MIN_SCORE
+    from facerec.detection.mask_check import MASKED_SURE
 
-    rows = detections()
-    kept = lambda r: r["check"] >= MIN_SCORE
+    rows, second = detections()
+    kept = lambda r: r["check"] >= MIN_SCORE or r["masked"] >= MASKED_SURE
     sets = {
         "non-faces, MTCNN's settings": lambda r: r["label"] == "nonface" and r["settings"] == "default",
         "non-faces, the real-time tool's frames": lambda r: r["label"] == "nonface" and r["settings"] == "tracker",
@@ -141,6 +151,11 @@ def main():
         print(f"  {name:42s} {len(group):5d}  {share}")
     hands = [r for r in rows if r["file"] == "demo_clip.mp4" and r["label"] == "nonface"]
     print(f"  the demo clip's hand: {len(hands)} detections, {sum(kept(r) for r in hands)} kept")
+    print(f"  found only by the second look (kept as masked faces): {len(second)}")
+    for r in second:
+        print(f"    {r['source']} {Path(r['file']).name} frame {r['frame']} {r['settings']} "
+              f"box {[round(v) for v in r['box']]}")
+    result["second look"] = second
     return result
 
 

@@ -82,7 +82,8 @@ def swap_blobs(path):
 def entry(k=1, dim=DIM, seed=0):
     r = np.random.default_rng(seed)
     return {"boxes": r.random((k, 4), np.float32), "landmarks": r.random((k, 5, 2), np.float32),
-            "embeddings": r.random((k, dim), np.float32), "image_size": np.array([16, 16], np.int64)}
+            "embeddings": r.random((k, dim), np.float32), "image_size": np.array([16, 16], np.int64),
+            "masked": r.random(k).astype(np.float32)}
 
 
 def test_swapped_blobs_are_misses(tmp_path):
@@ -150,7 +151,8 @@ def test_whole_entry_passes_the_check(tmp_path):
     assert got is not None and sorted(got) == sorted(a)  # the stored key is not handed back
     assert all(np.array_equal(got[k], a[k]) for k in a)
     none = {"boxes": np.zeros((0, 4), np.float32), "landmarks": np.zeros((0, 5, 2), np.float32),
-            "embeddings": np.zeros((0, DIM), np.float32), "image_size": np.array([5, 5], np.int64)}
+            "embeddings": np.zeros((0, DIM), np.float32), "image_size": np.array([5, 5], np.int64),
+            "masked": np.zeros(0, np.float32)}
     assert faces_entry_ok(none, DIM)  # a photo with no face is a valid entry
 
 

@@ -64,7 +64,7 @@ def test_an_older_gallery_with_names_the_rule_now_refuses_still_loads_and_forget
 
     g = _gallery()
     e = np.eye(8, dtype=np.float32)
-    g.embeddings = e[:4]
+    g.embeddings, g.masked_embeddings = e[:4], np.zeros((4, 8), np.float32)
     g.labels, g.sources = [NFD, " Bob ", "alice", "Alice"], ["a", "b", "c", "d"]
     g.save(tmp_path / "old.npz")
     back = Gallery.load(tmp_path / "old.npz")

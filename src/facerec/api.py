@@ -144,28 +144,53 @@ class Verification:
     threshold: float
     faces_a: int = 1  # faces found in each photo; the central one is compared
     faces_b: int = 1
+    masked_a: bool = False  # whether each compared face wore a mask
+    masked_b: bool = False
 
 
-def _subject_embedding(pipeline, image, name) -> tuple[np.ndarray, int]:
-    """The embedding of the face a photo of one person shows, and how many faces the photo holds
+def _subject_face(pipeline, image, name):
+    """(FileFaces, index) of the face a photo of one person shows, with its masked renderings
     (files go through the embedding cache)."""
     if isinstance(image, (str, Path)):
-        ff = pipeline.files([str(image)], progress=False)[0]
+        ff = pipeline.files([str(image)], progress=False, masked_renderings=True)[0]
         if ff.error:
             raise FacerecError(f"{image}: {ff.error}")
-        j = ff.subject()
-        if j is None:
-            raise FacerecError(f"{image}: no face found")
-        return ff.embeddings[j], len(ff)
-    from .pipeline import FaceChoice, choose_faces
+    else:
+        ff = pipeline.faces(as_image(image), masked_renderings=True)
+    j = ff.subject()
+    if j is None:
+        raise FacerecError(f"{image if isinstance(image, (str, Path)) else name}: no face found")
+    return ff, j
 
-    image = as_image(image)
-    det = pipeline.detect(image)
-    picked = choose_faces(det.boxes, image.shape, FaceChoice.SUBJECT)
-    if not picked:
-        raise FacerecError(f"{name}: no face found")
-    j = picked[0]
-    return pipeline.embed_faces(image, det.boxes[j:j + 1], det.landmarks[j:j + 1])[0], len(det)
+
+def verify_with(pipeline, a, b, threshold: float | None = None) -> Verification:
+    """verify() with a given FacePipeline (a Recognizer's, the service's).  A masked face is
+    compared with the other face rendered masked (or masked itself), at the distance that lets
+    masked strangers through as rarely as the model's same-person distance lets bare ones."""
+    from .detection.mask_check import MASKED
+
+    fa, ja = _subject_face(pipeline, a, "first image")
+    fb, jb = _subject_face(pipeline, b, "second image")
+    ma, mb = bool(fa.masked[ja] >= MASKED), bool(fb.masked[jb] >= MASKED)
+    ea = fa.masked_embeddings[ja] if mb and not ma else fa.embeddings[ja]
+    eb = fb.masked_embeddings[jb] if ma and not mb else fb.embeddings[jb]
+    t = same_person_distance(pipeline.embedder) if threshold is None else float(threshold)
+    if threshold is None and (ma or mb):
+        t = masked_same_person_distance(pipeline.embedder, t)
+    d = float(np.linalg.norm(ea - eb))
+    return Verification(d <= t, d, t, len(fa), len(fb), ma, mb)
+
+
+def masked_same_person_distance(embedder, bare: float) -> float:
+    """The distance at which masked faces of different people meet as often as bare ones do at
+    bare (the model's masked statistics); bare itself for a model without them."""
+    from .identity.openset import GRID, shipped
+
+    plain, masked = shipped(embedder.name), shipped(f"{embedder.name}-masked")
+    if plain is None or masked is None:
+        return bare
+    rate = float(np.interp(bare, GRID, plain.impostor_cdf))
+    return float(GRID[max(0, int(np.searchsorted(masked.impostor_cdf, rate, side="right")) - 1)])
 
 
 def verify(a, b, model="default", threshold: float | None = None) -> Verification:
@@ -176,12 +201,3 @@ def verify(a, b, model="default", threshold: float | None = None) -> Verificatio
     (True, 0.29, 0.42)
     """
     return verify_with(pipeline_for(model), a, b, threshold)
-
-
-def verify_with(pipeline, a, b, threshold: float | None = None) -> Verification:
-    """verify() with a given FacePipeline (a Recognizer's, the service's)."""
-    ea, na = _subject_embedding(pipeline, a, "first image")
-    eb, nb = _subject_embedding(pipeline, b, "second image")
-    t = same_person_distance(pipeline.embedder) if threshold is None else float(threshold)
-    d = float(np.linalg.norm(ea - eb))
-    return Verification(d <= t, d, t, na, nb)

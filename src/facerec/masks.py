@@ -117,3 +117,21 @@ def _texture(style: MaskStyle) -> tuple[np.ndarray, np.ndarray]:
         cv2.line(alpha, tuple(px([a])[0]), tuple(px([b])[0]), 1.0, 3, cv2.LINE_AA, 3)
         cv2.line(paint, tuple(px([a])[0]), tuple(px([b])[0]), line, 3, cv2.LINE_AA, 3)
     return paint, np.clip(alpha, 0, 1)
+
+
+# The masks enrolled faces are rendered in, to be compared with masked faces: the three shapes in
+# their usual colours.  Their embeddings are averaged, so no one mask's look decides a match.
+RENDERINGS = (MaskStyle.of("surgical"), MaskStyle.of("cloth"), MaskStyle.of("n95"))
+
+
+def around_face(image: np.ndarray, box, landmarks) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The part of the image a face's chip is cut from (the box grown by 1.5 boxes each side),
+    with the box and landmarks moved into it: drawing a mask there costs what the face does, not
+    what the photo does."""
+    box = np.asarray(box, np.float64)
+    side = max(box[2] - box[0], box[3] - box[1], 1.0) * 1.5
+    h, w = image.shape[:2]
+    x0, y0 = max(0, int(box[0] - side)), max(0, int(box[1] - side))
+    x1, y1 = min(w, int(box[2] + side) + 1), min(h, int(box[3] + side) + 1)
+    shift = np.array([x0, y0], np.float64)
+    return image[y0:y1, x0:x1], box - np.r_[shift, shift], np.asarray(landmarks, np.float64) - shift

@@ -44,11 +44,12 @@ def digest(meta: dict, arrays: dict) -> str:
     return h.hexdigest()
 
 
-def read_arrays(path, kind: str, names, verify: bool = True) -> tuple[dict, dict]:
+def read_arrays(path, kind: str, names, verify: bool = True, optional=()) -> tuple[dict, dict]:
     """(meta, arrays) from a facerec archive; anything else raises FacerecError naming the file.
 
-    names: the arrays to read besides 'meta'; each must be present.  kind words the messages
-    ("classifier", "gallery").  verify=False skips the digest, for a look at 'meta' alone.
+    names: the arrays to read besides 'meta'; each must be present; optional: those read when
+    present (an older file lacks them).  kind words the messages ("classifier", "gallery").
+    verify=False skips the digest, for a look at 'meta' alone.
     """
     path = Path(path)
     if path.is_dir():
@@ -67,6 +68,9 @@ def read_arrays(path, kind: str, names, verify: bool = True) -> tuple[dict, dict
                 if name not in members:
                     raise FacerecError(f"{bad}: it has no '{name}' array")
                 arrays[name] = _read_member(z, members[name])
+            for name in optional:
+                if name in members:
+                    arrays[name] = _read_member(z, members[name])
     except FacerecError as exc:
         raise FacerecError(f"{exc} (files are never unpickled)") from None
     except (OSError, EOFError, ValueError, zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError) as exc:

@@ -43,6 +43,12 @@ class FileFaces:
     error: str | None = None
     image_size: tuple = (0, 0)  # (height, width) of the image the boxes are in
     scores: np.ndarray | None = None  # the detector's confidence per face, where it ran this time
+    masked: np.ndarray | None = None  # the chance each face is masked (detection.mask_check)
+    masked_embeddings: np.ndarray | None = None  # the faces rendered masked, when asked for (enrolment)
+
+    def __post_init__(self):
+        if self.masked is None:  # faces read back from where it was not kept (a faces file): bare
+            self.masked = np.zeros(len(self.embeddings), np.float32)
 
     def __len__(self):
         return len(self.embeddings)
@@ -153,21 +159,46 @@ class FacePipeline:
             return np.zeros((0, self.embedder.dim), np.float32)
         return self.embedder.embed(chips, flip=flip)
 
-    def faces(self, image: np.ndarray, path: str = "") -> FileFaces:
-        """Every face of a uint8 RGB image: detected, aligned and embedded."""
+    def masked_chips(self, image: np.ndarray, boxes, landmarks) -> np.ndarray:
+        """Each face's chip rendered in each of masks.RENDERINGS: (N * len(RENDERINGS), H, W, 3)."""
+        from .masks import RENDERINGS, around_face, draw_mask
+
+        h, w = self.embedder.input_size
+        chips = []
+        for box, marks in zip(boxes, landmarks):
+            part, box, marks = around_face(image, box, marks)
+            chips += [align_for(self.embedder.alignment, draw_mask(part, marks, style), box, marks)
+                      for style in RENDERINGS]
+        return np.stack(chips) if chips else np.zeros((0, h, w, 3), np.uint8)
+
+    def masked_renderings(self, image: np.ndarray, boxes, landmarks) -> np.ndarray:
+        """Unit embeddings (N, D) of the faces rendered masked: the mean over masks.RENDERINGS."""
+        return _mean_per_face(self._embed_chips(self.masked_chips(image, boxes, landmarks)))
+
+    def _embed_chips(self, chips: np.ndarray) -> np.ndarray:
+        return self.embedder.embed(chips) if len(chips) else np.zeros((0, self.embedder.dim), np.float32)
+
+    def faces(self, image: np.ndarray, path: str = "", masked_renderings: bool = False) -> FileFaces:
+        """Every face of a uint8 RGB image: detected, aligned and embedded; whether each is masked;
+        with masked_renderings, also the faces' embeddings rendered masked."""
+        from .detection.mask_check import masked_chances
+
         det = self.detect(image)
         return FileFaces(path, np.asarray(det.boxes, np.float32).reshape(-1, 4),
                          np.asarray(det.landmarks, np.float32).reshape(-1, 5, 2),
                          self.embed_faces(image, det.boxes, det.landmarks), image_size=tuple(image.shape[:2]),
-                         scores=np.asarray(det.scores, np.float32))
+                         scores=np.asarray(det.scores, np.float32), masked=masked_chances(image, det.landmarks),
+                         masked_embeddings=self.masked_renderings(image, det.boxes, det.landmarks)
+                         if masked_renderings else None)
 
     # --- image files -------------------------------------------------------------------------
 
     def files(self, paths, mirrored: bool = False, progress: bool = True, cache: bool = True,
-              batch_size: int | None = None) -> list[FileFaces]:
+              batch_size: int | None = None, masked_renderings: bool = False) -> list[FileFaces]:
         """FileFaces for each image file (error set when unreadable); mirrored adds the embeddings
-        of the faces' mirror images (``flipped``); cache=False neither reads nor writes the cache
-        for this call; batch_size: faces per embedding call (default: the pipeline's)."""
+        of the faces' mirror images (``flipped``), masked_renderings those of the faces rendered
+        masked (``masked_embeddings``); cache=False neither reads nor writes the cache for this
+        call; batch_size: faces per embedding call (default: the pipeline's)."""
         from .progress import progress as progress_bar
 
         store = (self.cache, self._variant()) if cache and self.cache else None  # the variant once a call
@@ -177,7 +208,7 @@ class FacePipeline:
         bar = progress_bar(len(paths), "Faces", enabled=progress)
         for i, path in enumerate(paths):
             bar.update()
-            found = self._cached_or_located(str(path), mirrored, store)
+            found = self._cached_or_located(str(path), mirrored, store, masked_renderings)
             if isinstance(found, FileFaces):
                 out[i] = found
                 continue
@@ -190,13 +221,14 @@ class FacePipeline:
         return out
 
     def _variant(self) -> str:
-        # v2 stores the image size (which face is a photo's subject needs it); a detector with other
+        # v2 stores the image size (which face is a photo's subject needs it), v3 whether each face is
+        # masked; a detector with other
         # settings finds other faces, so its results are kept apart.
         from .detection import MTCNN
 
-        return f"faces-v2:{self._detector.settings if self._detector is not None else MTCNN.describe()}"
+        return f"faces-v3:{self._detector.settings if self._detector is not None else MTCNN.describe()}"
 
-    def _cached_or_located(self, path: str, mirrored: bool, store):
+    def _cached_or_located(self, path: str, mirrored: bool, store, masked_renderings: bool = False):
         """A FileFaces from the cache (store: the cache and this call's variant, or None), or for an
         unreadable file; else the file's located faces."""
         from .embedding.cache import faces_entry_ok
@@ -210,14 +242,19 @@ class FacePipeline:
         # An entry that is not whole (arrays missing, misshapen, NaN) is a miss: recomputed, overwritten.
         hit = store[0].get(digest, store[1], check=lambda a: faces_entry_ok(a, self.embedder.dim)) \
             if store else None
-        if hit is not None and (not mirrored or "flipped" in hit):
+        if hit is not None and (not mirrored or "flipped" in hit) \
+                and (not masked_renderings or "masked_embeddings" in hit):
             return FileFaces(path, hit["boxes"], hit["landmarks"], hit["embeddings"], hit.get("flipped"),
-                             image_size=tuple(int(v) for v in hit["image_size"]))
+                             image_size=tuple(int(v) for v in hit["image_size"]), masked=hit["masked"],
+                             masked_embeddings=hit.get("masked_embeddings"))
         try:
             image = load_image(path)
         except UnreadableImage as exc:
             return FileFaces.failed(path, self.embedder.dim, str(exc))
-        return self._locate(path, digest, image)
+        located = self._locate(path, digest, image)
+        if masked_renderings:
+            located.mask_chips = self.masked_chips(image, located.boxes, located.landmarks)
+        return located
 
     def _locate(self, path: str, digest: str, image: np.ndarray) -> "_Located":
         """The faces of one image file, from its align_dataset sidecar or by detection, as chips."""
@@ -225,21 +262,24 @@ class FacePipeline:
 
         from .people_folders import read_sidecar
 
+        from .detection.mask_check import masked_chances
+
         side = read_sidecar(path)
         size = image.shape[:2]
         if side is None:
             det = self.detect(image)
             return _Located(path, digest, det.boxes, det.landmarks, self.chips(image, det.boxes, det.landmarks),
-                            size, np.asarray(det.scores, np.float32))
+                            size, np.asarray(det.scores, np.float32), masked_chances(image, det.landmarks))
         boxes = np.asarray([np.asarray(side["box"], np.float32).reshape(-1)])
         landmarks = np.asarray([side["landmarks"]], np.float32)
         scores = np.asarray([side.get("score", np.nan)], np.float32)
+        masked = masked_chances(image, landmarks)
         if self.embedder.alignment.kind != "crop":
-            return _Located(path, digest, boxes, landmarks, self.chips(image, boxes, landmarks), size, scores)
+            return _Located(path, digest, boxes, landmarks, self.chips(image, boxes, landmarks), size, scores, masked)
         # FaceNet's classifier feeds align_dataset's crop itself, resized to the model.
         h, w = self.embedder.input_size
         chip = cv2.resize(image, (w, h), interpolation=cv2.INTER_AREA if image.shape[0] > h else cv2.INTER_LINEAR)
-        return _Located(path, digest, boxes, landmarks, chip[None], size, scores)
+        return _Located(path, digest, boxes, landmarks, chip[None], size, scores, masked)
 
     def _embed_pending(self, pending, out, mirrored: bool, store) -> None:
         """One embedding call for the chips of every pending file; each file's FileFaces into out."""
@@ -256,7 +296,9 @@ class FacePipeline:
             n = len(p.chips)
             ff = FileFaces(p.path, np.asarray(p.boxes, np.float32).reshape(-1, 4),
                            np.asarray(p.landmarks, np.float32).reshape(-1, 5, 2), emb[k:k + n],
-                           emb_f[k:k + n] if mirrored else None, image_size=tuple(p.size), scores=p.scores)
+                           emb_f[k:k + n] if mirrored else None, image_size=tuple(p.size), scores=p.scores,
+                           masked=p.masked, masked_embeddings=None if p.mask_chips is None
+                           else _mean_per_face(self._embed_chips(p.mask_chips)))
             k += n
             out[i] = ff
             if store:
@@ -270,7 +312,20 @@ def _remember(store, variant: str, digest: str, ff: FileFaces) -> None:
               "image_size": np.asarray(ff.image_size, np.int64)}
     if ff.flipped is not None:
         arrays["flipped"] = np.asarray(ff.flipped, np.float32)
+    if ff.masked_embeddings is not None:
+        arrays["masked_embeddings"] = np.asarray(ff.masked_embeddings, np.float32)
+    arrays["masked"] = np.asarray(ff.masked, np.float32)
     store.put(digest, variant, arrays)
+
+
+def _mean_per_face(embeddings: np.ndarray) -> np.ndarray:
+    """Consecutive groups of len(masks.RENDERINGS) embeddings averaged: one unit vector per face."""
+    from .masks import RENDERINGS
+
+    if not len(embeddings):
+        return embeddings
+    mean = embeddings.reshape(-1, len(RENDERINGS), embeddings.shape[1]).mean(axis=1)
+    return (mean / np.linalg.norm(mean, axis=1, keepdims=True)).astype(np.float32)
 
 
 @dataclass
@@ -284,3 +339,5 @@ class _Located:
     chips: np.ndarray
     size: tuple
     scores: np.ndarray
+    masked: np.ndarray
+    mask_chips: np.ndarray | None = None  # the faces rendered masked, when asked for

@@ -23,6 +23,7 @@ class RecognizedFace:
     probability: float
     distance: float
     embedding: np.ndarray = field(repr=False, default=None)
+    masked: bool = False  # seen wearing a mask (compared with the enrolled faces rendered masked)
 
 
 @dataclass
@@ -96,23 +97,27 @@ class Recognizer:
 
     # --- naming -------------------------------------------------------------------------------
 
-    def identify(self, vectors):
-        """Identities (names, probabilities, distances) of embeddings, from the identifier."""
+    def identify(self, vectors, masked=None):
+        """Identities (names, probabilities, distances) of embeddings, from the identifier;
+        masked (N,) bool: the faces seen masked."""
         if self.identifier is None:
             raise FacerecError("this Recognizer has no gallery or classifier to name faces with")
-        return self.identifier.identify(vectors)
+        return self.identifier.identify(vectors, masked)
 
-    def _named(self, boxes, landmarks, vectors) -> list[RecognizedFace]:
-        names, probs, dists = self.identify(vectors)
-        return [RecognizedFace(boxes[i], landmarks[i], names[i], float(probs[i]), float(dists[i]), vectors[i])
-                for i in range(len(names))]
+    def _named(self, boxes, landmarks, vectors, masked_chances) -> list[RecognizedFace]:
+        from .detection.mask_check import MASKED
+
+        masked = np.asarray(masked_chances) >= MASKED
+        names, probs, dists = self.identify(vectors, masked)
+        return [RecognizedFace(boxes[i], landmarks[i], names[i], float(probs[i]), float(dists[i]), vectors[i],
+                               bool(masked[i])) for i in range(len(names))]
 
     def recognize(self, image) -> list[RecognizedFace]:
         """Every face in an image (uint8 RGB array, or a path), named."""
         from .api import as_image
 
         faces = self.pipeline.faces(as_image(image))
-        return self._named(faces.boxes, faces.landmarks, faces.embeddings) if len(faces) else []
+        return self._named(faces.boxes, faces.landmarks, faces.embeddings, faces.masked) if len(faces) else []
 
     def faces_of_files(self, paths, mirrored: bool = False, cache: bool = True, batch_size: int = 64,
                        progress: bool = True):
@@ -132,8 +137,8 @@ class Recognizer:
                 results.append(FileResult(ff.path, [], ff.error))
                 continue
             picks = ff.choose(rule)
-            results.append(FileResult(ff.path, self._named(ff.boxes[picks], ff.landmarks[picks],
-                                                           ff.embeddings[picks]) if picks else []))
+            results.append(FileResult(ff.path, self._named(ff.boxes[picks], ff.landmarks[picks], ff.embeddings[picks],
+                                                           ff.masked[picks]) if picks else []))
         return results
 
     # --- the commands' jobs ---------------------------------------------------------------------

@@ -72,6 +72,9 @@ def _cmd_verify(args) -> int:
     print(f"same:      {'yes' if r.same else 'no'}")
     print(f"distance:  {r.distance:.4f}")
     print(f"threshold: {r.threshold:.4f}")
+    for path, masked in ((args.a, r.masked_a), (args.b, r.masked_b)):
+        if masked:
+            print(f"masked:    {path} (the faces compared as masked faces)")
     for path, n in ((args.a, r.faces_a), (args.b, r.faces_b)):
         if n > 1:
             print(f"note: {path} holds {n} faces; the central one was compared")

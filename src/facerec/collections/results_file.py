@@ -1,7 +1,8 @@
 """The results file of a photo collection: one row per face, as CSV or JSON lines.
 
 A row is a dict with ``path``, ``face`` (index in the photo), ``box`` and whatever names it
-(``name``, ``probability``, ``distance`` from a gallery or classifier; ``cluster`` from
+(``name``, ``probability``, ``distance`` from a gallery or classifier, and ``masked``, whether
+the face wore a mask; ``cluster`` from
 clustering); a photo with no face, or one that cannot be read, gets one row with an empty
 ``face`` and a ``note``.
 """
@@ -14,7 +15,7 @@ from pathlib import Path
 
 from ..errors import FacerecError
 
-IDENTIFY_COLUMNS = ["path", "face", "box", "name", "probability", "distance", "note"]
+IDENTIFY_COLUMNS = ["path", "face", "box", "name", "probability", "distance", "masked", "note"]
 CLUSTER_COLUMNS = ["path", "face", "box", "cluster", "note"]
 
 

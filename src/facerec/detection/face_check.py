@@ -19,7 +19,7 @@ SURE = 0.995       # MTCNN scores from which a detection is not checked
 MIN_SCORE = -1.0   # dlib's best score near the centre under which a checked detection is dropped
 FACE_SIZES = (72, 88, 108)  # the face's size (px) in the crops dlib is shown
 CROP = 176         # the crop's side (px): the face and its surroundings
-VERSION = "check-v1"  # in MTCNN.settings: cached faces found before this check are not reused
+VERSION = "check-v2"  # in MTCNN.settings: cached faces found before this check are not reused
 
 
 def dlib_scores(image: np.ndarray, boxes: np.ndarray) -> np.ndarray:
@@ -64,10 +64,16 @@ def _crop(image: np.ndarray, box, face_size: int, fill) -> np.ndarray:
 
 
 def faces_only(image: np.ndarray, detections):
-    """The detections that are faces: sure ones, and unsure ones dlib's detector agrees with."""
-    unsure = np.flatnonzero(np.asarray(detections.scores) < SURE)
-    if not len(unsure):
-        return detections
-    keep = np.ones(len(detections), bool)
-    keep[unsure] = dlib_scores(image, np.asarray(detections.boxes)[unsure]) >= MIN_SCORE
-    return detections.subset(keep)
+    """The detections that are faces: sure ones, unsure ones dlib's detector agrees with, and
+    unsure or second-look ones that are plainly masked (dlib's detector was not shown masks)."""
+    from .mask_check import MASKED_SURE, masked_chances
+
+    second = np.asarray(detections.second_look, bool)
+    unsure = np.flatnonzero((np.asarray(detections.scores) < SURE) & ~second)
+    keep = ~second  # dlib's detector was not shown masks: what only the second look finds must look masked
+    if len(unsure):
+        keep[unsure] = dlib_scores(image, np.asarray(detections.boxes)[unsure]) >= MIN_SCORE
+    doubtful = np.flatnonzero(~keep)
+    if len(doubtful):
+        keep[doubtful] = masked_chances(image, np.asarray(detections.landmarks)[doubtful]) >= MASKED_SURE
+    return detections if keep.all() else detections.subset(keep)

@@ -58,13 +58,14 @@ def _decode(blob) -> dict | None:
 
 def faces_entry_ok(arrays: dict, dim: int) -> bool:
     """Whether a cached entry holds what FacePipeline.files builds a FileFaces from: for K faces, finite
-    float32 boxes (K, 4), landmarks (K, 5, 2), embeddings (K, dim) and optionally flipped
-    (K, dim), and image_size as two non-negative integers."""
+    float32 boxes (K, 4), landmarks (K, 5, 2), embeddings (K, dim), masked (K,) and optionally
+    flipped and masked_embeddings (K, dim), and image_size as two non-negative integers."""
     try:
         k = len(arrays["embeddings"])
-        shapes = {"boxes": (k, 4), "landmarks": (k, 5, 2), "embeddings": (k, dim)}
-        if "flipped" in arrays:
-            shapes["flipped"] = (k, dim)
+        shapes = {"boxes": (k, 4), "landmarks": (k, 5, 2), "embeddings": (k, dim), "masked": (k,)}
+        for optional in ("flipped", "masked_embeddings"):
+            if optional in arrays:
+                shapes[optional] = (k, dim)
         for name, shape in shapes.items():
             a = arrays[name]
             if a.dtype != np.float32 or a.shape != shape or not np.isfinite(a).all():

@@ -134,10 +134,11 @@ class FaceClassifier(ClassifierMixin, BaseEstimator):
         return np.asarray(self.identify(X).names, dtype=object)
 
     @quiet_sklearn
-    def identify(self, X) -> Identities:
+    def identify(self, X, masked=None) -> Identities:
         """Each face's name (the SVM's person) or Unknown, the chance that answer is right (the
         SVM's probability for a model without distance statistics), and the distance to the
-        nearest training face."""
+        nearest training face.  masked: accepted for the Identifier protocol; a classifier
+        compares masked faces as bare ones (its training faces are not rendered masked)."""
         if len(X) == 0:
             return Identities.empty()
         X = self._checked(X)

@@ -20,10 +20,11 @@ def person_reference(files, known: np.ndarray) -> np.ndarray | None:
     return pool.mean(axis=0) if len(pool) else None
 
 
-def choose_person_faces(name: str, files, known: np.ndarray) -> tuple[list, list, list]:
-    """(embeddings, sources, notes): the person's face in each of their photos (FileFaces)."""
+def choose_person_faces(name: str, files, known: np.ndarray) -> tuple[list, list, list, list]:
+    """(embeddings, sources, notes, masked renderings): the person's face in each of their photos
+    (FileFaces); a rendering is zeros where the files were embedded without them."""
     ref = person_reference(files, known)
-    chosen, sources, notes = [], [], []
+    chosen, sources, notes, masked = [], [], [], []
     for ff in files:
         if ff.error or not len(ff):
             notes.append(f"{ff.path}: {ff.error or 'no face found'}; skipped")
@@ -35,7 +36,8 @@ def choose_person_faces(name: str, files, known: np.ndarray) -> tuple[list, list
             notes.append(f"{ff.path}: {len(ff)} faces; enrolled {how}")
         chosen.append(ff.embeddings[j])
         sources.append(ff.path)
-    return chosen, sources, notes
+        masked.append(np.zeros_like(ff.embeddings[j]) if ff.masked_embeddings is None else ff.masked_embeddings[j])
+    return chosen, sources, notes, masked
 
 
 def enrol_people(gallery, pipeline, people, progress: bool = True) -> list[str]:
@@ -45,13 +47,14 @@ def enrol_people(gallery, pipeline, people, progress: bool = True) -> list[str]:
     for name, _ in people:  # every name before any photo is embedded
         person_name(name)
     for name, paths in people:
-        files = pipeline.files(list(paths), progress=progress)
-        chosen, sources, found = choose_person_faces(name, files, gallery.faces_of(name))
+        # Each face also rendered masked, for masked faces to be compared with (Gallery.masked_side).
+        files = pipeline.files(list(paths), progress=progress, masked_renderings=True)
+        chosen, sources, found, masked = choose_person_faces(name, files, gallery.faces_of(name))
         notes += found
         if not chosen:
             notes.append(f"{name}: no usable face; not enrolled")
             continue
-        gallery.enrol(name, np.stack(chosen), sources)
+        gallery.enrol(name, np.stack(chosen), sources, np.stack(masked))
     return notes
 
 

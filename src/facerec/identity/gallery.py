@@ -80,6 +80,9 @@ class Gallery:
     def __init__(self, embedder_info: dict, dim: int, false_accept: float = 0.01):
         self.embedder_info = dict(embedder_info)
         self.embeddings = np.zeros((0, dim), np.float32)
+        # Each row's face rendered masked (masks.RENDERINGS), compared with masked faces; a row
+        # enrolled without its photo (from a faces file) has none: zeros.
+        self.masked_embeddings = np.zeros((0, dim), np.float32)
         self.labels: list[str] = []    # the person of each row
         self.sources: list[str] = []   # the photo of each row
         self.false_accept = false_accept
@@ -87,6 +90,7 @@ class Gallery:
         self._stats = None
         self._odds = None
         self._people_cache = None
+        self._masked_view = None
         self.index_keeper = IndexKeeper()
 
     @property
@@ -107,7 +111,7 @@ class Gallery:
     def copy(self) -> "Gallery":
         """A new Gallery with the same faces, sharing nothing that a change could touch."""
         g = Gallery(self.embedder_info, self.embeddings.shape[1], self.false_accept)
-        g.embeddings = self.embeddings.copy()
+        g.embeddings, g.masked_embeddings = self.embeddings.copy(), self.masked_embeddings.copy()
         g.labels, g.sources = list(self.labels), list(self.sources)
         g.threshold = self.threshold
         # Where its index can be read from (not the index: a change to it would reach this one's
@@ -150,32 +154,36 @@ class Gallery:
         """The embeddings enrolled for one person (0 rows for a stranger)."""
         return self.person(name)[0]
 
-    def enrol(self, name: str, embeddings: np.ndarray, sources) -> None:
+    def enrol(self, name: str, embeddings: np.ndarray, sources, masked: np.ndarray | None = None) -> None:
         """Set a person's enrolled faces (replacing any they had)."""
         name = self.known_as(name)
         self.forget([name], missing_ok=True)
-        self.add(name, embeddings, sources)
+        self.add(name, embeddings, sources, masked)
 
-    def add(self, name: str, embeddings: np.ndarray, sources) -> None:
-        """Add faces to a person (created if new), keeping the faces they had."""
+    def add(self, name: str, embeddings: np.ndarray, sources, masked: np.ndarray | None = None) -> None:
+        """Add faces to a person (created if new), keeping the faces they had; masked: the same
+        faces rendered masked (pipeline.masked_renderings), if their photos were at hand."""
         e = np.asarray(embeddings)
         e = e.reshape(1, -1) if e.ndim == 1 else e
-        self.add_many([name] * len(e), e, sources)
+        self.add_many([name] * len(e), e, sources, masked)
 
-    def add_many(self, labels, embeddings: np.ndarray, sources) -> None:
+    def add_many(self, labels, embeddings: np.ndarray, sources, masked: np.ndarray | None = None) -> None:
         """Add many people's faces in one step (a row each): one copy of the gallery, not one per person."""
         from ..embedding.vectors import checked_embeddings
 
         labels = self._kept_names(labels)
+        dim = self.embeddings.shape[1]
         e = np.asarray(embeddings)
-        e = checked_embeddings(e.reshape(-1, self.embeddings.shape[1]) if e.ndim == 1 else e,
-                               self.embeddings.shape[1], "faces to enrol")
-        if not len(labels) == len(e) == len(sources):
-            raise FacerecError("add_many: labels, embeddings and sources differ in length")
+        e = checked_embeddings(e.reshape(-1, dim) if e.ndim == 1 else e, dim, "faces to enrol")
+        m = np.zeros_like(e) if masked is None else \
+            checked_embeddings(np.asarray(masked).reshape(-1, dim), dim, "masked renderings to enrol")
+        if not len(labels) == len(e) == len(sources) == len(m):
+            raise FacerecError("add_many: labels, embeddings, masked renderings and sources differ in length")
         self.embeddings = np.concatenate([self.embeddings, e])
+        self.masked_embeddings = np.concatenate([self.masked_embeddings, m])
         self.labels += list(labels)
         self.sources += [str(s) for s in sources]
-        self._people_cache = None
+        self._people_cache = self._masked_view = None
         self.index_keeper.rows_added()
 
     def _kept_names(self, labels) -> list[str]:
@@ -200,9 +208,10 @@ class Gallery:
             # The file's index still matches: follow it rather than rebuild it.
             self.index_keeper.ready(self.embeddings, self.index_library, build=False)
         self.embeddings = self.embeddings[keep] if len(keep) else self.embeddings
+        self.masked_embeddings = self.masked_embeddings[keep] if len(keep) else self.masked_embeddings
         self.labels = [n for n, k in zip(self.labels, keep) if k]
         self.sources = [s for s, k in zip(self.sources, keep) if k]
-        self._people_cache = None
+        self._people_cache = self._masked_view = None
         self.index_keeper.rows_forgotten(keep)
         return sorted(names - unknown)
 
@@ -263,11 +272,15 @@ class Gallery:
         check_threshold(threshold)
         self.threshold = threshold
 
-    def identify(self, X) -> Identities:
+    def identify(self, X, masked=None) -> Identities:
         """The likeliest enrolled person, or Unknown when the chance that person is right is under
         probability_floor(), for each face; probability: the chance the answer given is right
-        (identity.odds); distance to the nearest enrolled face."""
+        (identity.odds); distance to the nearest enrolled face.  masked (N,) bool: faces seen
+        masked, compared with the enrolled faces rendered masked (masked_side())."""
         X = np.asarray(X, np.float32).reshape(-1, self.embeddings.shape[1])
+        masked = np.zeros(len(X), bool) if masked is None else np.asarray(masked, bool).reshape(-1)
+        if masked.any() and len(X):
+            return Identities.merged(masked, self.masked_side().identify(X[masked]), self.identify(X[~masked]))
         if not len(X):
             return Identities.empty()
         if not len(self.labels):
@@ -280,6 +293,27 @@ class Gallery:
         named = p_best >= self.probability_floor()
         names = [people.names[codes[i, b]] if named[i] else UNKNOWN for i, b in enumerate(best)]
         return Identities(names, np.where(named, p_best, p_stranger), dist[:, 0])
+
+    def masked_side(self) -> "Gallery":
+        """The gallery masked faces are named by: each enrolled face rendered masked (rows enrolled
+        without their photos are left out), weighed with the model's masked-face statistics, so a
+        probability and the default floor mean what they mean for bare faces."""
+        if self._masked_view is None:
+            from .openset import shipped
+
+            rows = np.flatnonzero(np.abs(self.masked_embeddings).sum(axis=1) > 0)
+            view = Gallery(self.embedder_info, self.embeddings.shape[1], self.false_accept)
+            view.embeddings = self.masked_embeddings[rows]
+            view.labels, view.sources = [self.labels[i] for i in rows], [self.sources[i] for i in rows]
+            view.index_threshold, view.threshold = None, self.threshold
+            view._stats = shipped(f"{self.embedder_info.get('name', '')}-masked")
+            if view._stats is None or not len(rows):
+                # A model facerec has not measured masked, or a gallery enrolled before renderings
+                # (or from faces files alone): masked faces are compared as bare ones, as before.
+                view = self
+            self._masked_view = view
+        self._masked_view.threshold = self.threshold
+        return self._masked_view
 
     def _index_wanted(self) -> bool:
         return self.index_threshold is not None and len(self.labels) >= self.index_threshold
@@ -343,8 +377,9 @@ class Gallery:
         """A gallery from a file; every field is checked before use, anything else is refused."""
         from .gallery_file import read_gallery
 
-        meta, embeddings = read_gallery(path)
+        meta, embeddings, masked = read_gallery(path)
         g = cls(meta["embedder"], meta["embedder"]["dim"], float(meta.get("false_accept", 0.01)))
         g.embeddings, g.labels, g.sources = embeddings, [_kept_form(n) for n in meta["labels"]], meta["sources"]
+        g.masked_embeddings = masked
         g.index_keeper.file = Path(path)  # its index, if any, is read when first needed
         return g

@@ -10,7 +10,7 @@ from ..errors import FacerecError
 from .protocol import UNKNOWN
 
 FORMAT = "facerec-gallery"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: the faces rendered masked beside them
 
 
 def write_gallery(gallery, path) -> None:
@@ -20,22 +20,36 @@ def write_gallery(gallery, path) -> None:
 
     meta = {"format": FORMAT, "version": FORMAT_VERSION, "embedder": gallery.embedder_info,
             "false_accept": gallery.false_accept, "labels": gallery.labels, "sources": gallery.sources}
-    atomic_write_bytes(path, write_arrays({"meta": meta, "embeddings": gallery.embeddings}))
+    atomic_write_bytes(path, write_arrays({"meta": meta, "embeddings": gallery.embeddings,
+                                           "masked_embeddings": gallery.masked_embeddings}))
 
 
-def read_gallery(path) -> tuple[dict, np.ndarray]:
-    """(meta, embeddings) of a gallery file, every field checked: meta's embedder, false_accept,
-    labels and sources; anything that is not a whole gallery file is refused."""
+def read_gallery(path) -> tuple[dict, np.ndarray, np.ndarray]:
+    """(meta, embeddings, masked renderings) of a gallery file, every field checked: meta's
+    embedder, false_accept, labels and sources; anything that is not a whole gallery file is
+    refused.  A file from before masked renderings has none (zeros)."""
     from ..npz_file import read_arrays
 
     path = Path(path)
-    meta, arrays = read_arrays(path, "gallery", ["embeddings"])
+    meta, arrays = read_arrays(path, "gallery", ["embeddings"], optional=["masked_embeddings"])
     if meta.get("format") != FORMAT:
         raise FacerecError(f"{path}: not a facerec gallery file")
     if not isinstance(meta.get("version"), int) or meta["version"] > FORMAT_VERSION:
         raise FacerecError(f"{path}: made by a newer facerec (format {meta.get('version')}); upgrade facerec")
-    _check(path, meta, arrays["embeddings"])
-    return meta, arrays["embeddings"].astype(np.float32)
+    emb = arrays["embeddings"]
+    masked = arrays.get("masked_embeddings", np.zeros_like(emb))
+    _check(path, meta, emb)
+    _check_masked(path, masked, emb.shape)
+    return meta, emb.astype(np.float32), masked.astype(np.float32)
+
+
+def _check_masked(path, masked: np.ndarray, shape) -> None:
+    from ..npz_file import check, is_float
+
+    present = np.abs(masked).sum(axis=1) > 0 if is_float(masked) and masked.ndim == 2 else None
+    check(present is not None and masked.shape == shape and np.isfinite(masked).all()
+          and np.allclose(np.linalg.norm(masked[present], axis=1), 1, atol=1e-3), path, "gallery",
+          "masked renderings")
 
 
 def _check(path, meta: dict, emb: np.ndarray) -> None:

@@ -83,10 +83,12 @@ def chances(people: int, faces: int) -> float:
     return float(np.sqrt(max(1, people) * max(1, faces)))
 
 
-def measure(embeddings: np.ndarray, labels, model: str) -> DistanceStats:
+def measure(embeddings: np.ndarray, labels, model: str, against: np.ndarray | None = None) -> DistanceStats:
     """Distance statistics from unit embeddings (N, D) of identities labels (N,): every pair of
-    faces, in blocks so memory stays small."""
+    faces, in blocks so memory stays small.  against (N, D): the same photos seen another way (the
+    enrolled faces rendered masked, say): then every face is paired with every other photo's."""
     x = np.asarray(embeddings, np.float32)
+    ref = x if against is None else np.asarray(against, np.float32)
     _, y = np.unique(np.asarray(labels), return_inverse=True)
     if len(np.unique(y)) < 2:
         raise FacerecError("calibration needs faces of at least two people")
@@ -94,8 +96,9 @@ def measure(embeddings: np.ndarray, labels, model: str) -> DistanceStats:
     gen = np.zeros(len(GRID) + 1, np.int64)
     step = 512
     for s in range(0, len(x), step):
-        d = np.sqrt(np.maximum(2 - 2 * x[s:s + step] @ x.T, 0))  # unit vectors: |a-b|^2 = 2 - 2 a.b
-        later = np.arange(len(x))[None] > np.arange(s, min(s + step, len(x)))[:, None]  # each pair once
+        d = np.sqrt(np.maximum(2 - 2 * x[s:s + step] @ ref.T, 0))  # unit vectors: |a-b|^2 = 2 - 2 a.b
+        rows, cols = np.arange(s, min(s + step, len(x)))[:, None], np.arange(len(x))[None]
+        later = cols > rows if against is None else cols != rows  # each pair once; across, both ways
         same = y[s:s + step, None] == y[None]
         bins = np.searchsorted(GRID, d, side="left")
         imp += np.bincount(bins[later & ~same], minlength=len(GRID) + 1)

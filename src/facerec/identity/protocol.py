@@ -38,6 +38,18 @@ class Identities(NamedTuple):
         """n faces, and no one enrolled to compare them with."""
         return cls([UNKNOWN] * n, np.ones(n), np.full(n, np.inf))  # with no one enrolled, Unknown is right
 
+    @classmethod
+    def merged(cls, first: np.ndarray, these: "Identities", others: "Identities") -> "Identities":
+        """One answer from two: these for the faces where first (N,) is true, others for the rest."""
+        order = np.r_[np.flatnonzero(first), np.flatnonzero(~first)]
+        names = [None] * len(order)
+        for i, name in zip(order, list(these.names) + list(others.names)):
+            names[i] = name
+        place = np.empty(len(order), int)
+        place[order] = np.arange(len(order))
+        return cls(names, np.r_[these.probabilities, others.probabilities][place],
+                   np.r_[these.distances, others.distances][place])
+
 
 class Identifier(Protocol):
     """What a Recognizer needs of a gallery or classifier."""
@@ -45,7 +57,7 @@ class Identifier(Protocol):
     @property
     def model_spec(self) -> str: ...  # how to load the model its faces came from ('default' or a path)
 
-    def identify(self, X) -> Identities: ...
+    def identify(self, X, masked=None) -> Identities: ...  # masked (N,) bool: faces seen masked
 
     def check_model(self, embedder, source: str = ...) -> None: ...
 

@@ -52,8 +52,8 @@ class LiveGallery:
 
     # --- what a Recognizer asks of its identifier -----------------------------------------------
 
-    def identify(self, X):
-        return self.latest().identify(X)
+    def identify(self, X, masked=None):
+        return self.latest().identify(X, masked)
 
     def latest(self) -> Gallery:
         """The gallery as its file holds it: read again when another program (facerec enrol or
@@ -129,12 +129,13 @@ class LiveGallery:
             self.current, self._stamp = new, self._file_stamp()
             return result
 
-    def add(self, name: str, embeddings, sources, replace: bool = False) -> dict:
-        """Add faces to a person (created if new), or with replace set their faces (enrol)."""
+    def add(self, name: str, embeddings, sources, replace: bool = False, masked=None) -> dict:
+        """Add faces to a person (created if new), or with replace set their faces (enrol);
+        masked: the faces rendered masked."""
         name = self.latest().known_as(name)
 
         def change(g):
-            (g.enrol if replace else g.add)(name, embeddings, sources)
+            (g.enrol if replace else g.add)(name, embeddings, sources, masked)
             return dict(g.people()).get(name, 0)
 
         return {"name": name, "photos": self._change(change), "replaced": replace}

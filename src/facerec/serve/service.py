@@ -114,10 +114,11 @@ class Service:
                                decode_image(b, self.limits.max_pixels, "image_b"))
 
     def identify(self, image: np.ndarray) -> list[dict]:
-        """Every face of a photo: box, name (or Unknown), probability, distance."""
+        """Every face of a photo: box, name (or Unknown), probability, distance, masked."""
         return [{"box": [round(float(v), 1) for v in f.box], "name": f.name,
                  "probability": round(float(f.probability), 4),
-                 "distance": round(float(f.distance), 4) if np.isfinite(f.distance) else None}
+                 "distance": round(float(f.distance), 4) if np.isfinite(f.distance) else None,
+                 "masked": f.masked}
                 for f in self.recognizer.recognize(image)]
 
     def verify(self, a: np.ndarray, b: np.ndarray) -> dict:
@@ -128,7 +129,7 @@ class Service:
         except FacerecError as exc:  # a photo without a face: the request was fine, the photo not
             raise Refused(422, str(exc)) from None
         return {"same": bool(r.same), "distance": round(float(r.distance), 4), "threshold": round(r.threshold, 4),
-                "faces_a": r.faces_a, "faces_b": r.faces_b}
+                "faces_a": r.faces_a, "faces_b": r.faces_b, "masked_a": r.masked_a, "masked_b": r.masked_b}
 
     @staticmethod
     def check_name(name: str) -> None:
@@ -155,14 +156,14 @@ class Service:
         for label, field, data in photos:
             with self.photo_slot():
                 files.append(self.recognizer.pipeline.faces(decode_image(data, self.limits.max_pixels, field),
-                                                            path=label))
+                                                            path=label, masked_renderings=True))
         known = self.gallery.current.faces_of(name) if not replace else np.zeros((0, self.embedder.dim), np.float32)
-        vectors, sources, notes = choose_person_faces(name, files, known)
+        vectors, sources, notes, masked = choose_person_faces(name, files, known)
         if not vectors:
             raise Refused(422, f"no face found in {'the photo' if len(photos) == 1 else 'any of the photos'}; "
                                f"{name} not enrolled")
         try:
-            result = self.gallery.add(name, np.stack(vectors), sources, replace=replace)
+            result = self.gallery.add(name, np.stack(vectors), sources, replace=replace, masked=np.stack(masked))
         except OSError as exc:
             raise FacerecError(f"could not write the gallery {self.gallery.path}: {exc.strerror or exc}") from exc
         return {**result, "added": len(vectors), "notes": notes}

@@ -45,6 +45,7 @@ class Track:
     recent: list = field(default_factory=list)  # the last RECENT unit embeddings, oldest first
     look: CutDetector = field(default_factory=lambda: CutDetector(BOX_PICTURE, BOX_COLOURS), repr=False)
     velocity: np.ndarray | None = None  # box change per frame, for where to look next
+    masked_total: float = 0.0  # the sum of its faces' chances of being masked
 
     def predicted_box(self, frame_index: int) -> np.ndarray:
         if self.velocity is None:
@@ -61,8 +62,16 @@ class Track:
         """The accumulated embedding (unit length), None before the first."""
         return None if self.total is None else _unit(self.total)
 
-    def add(self, vector: np.ndarray) -> None:
+    @property
+    def masked(self) -> bool:
+        """Whether the track's faces are, on the whole, masked (compared then as masked faces)."""
+        from ..detection.mask_check import MASKED
+
+        return self.count > 0 and self.masked_total / self.count >= MASKED
+
+    def add(self, vector: np.ndarray, masked: float = 0.0) -> None:
         self.total = vector.astype(np.float32) if self.total is None else self.total + vector
+        self.masked_total += float(masked)
         self.count += 1
         self.recent = (self.recent + [vector])[-RECENT:]
 
@@ -217,9 +226,12 @@ class FaceTracker:
 
     def _embed(self, frame: np.ndarray, due: list, index: int) -> None:
         """Embed the due tracks' faces (one call), split off newcomers, name every track embedded now."""
+        from ..detection.mask_check import masked_chances
+
         rec = self.recognizer
         vectors = rec.pipeline.embed_faces(frame, [t.box for t in due], [t.landmarks for t in due])
-        for t, e in zip(due, vectors):
+        masked = masked_chances(frame, np.asarray([t.landmarks for t in due]))
+        for t, e, m in zip(due, vectors, masked):
             # A face farther from every one of its track's recent faces than two photos of one
             # person come (the model's measured statistics) is someone else, whatever its name.
             if t.recent and t.nearest_recent(e) > self.split_distance:
@@ -227,10 +239,10 @@ class FaceTracker:
                 # appearance rather than let the newcomer inherit its embedding.
                 self.ended.append(t)
                 t = self.tracks.restart(t, index)
-            t.add(e)
+            t.add(e, m)
             t.last_embedded = index
         fresh = [t for t in self.tracks.tracks if t.last_embedded == index]
-        names, probs, dists = rec.identify(np.stack([t.embedding for t in fresh]))
+        names, probs, dists = rec.identify(np.stack([t.embedding for t in fresh]), [t.masked for t in fresh])
         for t, name, p, d in zip(fresh, names, probs, dists):
             t.name, t.probability, t.distance = name, float(p), float(d)
 

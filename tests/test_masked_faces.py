@@ -1,0 +1,101 @@
+"""Masked faces (issue 24): seen as masked, found by the detector, and named by comparing them
+with the enrolled faces rendered masked; results say which faces were masked."""
+import numpy as np
+import pytest
+
+from faces import astronaut, sample
+
+
+def _masked(image, kind="cloth"):
+    """The photo with a mask drawn on its most confident face, and that face's landmarks."""
+    from facerec.detection import MTCNN
+    from facerec.masks import draw_mask
+
+    found = MTCNN().detect(image)
+    lm = found.landmarks[int(np.argmax(found.scores))]
+    return draw_mask(image, lm, kind), lm
+
+
+@pytest.mark.parametrize("kind", ["surgical", "cloth", "n95"])
+def test_the_mask_check_tells_masked_from_bare(kind):
+    from facerec.detection.mask_check import MASKED, MASKED_SURE, masked_chances
+
+    image = astronaut()
+    masked, lm = _masked(image, kind)
+    assert masked_chances(image, lm[None])[0] < MASKED
+    assert masked_chances(masked, lm[None])[0] >= MASKED_SURE
+    assert masked_chances(image, np.full((1, 5, 2), 10.0))[0] == 0  # no face to look at: not masked
+    assert masked_chances(image, np.zeros((0, 5, 2))).shape == (0,)
+
+
+def test_second_look_boxes_never_replace_first_look_faces():
+    """With the second look on, every face FaceNet's thresholds find is still found, with the same box."""
+    from facerec.detection import MTCNN
+
+    for name in ("obama.jpg", "biden.jpg", "obama2.jpg"):
+        image = sample(name)
+        first, both = MTCNN(check_faces=False).detect(image), MTCNN().detect(image)
+        sure = first.scores >= 0.995
+        for box in first.boxes[sure]:
+            assert np.abs(both.boxes - box).max(axis=1).min() < 1e-3
+
+
+@pytest.fixture(scope="module")
+def gallery(default_embedder):
+    from facerec.identity.enrolment import enrol_people
+    from facerec.identity.gallery import Gallery
+    from facerec.samples import find
+
+    sample("obama.jpg")
+    g = Gallery.for_embedder(default_embedder)
+    enrol_people(g, default_embedder, [("Barack_Obama", [find() / "obama.jpg", find() / "obama2.jpg"]),
+                                       ("Joe_Biden", [find() / "biden.jpg"])], progress=False)
+    return g
+
+
+def test_enrolment_keeps_each_face_rendered_masked(gallery, tmp_path):
+    from facerec.identity.gallery import Gallery
+
+    m = gallery.masked_embeddings
+    assert m.shape == gallery.embeddings.shape
+    assert np.allclose(np.linalg.norm(m, axis=1), 1, atol=1e-4)
+    assert (np.linalg.norm(m - gallery.embeddings, axis=1) > 0.05).all()  # a rendering, not a copy
+    gallery.save(tmp_path / "g.npz")
+    again = Gallery.load(tmp_path / "g.npz")
+    assert np.array_equal(again.masked_embeddings, m)
+
+
+def test_a_masked_face_is_named_and_said_masked(gallery, default_embedder):
+    from facerec.recognizer import Recognizer
+
+    rec = Recognizer(gallery, default_embedder)
+    masked, _ = _masked(sample("obama3.jpg"), "surgical")
+    faces = rec.recognize(masked)
+    assert [(f.name, f.masked) for f in faces] == [("Barack_Obama", True)]
+    assert faces[0].probability > 0.9
+    bare = rec.recognize(sample("obama3.jpg"))
+    assert [(f.name, f.masked) for f in bare] == [("Barack_Obama", False)]
+
+
+def test_a_masked_stranger_is_unknown(gallery, default_embedder):
+    from facerec.recognizer import Recognizer
+
+    rec = Recognizer(gallery, default_embedder)
+    for kind in ("surgical", "cloth", "n95"):
+        faces = rec.recognize(_masked(astronaut(), kind)[0])
+        assert [(f.name, f.masked) for f in faces] == [("Unknown", True)], kind
+
+
+def test_a_gallery_without_renderings_compares_masked_faces_as_bare(gallery):
+    """A gallery enrolled before renderings (or from a faces file) still answers for masked faces."""
+    old = gallery.copy()
+    old.masked_embeddings[:] = 0
+    x = gallery.embeddings[:1]
+    assert old.identify(x, masked=[True]).names == old.identify(x).names == ["Barack_Obama"]
+
+
+def test_answers_for_masked_and_bare_faces_keep_their_order(gallery):
+    x = np.concatenate([gallery.embeddings, gallery.masked_embeddings])
+    masked = np.r_[np.zeros(len(gallery.labels), bool), np.ones(len(gallery.labels), bool)]
+    names = gallery.identify(x, masked=masked).names
+    assert names == gallery.labels + gallery.labels
