@@ -99,3 +99,34 @@ def test_answers_for_masked_and_bare_faces_keep_their_order(gallery):
     masked = np.r_[np.zeros(len(gallery.labels), bool), np.ones(len(gallery.labels), bool)]
     names = gallery.identify(x, masked=masked).names
     assert names == gallery.labels + gallery.labels
+
+
+def test_facenets_classifier_names_a_masked_face_and_not_a_masked_stranger(tmp_path, default_embedder):
+    from facerec.identity.classifier import FaceClassifier
+    from facerec.identity.training import train_classifier
+    from facerec.recognizer import Recognizer
+    from facerec.samples import find
+
+    sample("obama.jpg")
+    clf = train_classifier([("Barack_Obama", [find() / "obama.jpg", find() / "obama2.jpg"]),
+                            ("Joe_Biden", [find() / "biden.jpg"])], model=default_embedder)
+    clf.save(tmp_path / "c.npz")
+    for c in (clf, FaceClassifier.load(tmp_path / "c.npz")):
+        rec = Recognizer(c, default_embedder)
+        faces = rec.recognize(_masked(sample("obama3.jpg"), "surgical")[0])
+        assert [(f.name, f.masked) for f in faces] == [("Barack_Obama", True)]
+        assert [(f.name, f.masked) for f in rec.recognize(_masked(astronaut(), "cloth")[0])] == [("Unknown", True)]
+
+
+def test_verify_compares_a_masked_face_with_the_other_rendered_masked(default_embedder):
+    from facerec.api import masked_same_person_distance, verify_with
+    from facerec.pipeline import FacePipeline
+
+    pipe = FacePipeline(default_embedder)
+    masked = _masked(sample("obama3.jpg"), "n95")[0]
+    same = verify_with(pipe, sample("obama.jpg"), masked)
+    assert same.same and same.masked_b and not same.masked_a
+    assert same.threshold == masked_same_person_distance(default_embedder, default_embedder.same_person_distance)
+    assert same.threshold < default_embedder.same_person_distance  # as few strangers through as bare
+    other = verify_with(pipe, sample("biden.jpg"), masked)
+    assert not other.same

@@ -46,17 +46,20 @@ class FaceClassifier(ClassifierMixin, BaseEstimator):
     # --- fitting ---------------------------------------------------------------------------
 
     @quiet_sklearn
-    def fit(self, X, y, groups=None) -> "FaceClassifier":
+    def fit(self, X, y, groups=None, masked=None) -> "FaceClassifier":
         """Train on embeddings X (N, D) of people y (N names, taken as text); groups (N,): each
-        row's photo, so a photo and its mirror image are never split apart when people are held out."""
+        row's photo, so a photo and its mirror image are never split apart when people are held out;
+        masked (N, D): each row's face rendered masked, for naming masked faces (None: compared bare)."""
         X, y = np.asarray(X, np.float32), np.asarray(y).astype(str)  # names: Unknown is one too
         check_threshold(self.threshold)
+        self.floor_given_, self.masked_side_ = self.threshold, None
         if len(np.unique(y)) < 2:
             raise FacerecError(f"need faces of at least two people to train, found {len(np.unique(y))}"
                                + (f" ({y[0]})" if len(y) else ""))
         self.classes_, labels = np.unique(y, return_inverse=True)
         self.svm_ = linear_svc(self.seed, self.C).fit(X, labels)
         self.train_embeddings_, self.train_labels_ = X, labels.astype(np.int64)
+        self.train_masked_ = np.zeros_like(X) if masked is None else np.asarray(masked, np.float32).reshape(X.shape)
         groups = np.arange(len(y)) if groups is None else np.asarray(groups)
         self._choose_rule(X, labels, groups)
         return self
@@ -106,7 +109,7 @@ class FaceClassifier(ClassifierMixin, BaseEstimator):
         """Name a face only when the chance the name is right is at least threshold (None: as trained)."""
         check_threshold(threshold)
         if threshold is not None:
-            self.threshold_ = float(threshold)
+            self.threshold_ = self.floor_given_ = float(threshold)
 
     @property
     def class_names(self) -> list[str]:
@@ -133,15 +136,41 @@ class FaceClassifier(ClassifierMixin, BaseEstimator):
         """Each face's name, or Unknown."""
         return np.asarray(self.identify(X).names, dtype=object)
 
+    def masked_side(self):
+        """What names masked faces: a gallery of the training faces rendered masked, with the
+        model's masked statistics and this classifier's floor rule (None: compared bare)."""
+        if getattr(self, "masked_side_", None) is None:
+            from .gallery import Gallery
+
+            have = np.abs(self.train_masked_).sum(axis=1) > 0
+            if self.distance_stats is None or not have.any():
+                return None
+            g = Gallery(self.embedder_info or {"name": self.distance_stats.model}, self.train_masked_.shape[1],
+                        self.false_accept)
+            keep = np.flatnonzero(have)
+            # One row per photo: a mirror image's row holds its photo's rendering again.
+            first = np.sort(keep[np.unique(self.train_masked_[keep], axis=0, return_index=True)[1]])
+            g.add_many([str(self.classes_[k]) for k in self.train_labels_[first]], self.train_masked_[first],
+                       [f"training face {i}" for i in first], self.train_masked_[first])
+            side = g.masked_side()
+            self.masked_side_ = None if side is g else side  # no masked statistics: compared bare
+        if self.masked_side_ is not None:
+            self.masked_side_.use_threshold(getattr(self, "floor_given_", None))
+        return self.masked_side_
+
     @quiet_sklearn
     def identify(self, X, masked=None) -> Identities:
         """Each face's name (the SVM's person) or Unknown, the chance that answer is right (the
         SVM's probability for a model without distance statistics), and the distance to the
-        nearest training face.  masked: accepted for the Identifier protocol; a classifier
-        compares masked faces as bare ones (its training faces are not rendered masked)."""
+        nearest training face.  masked (N,) bool: faces seen masked, named by the nearest
+        training faces rendered masked (masked_side()), the SVM having seen none."""
         if len(X) == 0:
             return Identities.empty()
         X = self._checked(X)
+        masked = np.zeros(len(X), bool) if masked is None else np.asarray(masked, bool).reshape(-1)
+        side = self.masked_side() if masked.any() else None
+        if side is not None:
+            return Identities.merged(masked, side.identify(X[masked]), self.identify(X[~masked]))
         best, prob = svm_names(self.svm_, X)
         if self.distance_stats is None:
             dist = nearest_distance(X, self.train_embeddings_)
@@ -208,6 +237,9 @@ class FaceClassifier(ClassifierMixin, BaseEstimator):
         clf.train_embeddings_ = a["train_embeddings"].astype(np.float32)
         clf.train_labels_ = a["train_labels"].astype(np.int64)
         clf.photos_ = np.asarray(meta.get("photos") or np.bincount(clf.train_labels_), np.int64)
+        clf.train_masked_ = a.get("train_masked", np.zeros_like(clf.train_embeddings_)).astype(np.float32)
+        clf.floor_given_ = clf.threshold_ if clf.calibration_.get("given") else None
+        clf.masked_side_ = None
         if meta["version"] < 2 and clf.distance_stats is not None:
             clf._adopt_probability_rule(path, log)
         clf._restore_svm(a, path, meta.get("sklearn", "?"), log)

@@ -15,7 +15,7 @@ from ..errors import FacerecError
 from .svm import quiet_sklearn, svm_arrays
 
 FORMAT = "facerec-classifier"
-FORMAT_VERSION = 2  # 2: threshold is a floor on the chance a name is right; photos per person
+FORMAT_VERSION = 3  # 2: threshold is a floor on the chance a name is right; photos per person; 3: masked renderings
 
 
 @quiet_sklearn
@@ -36,6 +36,7 @@ def write_classifier(clf, path) -> None:
     }
     arrays = {
         "meta": meta, "train_embeddings": clf.train_embeddings_, "train_labels": clf.train_labels_,
+        "train_masked": clf.train_masked_,
         **svm_arrays(clf.svm_),
         # A few outputs to check a restored model against (a newer scikit-learn may differ).
         "probe": clf.predict_proba(clf.train_embeddings_[:5]),
@@ -53,7 +54,7 @@ def read_classifier(path) -> tuple[dict, dict]:
     from ..npz_file import read_arrays
 
     path = Path(path)
-    meta, a = read_arrays(path, "classifier", ARRAYS)
+    meta, a = read_arrays(path, "classifier", ARRAYS, optional=["train_masked"])
     if meta.get("format") != FORMAT:
         raise FacerecError(f"{path}: not a facerec classifier file")
     if not isinstance(meta.get("version"), int) or meta["version"] > FORMAT_VERSION:
@@ -81,6 +82,9 @@ def _check(path, meta: dict, a: dict) -> None:
     ok(isinstance(meta.get("seed", 666), int) and 0 <= meta.get("seed", 666) < 2**32, "seed")
     ok(finite_number(meta.get("C", 10.0), 0, 1e9) and meta.get("C", 10.0) > 0, "C")
     e, labels = a["train_embeddings"], a["train_labels"]
+    m = a.get("train_masked", np.zeros_like(e))
+    rendered = np.abs(m).sum(axis=1) > 0 if is_float(m) and m.shape == e.shape else None
+    ok(rendered is not None and np.isfinite(m).all() and unit_rows(m[rendered]), "masked renderings")
     ok(is_float(e) and e.ndim == 2 and len(e) >= 2 and 0 < e.shape[1] <= 4096 and np.isfinite(e).all()
        and unit_rows(e),
        "training embeddings")

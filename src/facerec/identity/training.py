@@ -20,11 +20,13 @@ class TrainingSet:
     groups: np.ndarray
     problems: list = field(default_factory=list)   # "path: reason" for every photo left out
     left_out: list = field(default_factory=list)   # people with no usable face
+    masked: np.ndarray | None = None  # each row's face rendered masked, when asked for
 
 
 def embed_people(pipeline, people, mirror: bool = True, cache: bool = True, batch_size: int = 64,
-                 progress: bool = True) -> TrainingSet:
-    """One embedding per photo (its subject's face), plus its mirror image's when mirror is set.
+                 progress: bool = True, masked_renderings: bool = False) -> TrainingSet:
+    """One embedding per photo (its subject's face), plus its mirror image's when mirror is set;
+    with masked_renderings, each row's face rendered masked too (a mirror row shares its photo's).
 
     people: a list of (name, photo paths).  Mirroring: with one photo per person it lifts lfw-dev
     accuracy, and is neutral from two photos on (bench/mirror_augmentation.py).  pipeline: a
@@ -38,8 +40,9 @@ def embed_people(pipeline, people, mirror: bool = True, cache: bool = True, batc
     labels = [i for i, (_, ps) in enumerate(people) for _ in ps]
     # A model that averages each face with its mirror image already gives both one vector.
     mirror = mirror and not embedder.flip
-    faces = pipeline.files(paths, mirrored=mirror, progress=progress, cache=cache, batch_size=batch_size)
-    X, y, groups, problems = [], [], [], []
+    faces = pipeline.files(paths, mirrored=mirror, progress=progress, cache=cache, batch_size=batch_size,
+                           masked_renderings=masked_renderings)
+    X, y, groups, problems, masked = [], [], [], [], []
     for k, (ff, label) in enumerate(zip(faces, labels)):
         if ff.error:
             problems.append(f"{ff.path}: {ff.error}")
@@ -52,11 +55,14 @@ def embed_people(pipeline, people, mirror: bool = True, cache: bool = True, batc
         X.append(ff.embeddings[j]); y.append(label); groups.append(k)
         if mirror:
             X.append(ff.flipped[j]); y.append(label); groups.append(k)
+        if masked_renderings:
+            masked += [ff.masked_embeddings[j]] * (2 if mirror else 1)
     names = [n for n, _ in people]
     left_out = [names[i] for i in range(len(names)) if i not in set(y)]
     dim = embedder.dim
     return TrainingSet(np.asarray(X, np.float32).reshape(-1, dim), np.asarray(y, np.int64), names,
-                       np.asarray(groups, np.int64), problems, left_out)
+                       np.asarray(groups, np.int64), problems, left_out,
+                       np.asarray(masked, np.float32).reshape(-1, dim) if masked_renderings else None)
 
 
 def _check_threshold(threshold: float | None, false_accept: float = 0.01) -> None:
@@ -101,7 +107,7 @@ def train_classifier(data, labels=None, model="default", *, mirror: bool = True,
     clf = FaceClassifier(threshold=threshold, false_accept=false_accept, seed=seed,
                          distance_stats=shipped(embedder.name), same_person_distance=embedder.same_person_distance,
                          embedder_info=embedder_info(embedder))
-    return clf.fit(ts.embeddings, np.asarray(ts.names)[ts.labels], ts.groups)
+    return clf.fit(ts.embeddings, np.asarray(ts.names)[ts.labels], ts.groups, masked=ts.masked)
 
 
 def _training_set(data, labels, embedder, pipeline, mirror, threshold, false_accept, progress) -> TrainingSet:
@@ -125,7 +131,7 @@ def _training_set(data, labels, embedder, pipeline, mirror, threshold, false_acc
     if any(isinstance(paths, (str, Path)) for _, paths in people):
         raise FacerecError("people are (name, list of photo paths) pairs; a single path was given as the list")
     check_training_request(people, threshold, false_accept)
-    return embed_people(pipeline or embedder, people, mirror=mirror, progress=progress)
+    return embed_people(pipeline or embedder, people, mirror=mirror, progress=progress, masked_renderings=True)
 
 
 def describe_unknown_rule(clf) -> str:
