@@ -130,3 +130,52 @@ def test_verify_compares_a_masked_face_with_the_other_rendered_masked(default_em
     assert same.threshold < default_embedder.same_person_distance  # as few strangers through as bare
     other = verify_with(pipe, sample("biden.jpg"), masked)
     assert not other.same
+
+
+def test_masked_faces_moving_in_a_clip_are_named_right_and_the_stranger_is_not(gallery, default_embedder, tmp_path):
+    """The real-time tool on a clip of masked faces: a known person (a photo not enrolled) and a stranger."""
+    from facerec.demo import render_clip
+    from facerec.recognizer import Recognizer
+    from facerec.video.realtime import run_video
+
+    clip = render_clip([_masked(sample("obama3.jpg"), "surgical")[0], _masked(astronaut(), "cloth")[0]],
+                       tmp_path / "masked.mp4")
+    stats = run_video(str(clip), Recognizer(gallery, default_embedder), display=False)
+    final = {}
+    for e in stats.events:
+        final[e["appearance"]] = e
+    # each photo is on screen for 2.5 s: Obama first, then the stranger
+    obama = [e for e in final.values() if e["end_s"] <= 2.6]
+    stranger = [e for e in final.values() if e["start_s"] >= 2.4]
+    assert obama and stranger and len(obama) + len(stranger) == len(final)
+    assert {(e["name"], e["masked"]) for e in obama} == {("Barack_Obama", True)}
+    assert {(e["name"], e["masked"]) for e in stranger} == {("Unknown", True)}
+
+
+def test_facerec_enrol_keeps_the_renderings_in_the_file(tmp_path, capsys):
+    """The command's enrolment merges its draft into the file under the lock: the renderings go too."""
+    import shutil
+
+    from facerec.cli import main
+    from facerec.identity.gallery import Gallery
+    from facerec.samples import find
+
+    sample("obama.jpg")
+    (tmp_path / "people" / "Obama").mkdir(parents=True)
+    shutil.copy(find() / "obama.jpg", tmp_path / "people" / "Obama" / "obama.jpg")
+    assert main(["enrol", str(tmp_path / "g.npz"), str(tmp_path / "people")]) == 0
+    g = Gallery.load(tmp_path / "g.npz")
+    assert np.allclose(np.linalg.norm(g.masked_embeddings, axis=1), 1, atol=1e-4)
+    assert main(["enrol", str(tmp_path / "g.npz"), str(tmp_path / "people")]) == 0  # enrolled again: replaced
+    again = Gallery.load(tmp_path / "g.npz")
+    assert len(again.labels) == 1 and np.allclose(again.masked_embeddings, g.masked_embeddings, atol=1e-5)
+
+
+def test_a_gallery_where_someone_lacks_renderings_compares_masked_faces_as_bare(gallery):
+    """Not only with the people who have renderings: a masked face of anyone else could then only
+    be Unknown or one of them."""
+    mixed = gallery.copy()
+    mixed.add("Someone", gallery.embeddings[:1] * -1 / 1, ["from a faces file"])  # no rendering
+    assert mixed.masked_side() is mixed
+    with pytest.raises(Exception, match="masked flags"):
+        mixed.identify(gallery.embeddings[:2], masked=[True])

@@ -117,7 +117,7 @@ def test_appearances_announce_rename_and_close_in_one_schema():
     assert left["start_s"] == 0.0 and left["end_s"] == 0.3 and left["frames"] == 4 and left["end"] >= left["start"]
     # A name that changes within one appearance is announced again.
     track = SimpleNamespace(id=7, name="alice", probability=0.9, distance=0.2, box=np.array(box), start_frame=0,
-                            last_seen=0)
+                            last_seen=0, masked=False)
     a = Appearances("door")
     first = a.update([track], [], 0, 0.0)
     track.name = "bob"

@@ -149,18 +149,23 @@ class Verification:
 
 
 def _subject_face(pipeline, image, name):
-    """(FileFaces, index) of the face a photo of one person shows, with its masked renderings
-    (files go through the embedding cache)."""
+    """(FileFaces, index) of the face a photo of one person shows (files go through the
+    embedding cache)."""
     if isinstance(image, (str, Path)):
-        ff = pipeline.files([str(image)], progress=False, masked_renderings=True)[0]
+        ff = pipeline.files([str(image)], progress=False)[0]
         if ff.error:
             raise FacerecError(f"{image}: {ff.error}")
     else:
-        ff = pipeline.faces(as_image(image), masked_renderings=True)
+        ff = pipeline.faces(as_image(image))
     j = ff.subject()
     if j is None:
         raise FacerecError(f"{image if isinstance(image, (str, Path)) else name}: no face found")
     return ff, j
+
+
+def _rendered(pipeline, image, ff, j) -> np.ndarray:
+    """The face ff's j-th rendered masked (pipeline.masked_renderings), to compare with a masked face."""
+    return pipeline.masked_renderings(as_image(image), ff.boxes[j:j + 1], ff.landmarks[j:j + 1])[0]
 
 
 def verify_with(pipeline, a, b, threshold: float | None = None) -> Verification:
@@ -172,8 +177,8 @@ def verify_with(pipeline, a, b, threshold: float | None = None) -> Verification:
     fa, ja = _subject_face(pipeline, a, "first image")
     fb, jb = _subject_face(pipeline, b, "second image")
     ma, mb = bool(fa.masked[ja] >= MASKED), bool(fb.masked[jb] >= MASKED)
-    ea = fa.masked_embeddings[ja] if mb and not ma else fa.embeddings[ja]
-    eb = fb.masked_embeddings[jb] if ma and not mb else fb.embeddings[jb]
+    ea = _rendered(pipeline, a, fa, ja) if mb and not ma else fa.embeddings[ja]
+    eb = _rendered(pipeline, b, fb, jb) if ma and not mb else fb.embeddings[jb]
     t = same_person_distance(pipeline.embedder) if threshold is None else float(threshold)
     if threshold is None and (ma or mb):
         t = masked_same_person_distance(pipeline.embedder, t)

@@ -3,9 +3,9 @@ face of a photo to take.
 
 ``FacePipeline`` holds a detector and an embedder, and is the one place that goes from an image
 to embeddings: the public API, the Recognizer (photos, files, video frames; the service's
-requests and cameras), training, enrolment, validation and the batch job embed through it.  Photo files go through ``files``: a crop written by align_dataset is
-aligned from its landmark sidecar instead of being searched again, and results are cached by
-file content and model.
+requests and cameras), training, enrolment, validation and the batch job embed through it.
+Photo files go through ``files``: a crop written by align_dataset is aligned from its landmark
+sidecar instead of being searched again, and results are cached by file content and model.
 
 Which face a photo stands for is one parameter, ``FaceChoice``:
 - EVERY: every face (collections, video, identify);
@@ -221,12 +221,14 @@ class FacePipeline:
         return out
 
     def _variant(self) -> str:
-        # v2 stores the image size (which face is a photo's subject needs it), v3 whether each face is
-        # masked; a detector with other
-        # settings finds other faces, so its results are kept apart.
+        # v2 stores the image size (which face is a photo's subject needs it), v3 the chance each
+        # face is masked (from the mask check's weights: refitted ones give other chances); a
+        # detector with other settings finds other faces: each is kept apart.
         from .detection import MTCNN
+        from .detection.mask_check import weights_id
 
-        return f"faces-v3:{self._detector.settings if self._detector is not None else MTCNN.describe()}"
+        settings = self._detector.settings if self._detector is not None else MTCNN.describe()
+        return f"faces-v3:{settings}:{weights_id()}"
 
     def _cached_or_located(self, path: str, mirrored: bool, store, masked_renderings: bool = False):
         """A FileFaces from the cache (store: the cache and this call's variant, or None), or for an

@@ -81,8 +81,12 @@ def _mask_one(photo: Path, src: Path, dst: Path, kind, seed: int, detector, done
         done.no_face.append(str(photo))
         return
     rng = np.random.default_rng([seed, int.from_bytes(hashlib.sha256(os.fsencode(rel)).digest()[:8], "little")])
-    for landmarks in found.landmarks:
-        image = draw_mask(image, landmarks, pick_style(rng, kind))
+    try:
+        for landmarks in found.landmarks:
+            image = draw_mask(image, landmarks, pick_style(rng, kind))
+    except FacerecError as exc:  # landmarks a mask cannot follow: this photo, not the whole run
+        done.failed.append((str(photo), str(exc)))
+        return
     out.parent.mkdir(parents=True, exist_ok=True)
     atomic_save_image(out, image)
     done.written += 1

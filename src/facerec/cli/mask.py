@@ -6,14 +6,10 @@ from .options import whole
 
 def cmd_mask(args) -> int:
     from ..batch.mask_folder import check_folders, mask_folder, photos_under
-    from ..masks import MaskStyle
     from ..progress import progress
 
-    if args.kind != "mixed":
-        MaskStyle.of(args.kind)
     src, dst = check_folders(args.input, args.output)
-    photos = photos_under(src)
-    bar = progress(len(photos), "Masking", enabled=not args.quiet)
+    bar = progress(len(photos_under(src)), "Masking", enabled=not args.quiet)
     try:
         done = mask_folder(src, dst, kind=None if args.kind == "mixed" else args.kind, seed=args.seed,
                            progress=bar)

@@ -22,6 +22,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from ..errors import FacerecError
 from .holdout import nearest_distance
 from .svm import linear_svc, quiet_sklearn, restore_svc, svm_names
+from .gallery import masked_flags
 from .protocol import UNKNOWN, Identities, check_threshold
 
 
@@ -137,24 +138,25 @@ class FaceClassifier(ClassifierMixin, BaseEstimator):
         return np.asarray(self.identify(X).names, dtype=object)
 
     def masked_side(self):
-        """What names masked faces: a gallery of the training faces rendered masked, with the
-        model's masked statistics and this classifier's floor rule (None: compared bare)."""
+        """What names masked faces: a gallery of the training faces rendered masked, each person
+        under their class number, with the model's masked statistics and this classifier's floor
+        rule; False when masked faces are compared bare (no renderings or no masked statistics)."""
         if getattr(self, "masked_side_", None) is None:
             from .gallery import Gallery
 
             have = np.abs(self.train_masked_).sum(axis=1) > 0
-            if self.distance_stats is None or not have.any():
-                return None
+            self.masked_side_ = False
+            if self.distance_stats is None or not have.all():
+                return False
             g = Gallery(self.embedder_info or {"name": self.distance_stats.model}, self.train_masked_.shape[1],
                         self.false_accept)
-            keep = np.flatnonzero(have)
             # One row per photo: a mirror image's row holds its photo's rendering again.
-            first = np.sort(keep[np.unique(self.train_masked_[keep], axis=0, return_index=True)[1]])
-            g.add_many([str(self.classes_[k]) for k in self.train_labels_[first]], self.train_masked_[first],
+            first = np.sort(np.unique(self.train_masked_, axis=0, return_index=True)[1])
+            g.add_many([str(k) for k in self.train_labels_[first]], self.train_masked_[first],
                        [f"training face {i}" for i in first], self.train_masked_[first])
             side = g.masked_side()
-            self.masked_side_ = None if side is g else side  # no masked statistics: compared bare
-        if self.masked_side_ is not None:
+            self.masked_side_ = side is not g and side
+        if self.masked_side_:
             self.masked_side_.use_threshold(getattr(self, "floor_given_", None))
         return self.masked_side_
 
@@ -167,10 +169,12 @@ class FaceClassifier(ClassifierMixin, BaseEstimator):
         if len(X) == 0:
             return Identities.empty()
         X = self._checked(X)
-        masked = np.zeros(len(X), bool) if masked is None else np.asarray(masked, bool).reshape(-1)
-        side = self.masked_side() if masked.any() else None
-        if side is not None:
-            return Identities.merged(masked, side.identify(X[masked]), self.identify(X[~masked]))
+        masked = masked_flags(masked, len(X))
+        side = self.masked_side() if masked.any() else False
+        if side:
+            names, probs, dists = side.identify(X[masked])
+            names = [n if n == UNKNOWN else str(self.classes_[int(n)]) for n in names]  # class numbers back
+            return Identities.merged(masked, Identities(names, probs, dists), self.identify(X[~masked]))
         best, prob = svm_names(self.svm_, X)
         if self.distance_stats is None:
             dist = nearest_distance(X, self.train_embeddings_)

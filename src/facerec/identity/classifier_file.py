@@ -82,12 +82,12 @@ def _check(path, meta: dict, a: dict) -> None:
     ok(isinstance(meta.get("seed", 666), int) and 0 <= meta.get("seed", 666) < 2**32, "seed")
     ok(finite_number(meta.get("C", 10.0), 0, 1e9) and meta.get("C", 10.0) > 0, "C")
     e, labels = a["train_embeddings"], a["train_labels"]
-    m = a.get("train_masked", np.zeros_like(e))
-    rendered = np.abs(m).sum(axis=1) > 0 if is_float(m) and m.shape == e.shape else None
-    ok(rendered is not None and np.isfinite(m).all() and unit_rows(m[rendered]), "masked renderings")
     ok(is_float(e) and e.ndim == 2 and len(e) >= 2 and 0 < e.shape[1] <= 4096 and np.isfinite(e).all()
        and unit_rows(e),
        "training embeddings")
+    m = a.get("train_masked", np.zeros_like(e))
+    rendered = np.abs(m).sum(axis=1) > 0 if is_float(m) and m.shape == e.shape else None
+    ok(rendered is not None and np.isfinite(m).all() and unit_rows(m[rendered]), "masked renderings")
     dim = meta.get("embedder", {}).get("dim")
     ok(dim is None or dim == e.shape[1], "embedding width")
     ok(is_int(labels) and labels.shape == (len(e),) and labels.min() >= 0 and labels.max() < len(names),

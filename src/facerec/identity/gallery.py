@@ -33,6 +33,14 @@ def check_false_accept(value) -> None:
         raise FacerecError(f"false-accept rate {value} must be between 0 and 1 (a share of stranger faces)")
 
 
+def masked_flags(masked, n: int) -> np.ndarray:
+    """identify()'s masked argument as n booleans (None: none masked)."""
+    flags = np.zeros(n, bool) if masked is None else np.asarray(masked, bool).reshape(-1)
+    if len(flags) != n:
+        raise FacerecError(f"identify: {len(flags)} masked flags for {n} faces")
+    return flags
+
+
 def _kept_form(name: str) -> str:
     """A name read from a file in the one form names take, where it can take it (an older
     facerec kept names as typed: "José" decomposed, spaces around); else as it was written."""
@@ -154,6 +162,11 @@ class Gallery:
         """The embeddings enrolled for one person (0 rows for a stranger)."""
         return self.person(name)[0]
 
+    def masked_of(self, name: str) -> np.ndarray:
+        """A person's faces rendered masked, row for row with person(name) (zeros: none)."""
+        name = self.known_as(name)
+        return self.masked_embeddings[[i for i, n in enumerate(self.labels) if n == name]]
+
     def enrol(self, name: str, embeddings: np.ndarray, sources, masked: np.ndarray | None = None) -> None:
         """Set a person's enrolled faces (replacing any they had)."""
         name = self.known_as(name)
@@ -175,8 +188,9 @@ class Gallery:
         dim = self.embeddings.shape[1]
         e = np.asarray(embeddings)
         e = checked_embeddings(e.reshape(-1, dim) if e.ndim == 1 else e, dim, "faces to enrol")
-        m = np.zeros_like(e) if masked is None else \
-            checked_embeddings(np.asarray(masked).reshape(-1, dim), dim, "masked renderings to enrol")
+        m = np.zeros_like(e) if masked is None else np.asarray(masked, np.float32).reshape(-1, dim)
+        rendered = np.abs(m).sum(axis=1) > 0  # a row without a rendering is zeros
+        checked_embeddings(m[rendered], dim, "masked renderings to enrol")
         if not len(labels) == len(e) == len(sources) == len(m):
             raise FacerecError("add_many: labels, embeddings, masked renderings and sources differ in length")
         self.embeddings = np.concatenate([self.embeddings, e])
@@ -278,7 +292,7 @@ class Gallery:
         (identity.odds); distance to the nearest enrolled face.  masked (N,) bool: faces seen
         masked, compared with the enrolled faces rendered masked (masked_side())."""
         X = np.asarray(X, np.float32).reshape(-1, self.embeddings.shape[1])
-        masked = np.zeros(len(X), bool) if masked is None else np.asarray(masked, bool).reshape(-1)
+        masked = masked_flags(masked, len(X))
         if masked.any() and len(X):
             return Identities.merged(masked, self.masked_side().identify(X[masked]), self.identify(X[~masked]))
         if not len(X):
@@ -301,15 +315,15 @@ class Gallery:
         if self._masked_view is None:
             from .openset import shipped
 
-            rows = np.flatnonzero(np.abs(self.masked_embeddings).sum(axis=1) > 0)
             view = Gallery(self.embedder_info, self.embeddings.shape[1], self.false_accept)
-            view.embeddings = self.masked_embeddings[rows]
-            view.labels, view.sources = [self.labels[i] for i in rows], [self.sources[i] for i in rows]
+            view.embeddings, view.labels, view.sources = self.masked_embeddings, list(self.labels), list(self.sources)
             view.index_threshold, view.threshold = None, self.threshold
             view._stats = shipped(f"{self.embedder_info.get('name', '')}-masked")
-            if view._stats is None or not len(rows):
-                # A model facerec has not measured masked, or a gallery enrolled before renderings
-                # (or from faces files alone): masked faces are compared as bare ones, as before.
+            if view._stats is None or not (np.abs(self.masked_embeddings).sum(axis=1) > 0).all():
+                # A model facerec has not measured masked, or someone enrolled before renderings
+                # (or from a faces file): masked faces are compared as bare ones, as before, rather
+                # than only with the people who have renderings (a masked face of anyone else
+                # could then only be Unknown or one of them).
                 view = self
             self._masked_view = view
         self._masked_view.threshold = self.threshold

@@ -33,9 +33,10 @@ def merge_people(gallery, draft, names, embedder=None, added_from: int | None = 
         rows = [i for i in range(added_from, len(draft.labels))
                 if (gallery.known_as(draft.labels[i]), draft.sources[i]) not in have]
         if rows:
-            gallery.add_many([draft.labels[i] for i in rows], draft.embeddings[rows], [draft.sources[i] for i in rows])
+            gallery.add_many([draft.labels[i] for i in rows], draft.embeddings[rows], [draft.sources[i] for i in rows],
+                             draft.masked_embeddings[rows])
         return
     for name in names:
         embeddings, sources = draft.person(name)
         if len(embeddings):
-            gallery.enrol(name, embeddings, sources)
+            gallery.enrol(name, embeddings, sources, draft.masked_of(name))
