@@ -89,12 +89,11 @@ def _images():
 
 
 def detections():
-    """One record per detection: where, its MTCNN score, dlib's check score (unsure ones), label."""
+    """One record per detection: where, its MTCNN score, whether the face check keeps it, its label;
+    and the detections only the second look found and kept."""
     import cv2
 
     from facerec.detection import MTCNN
-    from facerec.detection.face_check import SURE, dlib_scores
-    from facerec.detection.mask_check import masked_chances
 
     labels = json.loads((HERE / "ghost_labels.json").read_text())
     mtcnn = MTCNN(check_faces=False)
@@ -105,20 +104,17 @@ def detections():
         if settings == "tracker":  # the real-time tool's: the frame at half size (--min-face-size 40)
             image, scale = cv2.resize(image, (image.shape[1] // 2, image.shape[0] // 2),
                                       interpolation=cv2.INTER_AREA), 2.0
-        det = mtcnn.detect(image)
-        unsure = det.scores < SURE
-        check, masked = np.full(len(det), np.inf), np.zeros(len(det))
-        check[unsure] = dlib_scores(image, det.boxes[unsure])  # on what the detector saw, as MTCNN checks
-        masked[unsure] = masked_chances(image, det.landmarks[unsure])
-        found = checked.detect(image)  # what only the second look finds (and keeps: masked faces)
+        det = mtcnn.detect(image)  # every detection, labelled by eye
+        found = checked.detect(image)  # what the face check keeps: the first look's boxes are the same boxes
+        kept = [bool(len(found) and np.abs(found.boxes[~found.second_look] - b).max(axis=1).min() < 1e-3)
+                if (~found.second_look).any() else False for b in det.boxes]
         second += [dict(source=source, file=file, frame=frame, settings=settings, box=b.tolist())
                    for b in found.boxes[found.second_look] * scale]
         det = det.scaled(scale)
-        for box, score, c, m in zip(det.boxes, det.scores, check, masked):
+        for box, score, k in zip(det.boxes, det.scores, kept):
             label = labels.get(_id(source, file, frame, box, settings), ["face"])[0]
             out.append(dict(source=source, file=file, frame=frame, box=[float(v) for v in box], settings=settings,
-                            score=float(score), check=float(c), masked=float(m), label=label,
-                            lfw_dev="/lfw-dev/" in file))
+                            score=float(score), kept=k, label=label, lfw_dev="/lfw-dev/" in file))
     return out, second
 
 
@@ -126,11 +122,8 @@ def main():
     if not (SHARED / "lfw-dev").is_dir():
         print(f"skipped: {SHARED} not available")
         return None
-    from facerec.detection.face_check import MIN_SCORE
-    from facerec.detection.mask_check import MASKED_SURE
-
     rows, second = detections()
-    kept = lambda r: r["check"] >= MIN_SCORE or r["masked"] >= MASKED_SURE
+    kept = lambda r: r["kept"]
     sets = {
         "non-faces, MTCNN's settings": lambda r: r["label"] == "nonface" and r["settings"] == "default",
         "non-faces, the real-time tool's frames": lambda r: r["label"] == "nonface" and r["settings"] == "tracker",
@@ -140,8 +133,10 @@ def main():
         "faces in the demo clip (both ways)": lambda r: r["label"] == "face" and r["file"] == "demo_clip.mp4",
         "doubtful (not counted elsewhere)": lambda r: r["label"] == "unsure",
     }
+    from facerec.detection.face_check import SURE
+
     print(f"{len(rows)} detections; checked (MTCNN score under the face check's SURE): "
-          f"{sum(np.isfinite(r['check']) for r in rows)}")
+          f"{sum(r['score'] < SURE for r in rows)}")
     result = {}
     for name, chosen in sets.items():
         group = [r for r in rows if chosen(r)]

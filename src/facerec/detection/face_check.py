@@ -11,7 +11,7 @@ somewhat face-like to dlib (SECOND_LOOK_MIN_SCORE).
 
 Measured on 4,162 detections labelled by eye (bench/ghost_faces.py): of MTCNN's 79 non-faces at
 its default settings 93.7% are dropped, and 91.7% of the 24 in the real-time tool's frames, while
-99.15% of the real faces are kept (the rest: faces in profile, in the dark or cut by the photo's
+99.13% of the real faces are kept (the rest: faces in profile, in the dark or cut by the photo's
 edge, whose embeddings are too generic to name anyone).
 """
 from __future__ import annotations
@@ -23,9 +23,10 @@ MIN_SCORE = -1.0   # dlib's best score near the centre under which a checked det
 # ... and under which a masked face only the second look found is dropped: masked faces score
 # lower (the 5% lowest of lfw-dev's -1.42), lamps and blank signs in the Hamilton clip -1.35 to -1.46
 SECOND_LOOK_MIN_SCORE = -1.3
+OVERLAP = 0.3  # an unsure detection that overlaps a likelier one this much is the same face again
 FACE_SIZES = (72, 88, 108)  # the face's size (px) in the crops dlib is shown
 CROP = 176         # the crop's side (px): the face and its surroundings
-VERSION = "check-v3"  # in MTCNN.settings: cached faces found before this check are not reused
+VERSION = "check-v4"  # in MTCNN.settings: cached faces found before this check are not reused
 
 
 def dlib_scores(image: np.ndarray, boxes: np.ndarray) -> np.ndarray:
@@ -86,4 +87,25 @@ def faces_only(image: np.ndarray, detections):
     masked_only = np.flatnonzero(keep & second)
     if len(masked_only):
         keep[masked_only] = dlib_scores(image, np.asarray(detections.boxes)[masked_only]) >= SECOND_LOOK_MIN_SCORE
+    checked = np.flatnonzero(second | (np.asarray(detections.scores) < SURE))
+    keep[checked] &= ~_beside_a_likelier(np.asarray(detections.boxes), np.asarray(detections.scores), keep, checked)
     return detections if keep.all() else detections.subset(keep)
+
+
+def _beside_a_likelier(boxes: np.ndarray, scores: np.ndarray, keep: np.ndarray, which: np.ndarray) -> np.ndarray:
+    """For each of which: whether it overlaps (IoU over OVERLAP) a kept detection MTCNN scores
+    higher.  An unsure detection is often a second, shifted box on a face already found (MTCNN's
+    last NMS lets boxes through until one holds 70% of the other; masked faces, on which O-Net's
+    landmarks wander, give many): it would become a second track, and a second name, on one face."""
+    out = np.zeros(len(which), bool)
+    for k, i in enumerate(which):
+        others = np.flatnonzero(keep & (scores > scores[i]))
+        if len(others):
+            x1 = np.maximum(boxes[others, 0], boxes[i, 0])
+            y1 = np.maximum(boxes[others, 1], boxes[i, 1])
+            x2 = np.minimum(boxes[others, 2], boxes[i, 2])
+            y2 = np.minimum(boxes[others, 3], boxes[i, 3])
+            inter = np.maximum(0, x2 - x1) * np.maximum(0, y2 - y1)
+            area = lambda b: (b[..., 2] - b[..., 0]) * (b[..., 3] - b[..., 1])
+            out[k] = bool((inter / (area(boxes[others]) + area(boxes[i]) - inter) > OVERLAP).any())
+    return out
