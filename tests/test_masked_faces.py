@@ -179,3 +179,26 @@ def test_a_gallery_where_someone_lacks_renderings_compares_masked_faces_as_bare(
     assert mixed.masked_side() is mixed
     with pytest.raises(Exception, match="masked flags"):
         mixed.identify(gallery.embeddings[:2], masked=[True])
+
+
+def test_embed_writes_whether_each_face_is_masked_and_folds_in_older_files(tmp_path):
+    import pyarrow.parquet as pq
+    from PIL import Image
+
+    from facerec.cli import main
+
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    Image.fromarray(astronaut()).save(photos / "bare.png")
+    Image.fromarray(_masked(astronaut(), "surgical")[0]).save(photos / "masked.png")
+    out = tmp_path / "faces.parquet"
+    assert main(["embed", str(photos), "-o", str(out), "--workers", "1"]) == 0
+    rows = {r["path"].rsplit("/", 1)[-1]: r["masked"] for r in pq.read_table(out).to_pylist()}
+    assert rows["bare.png"] < 0.5 <= rows["masked.png"]
+    # a faces file from before the column: the next run folds it in, its faces' masked unknown (null)
+    pq.write_table(pq.read_table(out).drop(["masked"]), out)
+    Image.fromarray(astronaut()[::-1].copy()).save(photos / "upside_down.png")
+    assert main(["embed", str(photos), "-o", str(out), "--workers", "1"]) == 0
+    table = pq.read_table(out)
+    assert "masked" in table.column_names and table.num_rows >= 2
+    assert [r["masked"] for r in table.to_pylist() if r["path"].endswith(("bare.png", "masked.png"))] == [None, None]

@@ -1,8 +1,8 @@
 """Every face of a photo collection as one Parquet table (pyarrow): the output of `facerec embed`.
 
 One row per face: path, face (its index in the photo), box, landmarks (five x,y pairs), score,
-embedding and the model's key; a photo that gives no face, or cannot be read, gets one row with
-face null and the reason in error.  Parquet because Ray, pandas, DuckDB and Spark read it as it is.
+masked (the chance the face wears a mask), embedding and the model's key; a photo that gives no
+face, or cannot be read, gets one row with face null and the reason in error.  Parquet because Ray, pandas, DuckDB and Spark read it as it is.
 
 Work in progress goes to ``<output>.parts/`` one atomic part file at a time, so a killed run keeps
 what it finished; ``finish`` folds the parts and any earlier output into the one file, atomically.
@@ -17,7 +17,7 @@ import numpy as np
 
 from ..errors import FacerecError
 
-COLUMNS = ("path", "face", "box", "landmarks", "score", "embedding", "model", "error")
+COLUMNS = ("path", "face", "box", "landmarks", "score", "masked", "embedding", "model", "error")
 
 
 def _pa():
@@ -33,7 +33,7 @@ def schema(dim: int):
     pa, _ = _pa()
     return pa.schema([("path", pa.string()), ("face", pa.int32()), ("box", pa.list_(pa.float32(), 4)),
                       ("landmarks", pa.list_(pa.float32(), 10)), ("score", pa.float32()),
-                      ("embedding", pa.list_(pa.float32(), dim)), ("model", pa.string()),
+                      ("masked", pa.float32()), ("embedding", pa.list_(pa.float32(), dim)), ("model", pa.string()),
                       ("error", pa.string())])
 
 
@@ -42,8 +42,8 @@ def table_of(files, model_key: str, dim: int):
     pa, _ = _pa()
     cols = {c: [] for c in COLUMNS}
 
-    def row(path, face=None, box=None, landmarks=None, score=None, embedding=None, error=None):
-        for c, v in zip(COLUMNS, (path, face, box, landmarks, score, embedding, model_key, error)):
+    def row(path, face=None, box=None, landmarks=None, score=None, masked=None, embedding=None, error=None):
+        for c, v in zip(COLUMNS, (path, face, box, landmarks, score, masked, embedding, model_key, error)):
             cols[c].append(v)
 
     for ff in files:
@@ -53,7 +53,7 @@ def table_of(files, model_key: str, dim: int):
         for k in range(len(ff)):
             score = None if ff.scores is None or np.isnan(ff.scores[k]) else float(ff.scores[k])
             row(ff.path, k, ff.boxes[k].astype(np.float32).tolist(),
-                ff.landmarks[k].astype(np.float32).reshape(-1).tolist(), score,
+                ff.landmarks[k].astype(np.float32).reshape(-1).tolist(), score, float(ff.masked[k]),
                 np.asarray(ff.embeddings[k], np.float32).tolist())
     return pa.Table.from_pydict(cols, schema=schema(dim))
 
@@ -140,7 +140,7 @@ def finish(output, dim: int) -> int:
     from ..files import atomic_write_bytes
 
     pa, pq = _pa()
-    tables = [t.cast(schema(dim)) for t in _tables(output) if t.num_rows]
+    tables = [_as_schema(t, schema(dim)) for t in _tables(output) if t.num_rows]
     table = _once_each(pa.concat_tables(tables)) if tables else schema(dim).empty_table()
     if table.num_rows:
         table = table.sort_by([("path", "ascending"), ("face", "ascending")])
@@ -149,6 +149,15 @@ def finish(output, dim: int) -> int:
     atomic_write_bytes(output, buf.getvalue())
     shutil.rmtree(parts_dir(output), ignore_errors=True)
     return table.num_rows
+
+
+def _as_schema(table, wanted):
+    """A table in this version's columns: one written before faces were checked for masks gets
+    an empty masked column (unknown, not bare)."""
+    pa, _ = _pa()
+    if "masked" not in table.column_names:
+        table = table.append_column("masked", pa.nulls(table.num_rows, pa.float32()))
+    return table.select(wanted.names).cast(wanted)
 
 
 def _check_models(path, embedder, models: set, dim: int, unlabelled: list) -> None:
@@ -180,6 +189,7 @@ def read_files(path, embedder=None):
         boxes = t.column("box").to_pylist()
         marks = t.column("landmarks").to_pylist()
         scores = t.column("score").to_pylist()
+        masked = t.column("masked").to_pylist() if "masked" in t.column_names else [None] * t.num_rows
         vectors = np.asarray(emb.flatten(), np.float32).reshape(-1, dim)  # the non-null rows only
         valid = np.asarray(emb.is_valid())
         at = np.cumsum(valid) - 1  # a row's place among them
@@ -206,5 +216,6 @@ def read_files(path, embedder=None):
                                np.asarray([marks[i] for i in rows], np.float32).reshape(-1, 5, 2),
                                vectors[at[rows]],
                                scores=np.asarray([np.nan if scores[i] is None else scores[i] for i in rows],
-                                                 np.float32)))
+                                                 np.float32),
+                               masked=np.asarray([masked[i] or 0.0 for i in rows], np.float32)))
     return files, models
