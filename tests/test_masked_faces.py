@@ -202,3 +202,18 @@ def test_embed_writes_whether_each_face_is_masked_and_folds_in_older_files(tmp_p
     table = pq.read_table(out)
     assert "masked" in table.column_names and table.num_rows >= 2
     assert [r["masked"] for r in table.to_pylist() if r["path"].endswith(("bare.png", "masked.png"))] == [None, None]
+
+
+def test_a_file_from_a_newer_facerec_is_said_to_be_newer_not_damaged(gallery, tmp_path):
+    """A newer format may add arrays this version does not read (as format 2 added the masked
+    renderings); the file is not damaged for that."""
+    from facerec import FacerecError
+    from facerec.identity.gallery import Gallery
+    from facerec.npz_file import write_arrays
+
+    meta = {"format": "facerec-gallery", "version": 99, "embedder": gallery.embedder_info, "false_accept": 0.01,
+            "labels": gallery.labels, "sources": gallery.sources}
+    (tmp_path / "new.npz").write_bytes(write_arrays({"meta": meta, "embeddings": gallery.embeddings,
+                                                     "something_new": np.zeros(3, np.float32)}))
+    with pytest.raises(FacerecError, match="newer facerec"):
+        Gallery.load(tmp_path / "new.npz")

@@ -44,12 +44,15 @@ def digest(meta: dict, arrays: dict) -> str:
     return h.hexdigest()
 
 
-def read_arrays(path, kind: str, names, verify: bool = True, optional=()) -> tuple[dict, dict]:
+def read_arrays(path, kind: str, names, verify: bool = True, optional=(),
+                newest: int | None = None) -> tuple[dict, dict]:
     """(meta, arrays) from a facerec archive; anything else raises FacerecError naming the file.
 
     names: the arrays to read besides 'meta'; each must be present; optional: those read when
     present (an older file lacks them).  kind words the messages ("classifier", "gallery").
-    verify=False skips the digest, for a look at 'meta' alone.
+    verify=False skips the digest, for a look at 'meta' alone.  newest: the latest format version
+    the caller reads; a newer file is refused as such before its digest is checked (it may hold
+    arrays this version does not read, which the digest covers).
     """
     path = Path(path)
     if path.is_dir():
@@ -83,6 +86,9 @@ def read_arrays(path, kind: str, names, verify: bool = True, optional=()) -> tup
         meta = None
     if not isinstance(meta, dict):
         raise FacerecError(f"{bad} (its description is damaged)")
+    version = meta.get("version")
+    if newest is not None and isinstance(version, int) and version > newest:
+        raise FacerecError(f"{path}: made by a newer facerec (format {version}); upgrade facerec")
     if verify and "digest" in meta and meta["digest"] != digest(meta, arrays):
         raise FacerecError(f"{path}: this {kind} file is damaged or was edited (its contents do not "
                            f"match its checksum); make it again")

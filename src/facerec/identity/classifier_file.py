@@ -54,7 +54,7 @@ def read_classifier(path) -> tuple[dict, dict]:
     from ..npz_file import read_arrays
 
     path = Path(path)
-    meta, a = read_arrays(path, "classifier", ARRAYS, optional=["train_masked"])
+    meta, a = read_arrays(path, "classifier", ARRAYS, optional=["train_masked"], newest=FORMAT_VERSION)
     if meta.get("format") != FORMAT:
         raise FacerecError(f"{path}: not a facerec classifier file")
     if not isinstance(meta.get("version"), int) or meta["version"] > FORMAT_VERSION:

@@ -31,7 +31,8 @@ def read_gallery(path) -> tuple[dict, np.ndarray, np.ndarray]:
     from ..npz_file import read_arrays
 
     path = Path(path)
-    meta, arrays = read_arrays(path, "gallery", ["embeddings"], optional=["masked_embeddings"])
+    meta, arrays = read_arrays(path, "gallery", ["embeddings"], optional=["masked_embeddings"],
+                               newest=FORMAT_VERSION)
     if meta.get("format") != FORMAT:
         raise FacerecError(f"{path}: not a facerec gallery file")
     if not isinstance(meta.get("version"), int) or meta["version"] > FORMAT_VERSION:
