@@ -21,13 +21,6 @@ SHARED = HERE.parents[1] / "shared" / "data"
 LOOSE = (0.6, 0.3, 0.1)  # MTCNN's thresholds with the second look: every detection the check may be asked about
 
 
-def _overlap(a, b) -> float:
-    x1, y1 = max(a[0], b[0]), max(a[1], b[1])
-    x2, y2 = min(a[2], b[2]), min(a[3], b[3])
-    inter = max(0.0, x2 - x1) * max(0.0, y2 - y1)
-    return inter / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter)
-
-
 def features(part: str, seed: int):
     """(bare HOGs, masked HOGs) of a shared folder, as the detector's second look sees them:
     masked: the detection of each photo's subject face in its masked copy (its own landmarks,
@@ -36,6 +29,7 @@ def features(part: str, seed: int):
     from facerec import load_image
     from facerec.batch.mask_folder import mask_folder
     from facerec.detection import MTCNN
+    from facerec.detection.boxes import iou
     from facerec.detection.mask_check import hog, lower_face
     from facerec.pipeline import subject_face
 
@@ -52,7 +46,7 @@ def features(part: str, seed: int):
             continue
         bare += [hog(lower_face(image, lm)) for lm in loose.detect(image).landmarks]
         seen = loose.detect(load_image(twin))
-        near = [k for k in range(len(seen)) if _overlap(seen.boxes[k], found.boxes[j]) > 0.4]
+        near = [k for k in range(len(seen)) if iou(seen.boxes[k:k + 1], found.boxes[j:j + 1])[0, 0] > 0.4]
         if near:
             k = max(near, key=lambda k: seen.scores[k])
             masked.append(hog(lower_face(load_image(twin), seen.landmarks[k])))

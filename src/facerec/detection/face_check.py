@@ -97,15 +97,7 @@ def _beside_a_likelier(boxes: np.ndarray, scores: np.ndarray, keep: np.ndarray, 
     higher.  An unsure detection is often a second, shifted box on a face already found (MTCNN's
     last NMS lets boxes through until one holds 70% of the other; masked faces, on which O-Net's
     landmarks wander, give many): it would become a second track, and a second name, on one face."""
-    out = np.zeros(len(which), bool)
-    for k, i in enumerate(which):
-        others = np.flatnonzero(keep & (scores > scores[i]))
-        if len(others):
-            x1 = np.maximum(boxes[others, 0], boxes[i, 0])
-            y1 = np.maximum(boxes[others, 1], boxes[i, 1])
-            x2 = np.minimum(boxes[others, 2], boxes[i, 2])
-            y2 = np.minimum(boxes[others, 3], boxes[i, 3])
-            inter = np.maximum(0, x2 - x1) * np.maximum(0, y2 - y1)
-            area = lambda b: (b[..., 2] - b[..., 0]) * (b[..., 3] - b[..., 1])
-            out[k] = bool((inter / (area(boxes[others]) + area(boxes[i]) - inter) > OVERLAP).any())
-    return out
+    from .boxes import iou
+
+    likelier = keep[None, :] & (scores[None, :] > scores[which, None])
+    return ((iou(boxes[which], boxes) > OVERLAP) & likelier).any(axis=1)

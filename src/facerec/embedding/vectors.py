@@ -31,3 +31,8 @@ def checked_embeddings(vectors, dim: int, what: str = "embeddings") -> np.ndarra
         raise FacerecError(f"{what}: {int(bad.sum())} of {len(v)} are not finite unit vectors "
                            f"(as the model gives); nothing was changed")
     return v.astype(np.float32)
+
+
+def rendered_rows(vectors: np.ndarray) -> np.ndarray:
+    """Which rows hold a vector: a face enrolled without its masked rendering has zeros there."""
+    return np.abs(vectors).sum(axis=1) > 0

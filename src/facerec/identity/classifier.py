@@ -142,9 +142,10 @@ class FaceClassifier(ClassifierMixin, BaseEstimator):
         under their class number, with the model's masked statistics and this classifier's floor
         rule; False when masked faces are compared bare (no renderings or no masked statistics)."""
         if getattr(self, "masked_side_", None) is None:
+            from ..embedding.vectors import rendered_rows
             from .gallery import Gallery
 
-            have = np.abs(self.train_masked_).sum(axis=1) > 0
+            have = rendered_rows(self.train_masked_)
             self.masked_side_ = False
             if self.distance_stats is None or not have.all():
                 return False

@@ -65,6 +65,7 @@ def read_classifier(path) -> tuple[dict, dict]:
 
 def _check(path, meta: dict, a: dict) -> None:
     """Refuse any array or field a trained classifier could not have written."""
+    from ..embedding.vectors import rendered_rows
     from ..npz_file import check, finite_number, is_float, is_int, unit_rows
 
     def ok(condition, what):
@@ -86,7 +87,7 @@ def _check(path, meta: dict, a: dict) -> None:
        and unit_rows(e),
        "training embeddings")
     m = a.get("train_masked", np.zeros_like(e))
-    rendered = np.abs(m).sum(axis=1) > 0 if is_float(m) and m.shape == e.shape else None
+    rendered = rendered_rows(m) if is_float(m) and m.shape == e.shape else None
     ok(rendered is not None and np.isfinite(m).all() and unit_rows(m[rendered]), "masked renderings")
     dim = meta.get("embedder", {}).get("dim")
     ok(dim is None or dim == e.shape[1], "embedding width")

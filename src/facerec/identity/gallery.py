@@ -182,15 +182,14 @@ class Gallery:
 
     def add_many(self, labels, embeddings: np.ndarray, sources, masked: np.ndarray | None = None) -> None:
         """Add many people's faces in one step (a row each): one copy of the gallery, not one per person."""
-        from ..embedding.vectors import checked_embeddings
+        from ..embedding.vectors import checked_embeddings, rendered_rows
 
         labels = self._kept_names(labels)
         dim = self.embeddings.shape[1]
         e = np.asarray(embeddings)
         e = checked_embeddings(e.reshape(-1, dim) if e.ndim == 1 else e, dim, "faces to enrol")
         m = np.zeros_like(e) if masked is None else np.asarray(masked, np.float32).reshape(-1, dim)
-        rendered = np.abs(m).sum(axis=1) > 0  # a row without a rendering is zeros
-        checked_embeddings(m[rendered], dim, "masked renderings to enrol")
+        checked_embeddings(m[rendered_rows(m)], dim, "masked renderings to enrol")
         if not len(labels) == len(e) == len(sources) == len(m):
             raise FacerecError("add_many: labels, embeddings, masked renderings and sources differ in length")
         self.embeddings = np.concatenate([self.embeddings, e])
@@ -313,13 +312,14 @@ class Gallery:
         without their photos are left out), weighed with the model's masked-face statistics, so a
         probability and the default floor mean what they mean for bare faces."""
         if self._masked_view is None:
+            from ..embedding.vectors import rendered_rows
             from .openset import shipped
 
             view = Gallery(self.embedder_info, self.embeddings.shape[1], self.false_accept)
             view.embeddings, view.labels, view.sources = self.masked_embeddings, list(self.labels), list(self.sources)
             view.index_threshold, view.threshold = None, self.threshold
             view._stats = shipped(f"{self.embedder_info.get('name', '')}-masked")
-            if view._stats is None or not (np.abs(self.masked_embeddings).sum(axis=1) > 0).all():
+            if view._stats is None or not rendered_rows(self.masked_embeddings).all():
                 # A model facerec has not measured masked, or someone enrolled before renderings
                 # (or from a faces file): masked faces are compared as bare ones, as before, rather
                 # than only with the people who have renderings (a masked face of anyone else

@@ -45,9 +45,10 @@ def read_gallery(path) -> tuple[dict, np.ndarray, np.ndarray]:
 
 
 def _check_masked(path, masked: np.ndarray, shape) -> None:
+    from ..embedding.vectors import rendered_rows
     from ..npz_file import check, is_float
 
-    present = np.abs(masked).sum(axis=1) > 0 if is_float(masked) and masked.ndim == 2 else None
+    present = rendered_rows(masked) if is_float(masked) and masked.ndim == 2 else None
     check(present is not None and masked.shape == shape and np.isfinite(masked).all()
           and np.allclose(np.linalg.norm(masked[present], axis=1), 1, atol=1e-3), path, "gallery",
           "masked renderings")

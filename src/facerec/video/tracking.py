@@ -7,18 +7,8 @@ import numpy as np
 
 from ..errors import FacerecError
 from ..identity.protocol import PENDING
+from ..detection.boxes import iou
 from .cuts import BOX_COLOURS, BOX_PICTURE, CutDetector, face_patch
-
-
-def iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """IoU of each box in a (N, 4) with each in b (M, 4): (N, M)."""
-    if len(a) == 0 or len(b) == 0:
-        return np.zeros((len(a), len(b)))
-    x1 = np.maximum(a[:, None, 0], b[None, :, 0]); y1 = np.maximum(a[:, None, 1], b[None, :, 1])
-    x2 = np.minimum(a[:, None, 2], b[None, :, 2]); y2 = np.minimum(a[:, None, 3], b[None, :, 3])
-    inter = np.clip(x2 - x1, 0, None) * np.clip(y2 - y1, 0, None)
-    area = lambda z: (z[:, 2] - z[:, 0]) * (z[:, 3] - z[:, 1])
-    return inter / np.maximum(area(a)[:, None] + area(b)[None] - inter, 1e-9)
 
 
 def _unit(v: np.ndarray) -> np.ndarray:
