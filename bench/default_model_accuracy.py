@@ -4,7 +4,7 @@ Pairs: `facerec pairs ../shared/data/lfw-dev --per_fold 300` (10 folds x 300 sam
 pairs, people disjoint between folds).  The steps:
   1. the largest face of each photo, chip warped from MTCNN's five landmarks (the old pipeline)
   2. 1 + FaceNet's centre rule for which face is the photo's subject
-  3. 2 + the chip cut from dlib's own 5-point landmarks (dlib_landmarks, run on the MTCNN box)
+  3. 2 + the chip cut from dlib's own 5-point landmarks (facerec.detection.shape_predictor, run on the MTCNN box)
   4. 2 + each face's embedding averaged with its mirror image's
   5. 3 + the same
 Columns: FaceNet's 10-fold accuracy (threshold chosen on the other folds), the accuracy at the
@@ -46,7 +46,7 @@ def main(argv=None):
     from facerec.alignment import DLIB_5POINT_TEMPLATE, align_for, warp_to_template
     from facerec.detection import MTCNN
     from facerec.evaluation import evaluate, make_pairs, pair_paths
-    from dlib_landmarks import ShapePredictor, dlib_box
+    from facerec.detection.shape_predictor import ShapePredictor, dlib_box
     from facerec.pipeline import subject_face
 
     text = make_pairs(lfw, per_fold=args.per_fold)

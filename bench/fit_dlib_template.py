@@ -6,7 +6,7 @@
    unit frame, and the mean over all photos is ``facerec.alignment.DLIB_CHIP_TEMPLATE``.
 2. Where dlib's HOG detector puts its box, relative to MTCNN's box for the same face (the
    shape predictor is run on a box like dlib's): the mean offset of each side, in units of the
-   MTCNN box's width and height, is ``dlib_landmarks.MTCNN_TO_DLIB_BOX``.
+   MTCNN box's width and height, is ``facerec.detection.shape_predictor.MTCNN_TO_DLIB_BOX``.
 
     python bench/fit_dlib_template.py [path/to/dlib-reference]
 """

@@ -100,7 +100,7 @@ def main(argv=None):
     bare = pair_faces(pipe, SHARED / "lfw-dev", paths, 1)
     masked_second = pair_faces(pipe, masked, paths, 1)
     print(f"{len(paths)} pairs, embedded in {time.perf_counter() - t:.0f} s")
-    from facerec.api import masked_same_person_distance
+    from facerec.verification import masked_same_person_distance
 
     near, masked_near = emb.same_person_distance, masked_same_person_distance(emb, emb.same_person_distance)
     result = {}

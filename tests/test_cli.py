@@ -1,4 +1,5 @@
 """The facerec command: one line on stderr and a non-zero exit for bad input, never a traceback."""
+import json
 import subprocess
 import sys
 
@@ -108,7 +109,7 @@ def test_realtime_options_in_any_order_and_no_display(obama_biden, tmp_path):
     assert p.stderr.strip() == "facerec realtime: note: no display found: running without a window"
 
 
-def test_verify_prints_same_distance_threshold():
+def test_verify_prints_the_answer_its_chance_and_the_distance():
     from facerec.samples import find
 
     src = find()
@@ -117,8 +118,15 @@ def test_verify_prints_same_distance_threshold():
     same = _run("verify", str(src / "obama.jpg"), str(src / "obama2.jpg"))
     other = _run("verify", str(src / "obama.jpg"), str(src / "biden.jpg"))
     assert same.returncode == 0 and other.returncode == 0, same.stderr + other.stderr
-    assert same.stdout.startswith("same:      yes") and other.stdout.startswith("same:      no")
-    assert "threshold: 0.4200" in same.stdout and same.stderr == "" and other.stderr == ""
+    assert same.stdout.startswith("same:         yes") and other.stdout.startswith("same:         no")
+    assert "max distance: 0.4200" in same.stdout and same.stderr == "" and other.stderr == ""
+    assert float(same.stdout.split("probability:")[1].split()[0]) > 0.99  # a clear answer, sure of itself
+    as_json = json.loads(_run("verify", str(src / "obama.jpg"), str(src / "biden.jpg"), "--json").stdout)
+    assert as_json["same"] is False and as_json["distance"] > as_json["max_distance"] == 0.42
+    strict = _run("verify", str(src / "obama.jpg"), str(src / "obama2.jpg"), "--threshold", "1")
+    assert strict.stdout.startswith("same:         no") and "threshold:    1 " in strict.stdout
+    both = _run("verify", str(src / "obama.jpg"), str(src / "obama2.jpg"), "--threshold", "0.5", "--max-distance", "1")
+    assert both.returncode != 0 and both.stderr.count("\n") == 1 and both.stdout == ""
     bad = _run("verify", str(src / "obama.jpg"), "/no/such.jpg")
     assert bad.returncode == 1 and bad.stderr.count("\n") == 1 and "/no/such.jpg" in bad.stderr
 

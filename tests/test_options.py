@@ -13,6 +13,8 @@ CASES = [
     ("serve", "--gallery", "g.npz", "--max-upload-mb", "-1"),
     ("serve", "--gallery", "g.npz", "--port", "70000"),
     ("verify", "a.jpg", "b.jpg", "--threshold", "nan"),
+    ("verify", "a.jpg", "b.jpg", "--threshold", "1.5"),
+    ("verify", "a.jpg", "b.jpg", "--max-distance", "-1"),
     ("pairs", "photos", "--folds", "0"),
     ("embed", "photos", "-o", "f.parquet", "--batch-size", "0"),
     ("embed", "photos", "-o", "f.parquet", "--batch-size", "-5"),

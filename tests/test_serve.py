@@ -91,8 +91,8 @@ def test_verify(client):
     other = client.post("/v1/verify", files={"image_a": _photo("obama.jpg"), "image_b": _photo("biden.jpg")})
     assert same.status_code == other.status_code == 200
     assert same.json()["same"] is True and other.json()["same"] is False
-    assert set(same.json()) >= {"same", "distance", "threshold"}
-    assert same.json()["distance"] < same.json()["threshold"] < other.json()["distance"]
+    assert set(same.json()) >= {"same", "distance", "max_distance", "probability"}
+    assert same.json()["distance"] < same.json()["max_distance"] < other.json()["distance"]
     blank = client.post("/v1/verify", files={"image_a": _photo("obama.jpg"),
                                              "image_b": _jpeg(np.full((200, 200, 3), 128, np.uint8))})
     assert blank.status_code == 422 and "no face" in blank.json()["detail"]

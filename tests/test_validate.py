@@ -92,7 +92,7 @@ def test_verify_agrees_with_validate_at_the_same_threshold(tmp_path):
             continue
         n += 1
         right += v.same == s
-        assert v.threshold == r["fixed_threshold"]
+        assert v.max_distance == r["fixed_threshold"]
     print(f"\nverify: {right}/{n} = {right / n:.4f}; validate at {r['fixed_threshold']}: {r['fixed_accuracy']:.4f} "
           f"over {r['pairs']} pairs (10-fold accuracy {r['accuracy']:.4f})")
     assert n == r["pairs"]

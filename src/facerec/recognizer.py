@@ -114,7 +114,7 @@ class Recognizer:
 
     def recognize(self, image) -> list[RecognizedFace]:
         """Every face in an image (uint8 RGB array, or a path), named."""
-        from .api import as_image
+        from .loaded import as_image
 
         faces = self.pipeline.faces(as_image(image))
         return self._named(faces.boxes, faces.landmarks, faces.embeddings, faces.masked) if len(faces) else []
@@ -143,11 +143,18 @@ class Recognizer:
 
     # --- the commands' jobs ---------------------------------------------------------------------
 
-    def verify(self, a, b, threshold: float | None = None):
+    def verify(self, a, b, threshold: float | None = None, max_distance: float | None = None):
         """api.verify with this Recognizer's models: are two photos of the same person?"""
-        from .api import verify_with
+        from .verification import verify_with
 
-        return verify_with(self.pipeline, a, b, threshold)
+        return verify_with(self.pipeline, a, b, threshold, max_distance)
+
+    def compare(self, images):
+        """FaceNet's compare.py: distances (N, N) between the main faces of N photos
+        (verification.distance_matrix), and each photo's faces or why it has none."""
+        from .verification import distance_matrix
+
+        return distance_matrix(self.pipeline, images)
 
     def enrol(self, gallery, people, progress: bool = True) -> list[str]:
         """Add or update each (name, photo paths) in gallery (enrolment.enrol_people); notes."""

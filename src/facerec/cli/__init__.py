@@ -5,7 +5,7 @@ import argparse
 import sys
 
 from ..errors import FacerecError
-from .options import DISTANCE, Parser, SHARE, whole
+from .options import Parser, SHARE, whole
 
 
 def run_main(fn, argv=None, prog="facerec") -> int:
@@ -62,22 +62,6 @@ def _cmd_model(args) -> int:
     print(f"mirror average:  {'on' if emb.flip else 'off'}")
     where = getattr(emb, "loaded_from", None)
     print(f"loaded in:       {took:.2f} s" + (f" ({where})" if where else ""))
-    return 0
-
-
-def _cmd_verify(args) -> int:
-    from ..recognizer import Recognizer
-
-    r = Recognizer.for_model(args.model).verify(args.a, args.b, threshold=args.threshold)
-    print(f"same:      {'yes' if r.same else 'no'}")
-    print(f"distance:  {r.distance:.4f}")
-    print(f"threshold: {r.threshold:.4f}")
-    for path, masked in ((args.a, r.masked_a), (args.b, r.masked_b)):
-        if masked:
-            print(f"masked:    {path} (the faces compared as masked faces)")
-    for path, n in ((args.a, r.faces_a), (args.b, r.faces_b)):
-        if n > 1:
-            print(f"note: {path} holds {n} faces; the central one was compared")
     return 0
 
 
@@ -149,15 +133,7 @@ def _add_download(sub) -> None:
 
 
 def _add_model_commands(sub) -> None:
-    """verify, pairs, calibrate: a model on pairs of photos and folders of people."""
-    v = _command(sub, "verify", "are two photos of the same person?")
-    v.add_argument("a", help="first photo")
-    v.add_argument("b", help="second photo")
-    v.add_argument("--model", default="default", help="'default' or a model path")
-    v.add_argument("--threshold", type=DISTANCE, help="distance under which the faces are one person "
-                   "(default: the model's measured same-person distance)")
-    v.set_defaults(func=_cmd_verify)
-
+    """pairs, calibrate: a model on pairs of photos and folders of people."""
     pp = _command(sub, "pairs", "write an LFW-format pairs file for a folder of people")
     pp.add_argument("lfw_dir", help="a folder with one sub-folder of photos per person")
     pp.add_argument("output", help="the pairs file to write")
@@ -179,7 +155,7 @@ def _add_model_commands(sub) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     from .. import __version__
-    from . import collection, embed, gallery, mask, serve
+    from . import collection, compare, embed, gallery, mask, serve
 
     p = Parser(prog="facerec", description="FaceNet-style face recognition: align, embed, classify.")
     p.add_argument("--version", action="version", version=f"facerec {__version__}")
@@ -187,6 +163,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_download(sub)
     for name, (_, help_text) in _SCRIPTS.items():
         sub.add_parser(name, help=help_text, add_help=False)  # listed here, run by main()
+    compare.add_commands(sub, _command)
     _add_model_commands(sub)
     gallery.add_commands(sub, _command)
     collection.add_commands(sub, _command)

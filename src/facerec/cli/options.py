@@ -18,10 +18,35 @@ def add_threshold(parser, default_note: str = "") -> None:
 
 class Parser(argparse.ArgumentParser):
     """argparse's parser, whose errors are one line (``prog: error: ...``) and exit 2, as every
-    other refusal of the tool is one line: the usage it would print first is in --help."""
+    other refusal of the tool is one line: the usage it would print first is in --help.
+
+    Every long option is taken spelled with '-' or '_' between its words (FaceNet's scripts write
+    --image_size, facerec's commands --batch-size; both work everywhere); --help shows the one
+    each command declares."""
 
     def error(self, message):
         self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+    def parse_known_args(self, args=None, namespace=None):
+        import sys
+
+        args = list(sys.argv[1:] if args is None else args)
+        return super().parse_known_args(self._declared_spelling(args), namespace)
+
+    def _declared_spelling(self, args: list) -> list:
+        """args with each long option written the way this parser declares it; what comes after
+        '--' is left alone."""
+        declared = {s.replace("_", "-"): s for a in self._actions for s in a.option_strings if s.startswith("--")}
+        out, rest = [], False
+        for arg in args:
+            if rest or not arg.startswith("--") or arg == "--":
+                rest = rest or arg == "--"
+                out.append(arg)
+                continue
+            name, eq, value = arg.partition("=")
+            known = declared.get(name.replace("_", "-"))
+            out.append(known + eq + value if known and name not in declared.values() else arg)
+        return out
 
 
 def whole(minimum: int = 1, maximum: int | None = None):

@@ -84,7 +84,7 @@ def chances(people: int, faces: int) -> float:
 
 
 def measure(embeddings: np.ndarray, labels, model: str, against: np.ndarray | None = None) -> DistanceStats:
-    """Distance statistics from unit embeddings (N, D) of identities labels (N,): every pair of
+    """Distance statistics from embeddings (N, D) of identities labels (N,): every pair of
     faces, in blocks so memory stays small.  against (N, D): the same photos seen another way (the
     enrolled faces rendered masked, say): then every face is paired with every other photo's."""
     x = np.asarray(embeddings, np.float32)
@@ -95,8 +95,9 @@ def measure(embeddings: np.ndarray, labels, model: str, against: np.ndarray | No
     imp = np.zeros(len(GRID) + 1, np.int64)
     gen = np.zeros(len(GRID) + 1, np.int64)
     step = 512
+    sq, sq_ref = (x ** 2).sum(axis=1), (ref ** 2).sum(axis=1)  # 1 for unit vectors; not for dlib's own
     for s in range(0, len(x), step):
-        d = np.sqrt(np.maximum(2 - 2 * x[s:s + step] @ ref.T, 0))  # unit vectors: |a-b|^2 = 2 - 2 a.b
+        d = np.sqrt(np.maximum(sq[s:s + step, None] + sq_ref[None] - 2 * x[s:s + step] @ ref.T, 0))
         rows, cols = np.arange(s, min(s + step, len(x)))[:, None], np.arange(len(x))[None]
         later = cols > rows if against is None else cols != rows  # each pair once; across, both ways
         same = y[s:s + step, None] == y[None]
@@ -106,6 +107,13 @@ def measure(embeddings: np.ndarray, labels, model: str, against: np.ndarray | No
     n_imp, n_gen = int(imp.sum()), int(gen.sum())
     return DistanceStats(model, np.cumsum(imp)[:-1] / max(n_imp, 1), np.cumsum(gen)[:-1] / max(n_gen, 1),
                          n_imp, n_gen, int(len(np.unique(y))), int(len(x)))
+
+
+def equally_strict(distance: float, scale: DistanceStats, other: DistanceStats) -> float:
+    """The largest distance on other's scale that lets different people through no more often
+    than distance does on scale's (the impostor shares measured for each)."""
+    rate = float(np.interp(distance, GRID, scale.impostor_cdf))
+    return float(GRID[max(0, int(np.searchsorted(other.impostor_cdf, rate, side="right")) - 1)])
 
 
 def shipped(model_name: str) -> DistanceStats | None:

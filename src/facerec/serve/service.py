@@ -128,8 +128,7 @@ class Service:
             r = self.recognizer.verify(a, b)
         except FacerecError as exc:  # a photo without a face: the request was fine, the photo not
             raise Refused(422, str(exc)) from None
-        return {"same": bool(r.same), "distance": round(float(r.distance), 4), "threshold": round(r.threshold, 4),
-                "faces_a": r.faces_a, "faces_b": r.faces_b, "masked_a": r.masked_a, "masked_b": r.masked_b}
+        return r.as_dict()
 
     @staticmethod
     def check_name(name: str) -> None:
