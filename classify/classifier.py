@@ -6,7 +6,10 @@
 """
 import sys
 
-from facerec.cli.classify import main
+try:
+    from facerec.cli.classify import main
+except ModuleNotFoundError as exc:  # this Python is not the project's .venv
+    sys.exit(f"{sys.argv[0]}: error: {exc}: run `make install`, then `. .venv/bin/activate` (or use .venv/bin/python)")
 
 if __name__ == "__main__":
     sys.exit(main())

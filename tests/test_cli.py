@@ -155,5 +155,5 @@ def test_calibrate_writes_its_figures(obama_biden, tmp_path):
     out = tmp_path / "cal.json"
     p = _run("calibrate", "default", str(obama_biden / "people"), "--output", str(out))
     assert p.returncode == 0, p.stderr
-    assert "3 faces of 2 people; 2 different-person pairs, 1 same-person pairs" in p.stdout
+    assert "3 faces of 2 people; 2 different-person pairs, 1 same-person pair" in p.stdout
     assert DistanceStats.from_json(out.read_text()).identities == 2

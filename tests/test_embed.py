@@ -158,6 +158,7 @@ def test_cluster_and_enrol_from_the_faces_file(tmp_path, capsys):
     photos = _photos(tmp_path / "photos")
     faces = tmp_path / "faces.parquet"
     embed_photos(sorted(str(p) for p in photos.iterdir()), faces, workers=1, progress=False)
+    assert {m.split()[0] for m in pq.read_table(faces).column("model").to_pylist()} == {"dlib-resnet-v1"}  # a name
     clusters = tmp_path / "clusters.csv"
     assert main(["cluster", str(faces), "-o", str(clusters)]) == 0
     rows = {(Path(r["path"]).name, r["face"]): r["cluster"] for r in read_rows(clusters)}
@@ -176,6 +177,25 @@ def test_cluster_and_enrol_from_the_faces_file(tmp_path, capsys):
     assert main(["identify", str(gallery), str(photos / "obama3.jpg"), str(photos / "biden.jpg")]) == 0
     out = capsys.readouterr().out
     assert "obama3.jpg  face 0: Obama" in out and "biden.jpg  face 0: Biden" in out
+
+
+def test_a_faces_file_of_an_earlier_facerec_model_column_key_alone_is_still_read(tmp_path):
+    """Files written before the model column held the model's name held its key alone."""
+    import pyarrow as pa
+
+    from facerec.batch.embed_photos import embed_photos
+    from facerec.batch.faces_table import read_files
+    from facerec.embedding import load_embedder
+
+    photos = _photos(tmp_path / "photos", n=0)
+    faces = tmp_path / "faces.parquet"
+    embed_photos([str(photos / "obama.jpg")], faces, workers=1, progress=False)
+    t = pq.read_table(faces)
+    old = t.set_column(t.column_names.index("model"), "model",
+                       pa.array([m.split()[-1] for m in t.column("model").to_pylist()]))
+    pq.write_table(old, faces)
+    assert len(read_files(faces, load_embedder("default"))[0]) == 1
+    assert embed_photos([str(photos / "obama.jpg")], faces, workers=1, progress=False).skipped == 1
 
 
 def test_a_ray_address_nothing_answers_at_is_refused_at_once(tmp_path):

@@ -131,3 +131,13 @@ def test_an_image_passed_again_is_not_detected_again(default_embedder, monkeypat
     changed[0, 0] ^= 1  # other pixels: looked at afresh
     facerec.verify(changed, b)
     assert len(calls) == 4
+
+
+def test_finding_faces_leaves_the_warning_filters_as_they_were():
+    """The detector's interpreters are built in two threads; each silences LiteRT's warnings for a
+    moment, and out of order that used to leave every warning ignored (face_distance's among them)."""
+    import facerec
+
+    before = list(warnings.filters)
+    facerec.face_locations(sample("obama3.jpg")[::2, ::2].copy())  # a new size: new interpreters
+    assert warnings.filters == before

@@ -6,6 +6,8 @@ import warnings
 
 import numpy as np
 
+_QUIET = threading.Lock()  # one thread at a time silences warnings and stderr (see LiteNet._make)
+
 
 def interpreter_class():
     try:  # the maintained TFLite runtime
@@ -43,7 +45,9 @@ class LiteNet:
 
         # LiteRT's C++ logs "Created TensorFlow Lite XNNPACK delegate" on stderr once per process
         # (when the delegate is applied, at allocate_tensors) ignoring TF_CPP_MIN_LOG_LEVEL.
-        with warnings.catch_warnings(), quiet_output(fds=(2,)):
+        # catch_warnings swaps one process-wide list: two threads inside it at once would leave
+        # "ignore every warning" behind when they leave out of order, so they take turns.
+        with _QUIET, warnings.catch_warnings(), quiet_output(fds=(2,)):
             warnings.simplefilter("ignore")
             interp = self._cls(model_content=self.model, num_threads=self.threads)
             inp = interp.get_input_details()[0]["index"]

@@ -36,6 +36,21 @@ def get_dataset(path) -> list[ImageClass]:
     return classes
 
 
+def passed_over(path) -> list[str]:
+    """What reading a folder of people leaves out, as notes: folders inside a person's folder (one
+    folder per person: their photos are not read) and links that lead nowhere."""
+    notes = []
+    for d in sorted(p for p in Path(path).iterdir() if p.is_dir() and not p.name.startswith(".")):
+        for f in sorted(d.iterdir()):
+            if f.name.startswith("."):
+                continue
+            if f.is_dir():
+                notes.append(f"{f}: a folder inside {d.name}'s folder; its photos are not read (one folder per person)")
+            elif f.is_symlink() and not f.exists():
+                notes.append(f"{f}: a link that leads nowhere; skipped")
+    return notes
+
+
 def split_dataset(dataset, min_nrof_images_per_class: int, nrof_train_images_per_class: int, seed: int = 666):
     """FaceNet's split: per class with enough photos, a seeded shuffle, the first N to train.
 

@@ -209,6 +209,9 @@ def _report_skipped_entries(input_dir: Path, summary) -> None:
                 summary.unreadable.append((str(f), f"{why} ({os.readlink(f)}); skipped"))
             elif f.is_file() and not is_image_name(f):
                 summary.unreadable.append((str(f), "not an image file (by its name); skipped"))
+            elif f.is_dir():
+                summary.unreadable.append((str(f), f"a folder inside {d.name}'s folder; its photos are not read "
+                                                   f"(one folder per person)"))
 
 
 def escaped(path) -> str:
@@ -240,8 +243,10 @@ def align_dataset(input_dir, output_dir, image_size: int = 160, margin: int = 32
     from ..detection.networks import tflite_graphs
 
     tflite_graphs()
-    key = random.randint(0, 99999)
-    bb_path = output_dir / f"bounding_boxes_{key:05d}.txt"
+    # FaceNet names the file with a random number; a rerun writes the one an earlier run began
+    # (every crop is recorded again, those it skips included) rather than a second one.
+    earlier = sorted(output_dir.glob("bounding_boxes_[0-9][0-9][0-9][0-9][0-9].txt"), key=os.path.getmtime)
+    bb_path = earlier[-1] if earlier else output_dir / f"bounding_boxes_{random.randint(0, 99999):05d}.txt"
     bar = progress_bar(len(tasks), "Aligning", enabled=progress)
     pool = None
     try:

@@ -36,7 +36,7 @@ class BatchEmbedder:
             files = self._files(paths)
         except Exception:  # one file that breaks the batch must not lose the others: one at a time
             files = [self._one(p) for p in paths]
-        return faces_table.table_of(files, self.embedder.key, self.embedder.dim)
+        return faces_table.table_of(files, faces_table.model_label(self.embedder), self.embedder.dim)
 
     def _one(self, path):
         from ..pipeline import FileFaces
@@ -68,12 +68,12 @@ class EmbedSummary:
 
 
 def model_identity(model) -> tuple[str, int, str]:
-    """(key, dim, spec) of a model: an Embedder (a Recognizer's), or a spec loaded once here to
-    check the output and shape the table.  The workers load their own from the spec."""
+    """(model column's value, dim, spec) of a model: an Embedder (a Recognizer's), or a spec loaded
+    once here to check the output and shape the table.  The workers load their own from the spec."""
     from ..embedding import load_embedder
 
     e = load_embedder(model, threads=1) if isinstance(model, (str, os.PathLike)) else model
-    return e.key, e.dim, e.spec
+    return faces_table.model_label(e), e.dim, e.spec
 
 
 def check_request(output, engine: str = "local", batch_size: int = 16, address: str | None = None) -> None:

@@ -1,7 +1,8 @@
 """Every face of a photo collection as one Parquet table (pyarrow): the output of `facerec embed`.
 
 One row per face: path, face (its index in the photo), box, landmarks (five x,y pairs), score,
-masked (the chance the face wears a mask), embedding and the model's key; a photo that gives no
+masked (the chance the face wears a mask), embedding and the model (its name and key, as
+"dlib-resnet-v1 f886db739aa9dfe82267": files of facerec before 0.1 hold the key alone); a photo that gives no
 face, or cannot be read, gets one row with face null and the reason in error.  Parquet because Ray, pandas, DuckDB and Spark read it as it is.
 
 Work in progress goes to ``<output>.parts/`` one atomic part file at a time, so a killed run keeps
@@ -37,13 +38,23 @@ def schema(dim: int):
                       ("error", pa.string())])
 
 
-def table_of(files, model_key: str, dim: int):
+def model_label(embedder) -> str:
+    """The model column's value: the model's name for people, its key (weights and settings) for the checks."""
+    return f"{embedder.name} {embedder.key}"
+
+
+def _of_model(models: set, label: str) -> bool:
+    """Whether a file's model values are all this model's (the label, or its key alone in older files)."""
+    return not models - {label, label.rpartition(" ")[2]}
+
+
+def table_of(files, label: str, dim: int):
     """A table from FileFaces (pipeline.FacePipeline.files' result): the per-batch result."""
     pa, _ = _pa()
     cols = {c: [] for c in COLUMNS}
 
     def row(path, face=None, box=None, landmarks=None, score=None, masked=None, embedding=None, error=None):
-        for c, v in zip(COLUMNS, (path, face, box, landmarks, score, masked, embedding, model_key, error)):
+        for c, v in zip(COLUMNS, (path, face, box, landmarks, score, masked, embedding, label, error)):
             cols[c].append(v)
 
     for ff in files:
@@ -86,7 +97,7 @@ def _tables(output, columns=None) -> list:
     return tables
 
 
-def done(output, model_key: str) -> set[str]:
+def done(output, label: str) -> set[str]:
     """Paths already in the output or its parts (for a rerun to skip), checked to be this model's."""
     seen: set[str] = set()
     try:  # only the two columns it needs: a million faces' embeddings stay on disk
@@ -99,7 +110,7 @@ def done(output, model_key: str) -> set[str]:
         if "path" not in t.column_names or "model" not in t.column_names:
             raise FacerecError(f"{output}: not a faces file from facerec embed")
         models = set(t.column("model").to_pylist()) - {None}
-        if models - {model_key}:
+        if not _of_model(models, label):
             raise FacerecError(f"{output}: holds faces of another model; give another --output "
                                f"(or the same --model)")
         seen.update(t.column("path").to_pylist())
@@ -164,7 +175,7 @@ def _check_models(path, embedder, models: set, dim: int, unlabelled: list) -> No
     """Refuse a faces file whose faces are not all of one known model, the embedder's if given."""
     if any(unlabelled):
         raise FacerecError(f"{path}: {sum(unlabelled)} faces have no model; not a faces file from facerec embed")
-    if embedder is not None and models - {embedder.key}:
+    if embedder is not None and not _of_model(models, model_label(embedder)):
         raise FacerecError(f"{path}: holds faces of another model than the one given (use that --model)")
     if embedder is not None and dim != embedder.dim:
         raise FacerecError(f"{path}: its embeddings are {dim}-d, the model's are {embedder.dim}-d")

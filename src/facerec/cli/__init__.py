@@ -5,6 +5,7 @@ import argparse
 import sys
 
 from ..errors import FacerecError
+from ..wording import counted
 from .options import Parser, SHARE, whole
 
 
@@ -72,8 +73,8 @@ def _cmd_calibrate(args) -> int:
     if not 0 < args.false_accept < 1:  # before the slow part
         raise FacerecError(f"false-accept rate {args.false_accept} must be between 0 and 1")
     stats = calibrate(args.model, args.people_dirs)
-    print(f"{stats.model}: {stats.faces} faces of {stats.identities} people; "
-          f"{stats.impostor_pairs} different-person pairs, {stats.genuine_pairs} same-person pairs")
+    print(f"{stats.model}: {counted(stats.faces, 'face')} of {counted(stats.identities, 'person')}; "
+          f"{counted(stats.impostor_pairs, 'different-person pair')}, {counted(stats.genuine_pairs, 'same-person pair')}")
     print(f"At a false-accept target of {args.false_accept:g} per stranger face:")
     print(f"{'gallery faces':>14}{'distance':>10}{'strangers named':>17}{'known faces named':>19}")
     for m in (1, 3, 10, 30, 100, 300, 1000, 10000):

@@ -5,6 +5,7 @@ from collections import Counter
 from pathlib import Path
 
 from ..errors import FacerecError
+from ..wording import counted
 from .options import SHARE, add_threshold, whole
 
 
@@ -104,8 +105,8 @@ def _identify_summary(photos, rows) -> str:
     counts = Counter(r["name"] for r in faces)
     no_face = sum(r["note"] == "no face found" for r in rows)
     unreadable = sum(r["face"] is None and r["note"] != "no face found" for r in rows)
-    return (f"{len(photos)} photos, {len(faces)} faces: "
-            + ", ".join(f"{n} {c}" for n, c in sorted(counts.items(), key=lambda kv: (not is_named(kv[0]), kv[0])))
+    names = ", ".join(f"{n} {c}" for n, c in sorted(counts.items(), key=lambda kv: (not is_named(kv[0]), kv[0])))
+    return (f"{counted(len(photos), 'photo')}, {counted(len(faces), 'face')}" + (f": {names}" if names else "")
             + f"; {no_face} without a face" + (f", {unreadable} unreadable" if unreadable else ""))
 
 
@@ -140,11 +141,12 @@ def cmd_cluster(args) -> int:
     faces = [r for r in rows if r["face"] is not None]
     clusters = Counter(r["cluster"] for r in faces if r["cluster"] is not None)
     for number, size in sorted(clusters.items()):
-        print(f"cluster {number}: {size} faces")
+        print(f"cluster {number}: {counted(size, 'face')}")
     named = sum(r["note"].startswith("named ") for r in faces)
     alone = sum(r["cluster"] is None for r in faces) - named
-    summary = (f"{len(photos)} photos, {len(faces)} faces: {len(clusters)} clusters, {alone} faces that match "
-               f"no one" + (f", {named} already named by {args.gallery}" if gallery is not None else ""))
+    summary = (f"{counted(len(photos), 'photo')}, {counted(len(faces), 'face')}: {counted(len(clusters), 'cluster')}, "
+               f"{counted(alone, 'face that matches')} no one"
+               + (f", {named} already named by {args.gallery}" if gallery is not None else ""))
     print(summary)
     _deliver(args, rows, CLUSTER_COLUMNS, "cluster", "Faces grouped by person", summary)
     if clusters and args.output:

@@ -2,13 +2,15 @@
 from __future__ import annotations
 
 from pathlib import Path
+from ..wording import counted
 from .options import SHARE
 
 
 def describe_rule(gallery) -> str:
     """The numbers that decide who is named, for the gallery as it now stands."""
     return (f"A face is named when the chance the name is right is at least {gallery.probability_floor():.3f} "
-            f"({len(gallery.people())} people, {len(gallery.labels)} faces, {gallery.false_accept:g} false-accept "
+            f"({counted(len(gallery.people()), 'person')}, {counted(len(gallery.labels), 'face')}, "
+            f"{gallery.false_accept:g} false-accept "
             f"target): expected strangers named {gallery.strangers_named():.2%}")
 
 
@@ -38,7 +40,7 @@ def _enrolment(args):
     recognizer) that enrols it and returns (notes, the names enrolled)."""
     from ..collections.results_file import read_rows
     from ..identity.enrolment import enrol_clusters, enrol_named_faces
-    from ..people_folders import read_people
+    from ..people_folders import passed_over, read_people
 
     if args.from_clusters:
         names, rows = _cluster_names(args.name), read_rows(args.from_clusters)
@@ -48,8 +50,8 @@ def _enrolment(args):
         named = _read_names(args.names)
         return lambda g, rec: (enrol_named_faces(g, _faces_file(args, rec).values(), named),
                                sorted({n for _, _, n in named}))
-    people = read_people(args.people_dir)
-    return lambda g, rec: (rec.enrol(g, people), [n for n, p in people if p])
+    people, left_out = read_people(args.people_dir), passed_over(args.people_dir)
+    return lambda g, rec: (left_out + rec.enrol(g, people), [n for n, p in people if p])
 
 
 def cmd_enrol(args) -> int:
@@ -74,14 +76,10 @@ def cmd_enrol(args) -> int:
     enrolled = [n for n in enrolled if len(draft.person(n)[0])]  # people with at least one face found
     _, gallery = change_gallery(path, lambda g: merge_people(g, draft, enrolled, rec.embedder, before),
                                 new=lambda: draft)
-    print(f"Enrolled {_people(len(enrolled))} in {time.perf_counter() - t:.1f} s; {path} now holds "
-          f"{_people(len(gallery.people()))}, {len(gallery.labels)} faces")
+    print(f"Enrolled {counted(len(enrolled), 'person')} in {time.perf_counter() - t:.1f} s; {path} now holds "
+          f"{counted(len(gallery.people()), 'person')}, {counted(len(gallery.labels), 'face')}")
     print(describe_rule(gallery))
     return 0
-
-
-def _people(n: int) -> str:
-    return f"{n} {'person' if n == 1 else 'people'}"
 
 
 def _read_names(path) -> list:
@@ -114,7 +112,7 @@ def cmd_forget(args) -> int:
     from ..identity.gallery_change import change_gallery
 
     removed, gallery = change_gallery(args.gallery, lambda g: g.forget(args.names))
-    print(f"Forgot {', '.join(removed)}; {args.gallery} now holds {len(gallery.people())} people")
+    print(f"Forgot {', '.join(removed)}; {args.gallery} now holds {counted(len(gallery.people()), 'person')}")
     return 0
 
 
@@ -124,7 +122,8 @@ def cmd_people(args) -> int:
     gallery = Gallery.load(args.gallery)
     for name, count in gallery.people():
         print(f"{name}\t{count}")
-    print(f"{len(gallery.people())} people, {len(gallery.labels)} faces, model {gallery.embedder_info.get('name')}")
+    print(f"{counted(len(gallery.people()), 'person')}, {counted(len(gallery.labels), 'face')}, "
+          f"model {gallery.embedder_info.get('name')}")
     return 0
 
 

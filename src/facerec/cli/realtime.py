@@ -7,10 +7,11 @@ from .options import POSITIVE, Parser, add_threshold, whole
 
 
 def parse_arguments(argv=None, prog="real_time_face_recognition.py"):
-    p = Parser(prog=prog, description="Detect, embed and classify every face of a camera or video.")
+    p = Parser(prog=prog, description="Detect, embed and name every face of a camera or video, with a classifier "
+               "(classifier.py TRAIN) or a gallery (facerec enrol).")
     p.add_argument("--source", default="0", help="camera index, video file or rtsp:// URL (default 0)")
-    p.add_argument("--classifier", required=True, help="classifier file from classifier.py TRAIN, or a gallery "
-                   "from facerec enrol")
+    p.add_argument("--classifier", "--gallery", required=True, metavar="FILE",
+                   help="who to name: a classifier from classifier.py TRAIN or a gallery from facerec enrol")
     p.add_argument("--model", default=None, help="embedding model (default: the one the classifier was trained with)")
     p.add_argument("--output", help="write the annotated video here (.mp4)")
     p.add_argument("--log", help="write one JSON line per appearance here (.jsonl)")

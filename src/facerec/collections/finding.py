@@ -34,6 +34,9 @@ def find_photos(paths, recursive: bool = False, exclude=()) -> tuple[list[str], 
                            and not any(part.startswith(".") for part in p.relative_to(root).parts))
             for p in files:
                 add(p)
+            walk = root.rglob("*") if recursive else root.iterdir()
+            notes += [f"{p}: a link that leads nowhere; skipped" for p in walk
+                      if p.is_symlink() and not p.exists() and is_image_name(p)]
             if not recursive:
                 subs = [d for d in root.iterdir() if d.is_dir() and not d.name.startswith(".")]
                 if subs:

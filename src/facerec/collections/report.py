@@ -6,6 +6,7 @@ from pathlib import Path
 import numpy as np
 
 from ..files import atomic_write_bytes
+from ..wording import counted
 
 # What a --report folder receives (each checked against the inputs before any work).
 REPORT_FILES = ("summary.txt", "distances.png", "report.txt", "confusion.png")
@@ -78,8 +79,8 @@ def write_collection_report(folder, rows, recognizer_file) -> Path:
         lines.append(f"{name:<32}{sum(r['name'] == name for r in faces):7d}{len(counts[name]):8d}")
     no_face = sum(r["note"] == "no face found" for r in rows)
     unreadable = [r for r in rows if r["face"] is None and r["note"] != "no face found"]
-    lines.append(f"\n{len({r['path'] for r in rows})} photos, {len(faces)} faces, {no_face} photos without a face, "
-                 f"{len(unreadable)} unreadable")
+    lines.append(f"\n{counted(len({r['path'] for r in rows}), 'photo')}, {counted(len(faces), 'face')}, "
+                 f"{counted(no_face, 'photo')} without a face, {len(unreadable)} unreadable")
     lines += [f"  {r['path']}: {r['note']}" for r in unreadable]
     atomic_write_bytes(folder / "summary.txt", ("\n".join(lines) + "\n").encode("utf-8", "backslashreplace"), fsync=False)
 

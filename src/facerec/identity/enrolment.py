@@ -8,6 +8,7 @@ import numpy as np
 
 from ..errors import FacerecError
 from ..pipeline import FaceChoice, FacePipeline
+from ..wording import counted
 from .protocol import person_name
 
 
@@ -140,5 +141,5 @@ def enrol_named_faces(gallery, files, named) -> list[str]:
                            f"write their paths as facerec embed was given them")
     if labels:
         gallery.add_many(labels, np.stack(vectors), sources)
-    notes.append(f"{len(labels)} faces of {len(set(labels))} people added")
+    notes.append(f"{counted(len(labels), 'face')} of {counted(len(set(labels)), 'person')} added")
     return notes
