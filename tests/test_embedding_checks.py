@@ -9,7 +9,7 @@ import pytest
 from facerec import FacerecError
 
 DIM = 8
-MODEL = SimpleNamespace(key="test-model", dim=DIM)
+MODEL = SimpleNamespace(name="test", key="test-model", dim=DIM)
 BAD = {"nan": np.full(DIM, np.nan), "inf": np.r_[np.inf, np.zeros(DIM - 1)], "zero": np.zeros(DIM),
        "huge": np.full(DIM, 1e30), "scaled": 3 * np.eye(DIM)[0]}
 

@@ -65,3 +65,19 @@ def test_pairs_refuses_folds_whose_people_cannot_give_the_pairs_asked(tmp_path, 
         err = capsys.readouterr().err
         assert "fewer than --per_fold" in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "pairs.txt").exists()
+
+
+def test_every_long_option_takes_either_spelling_and_help_shows_one(capsys):
+    from facerec.cli import build_parser
+    from facerec.cli.classify import parse_arguments
+
+    identify = ["identify", "g.npz", "photos"]
+    facerec = build_parser()
+    assert facerec.parse_args([*identify, "--batch_size", "3", "--no_cache"]).batch_size == 3
+    assert facerec.parse_args([*identify, "--batch-size=4"]).batch_size == 4
+    assert parse_arguments(["TRAIN", "d", "default", "c.npz", "--batch-size", "5"]).batch_size == 5
+    with pytest.raises(SystemExit):
+        facerec.parse_args(["identify", "--help"])
+    shown = capsys.readouterr().out
+    assert "--batch-size" in shown and "--batch_size" not in shown
+    assert facerec.parse_args([*identify, "--", "--no_cache"]).paths[-1] == "--no_cache"  # after --: a name

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from ..wording import counted
-from .options import SHARE
+from .options import POSITIVE, SHARE, number, whole
 
 
 def describe_rule(gallery) -> str:
@@ -17,12 +17,74 @@ def describe_rule(gallery) -> str:
 def _check_sources(args) -> None:
     from ..errors import FacerecError
 
+    filmed = args.from_video is not None or args.camera is not None
+    if filmed:
+        _check_filming(args)
+        return
+    if args.seconds is not None or args.save_faces or args.start:
+        raise FacerecError("--seconds, --start and --save-faces go with --from-video or --camera")
     sources = [args.people_dir is not None, args.from_clusters is not None, args.names is not None]
     if sum(sources) != 1 or (args.names and not args.from_parquet):
         raise FacerecError("give a PEOPLE_DIR, or --from-clusters FILE with --name N=NAME, or "
                            "--from-parquet FACES with --names NAMES.csv")
     if args.from_parquet and args.people_dir:
         raise FacerecError("--from-parquet goes with --names or --from-clusters, not a PEOPLE_DIR")
+
+
+def _check_filming(args) -> None:
+    from pathlib import Path
+
+    from ..errors import FacerecError
+    from ..identity.protocol import person_name
+
+    if args.from_video is not None and args.camera is not None:
+        raise FacerecError("give --from-video or --camera, not both")
+    if args.people_dir or args.from_clusters or args.names or args.from_parquet:
+        raise FacerecError("--from-video and --camera enrol one person: give --name NAME and no folder or file")
+    if not args.name or len(args.name) != 1 or "=" in args.name[0]:
+        raise FacerecError("say who is filmed: --name NAME (one person)")
+    person_name(args.name[0])
+    if args.from_video is not None and not Path(args.from_video).is_file():
+        raise FacerecError(f"{args.from_video}: no such video file")
+    if args.save_faces and Path(args.save_faces).exists() and not Path(args.save_faces).is_dir():
+        raise FacerecError(f"--save-faces {args.save_faces}: is a file, not a folder")
+
+
+def _filmed(args):
+    """enrol's job for --from-video / --camera: film, choose, print what was chosen, enrol."""
+    from ..identity.enrolment import enrol_capture
+    from ..progress import progress
+    from ..video.capture import record, save_faces
+
+    name, source = args.name[0], args.from_video if args.from_video is not None else args.camera
+    seconds = args.seconds if args.seconds is not None or args.from_video is not None else 10.0
+
+    def job(g, rec):
+        bar = progress(None, f"Filming {name}", unit="frame")
+        say = getattr(bar, "set_postfix_str", None)
+        try:
+            capture = record(source, rec.pipeline, seconds, args.start, args.faces,
+                                  on_progress=lambda left, good: (bar.update(), say and say(
+                                      (f"{left:.0f} s left, " if left is not None else "") + f"{good} good faces")))
+        finally:
+            bar.close()
+        _print_capture(capture)
+        if args.save_faces:
+            print(f"Chosen faces written to {save_faces(capture.chosen, args.save_faces, name)}")
+        return enrol_capture(g, rec.pipeline, name, capture, str(source)), [name]
+
+    return job
+
+
+def _print_capture(capture) -> None:
+    refused = ", ".join(f"{n} {why}" for why, n in capture.refused.most_common())
+    print(f"Looked at {capture.searched} frames: {capture.with_face} with a face, {capture.person_faces} faces of "
+          f"this person" + (f" ({refused})" if refused else ""))
+    print(f"Kept {counted(len(capture.chosen), 'face')}, as different from each other as were seen "
+          f"(mean distance {capture.diversity:.2f}, mean sharpness {capture.sharpness:.0f}):")
+    for c in capture.chosen:
+        q = c.quality
+        print(f"  at {capture.at(c):6.1f} s: {q.size:.0f} px wide, sharpness {q.sharpness:.0f}, yaw {q.yaw:+.2f}")
 
 
 def _faces_file(args, rec) -> dict | None:
@@ -42,6 +104,8 @@ def _enrolment(args):
     from ..identity.enrolment import enrol_clusters, enrol_named_faces
     from ..people_folders import passed_over, read_people
 
+    if args.from_video is not None or args.camera is not None:
+        return _filmed(args)
     if args.from_clusters:
         names, rows = _cluster_names(args.name), read_rows(args.from_clusters)
         return lambda g, rec: (enrol_clusters(g, rec.pipeline, rows, names, faces=_faces_file(args, rec)),
@@ -68,7 +132,7 @@ def cmd_enrol(args) -> int:
     path = Path(args.gallery)
     rec = Recognizer.for_gallery(path, args.model, args.false_accept)
     draft = rec.identifier  # embedded into without the lock: photos take long, other writers wait for none of it
-    before = None if args.people_dir else len(draft.labels)  # clusters and names add; a folder replaces
+    before = None if args.people_dir else len(draft.labels)  # clusters, names and filming add; a folder replaces
     t = time.perf_counter()
     notes, enrolled = enrol(draft, rec)
     for note in notes:
@@ -138,7 +202,16 @@ def add_commands(sub, command) -> None:
     e.add_argument("--names", metavar="NAMES.csv", help="with --from-parquet: who is in which photo, as CSV "
                    "columns path,name (and face, where a photo holds several)")
     e.add_argument("--name", action="append", metavar="N=NAME", help="with --from-clusters: cluster N is NAME "
-                   "(repeat for more; a name given twice gets both clusters)")
+                   "(repeat for more; a name given twice gets both clusters); with --from-video or --camera: "
+                   "who is filmed")
+    e.add_argument("--from-video", metavar="VIDEO", help="enrol the one person in view in a video file")
+    e.add_argument("--camera", metavar="INDEX_OR_URL", help="film the one person in view with this camera "
+                   "(an index, or an rtsp:// or http:// stream)")
+    e.add_argument("--seconds", type=POSITIVE, help="how long to film (default 10 for a camera; a video: to its end)")
+    e.add_argument("--start", type=number(0, low_open=False), default=0.0, metavar="SECONDS",
+                   help="with --from-video: start this far in")
+    e.add_argument("--faces", type=whole(1, 100), default=10, help="faces to keep (default 10)")
+    e.add_argument("--save-faces", metavar="DIR", help="write the chosen faces here as pictures, to look at")
     e.add_argument("--model", help="embedding model (default: the gallery's, or 'default' for a new one)")
     e.add_argument("--false_accept", type=SHARE, default=None,
                    help="share of stranger faces the gallery may name (default 0.01)")

@@ -9,6 +9,7 @@ import numpy as np
 from ..errors import FacerecError
 from ..pipeline import FaceChoice, FacePipeline
 from ..wording import counted
+from .enrolment_checks import left_out_strays
 from .protocol import person_name
 
 
@@ -21,9 +22,10 @@ def person_reference(files, known: np.ndarray) -> np.ndarray | None:
     return pool.mean(axis=0) if len(pool) else None
 
 
-def choose_person_faces(name: str, files, known: np.ndarray) -> tuple[list, list, list, list]:
+def choose_person_faces(name: str, files, known: np.ndarray, pipeline=None) -> tuple[list, list, list, list]:
     """(embeddings, sources, notes, masked renderings): the person's face in each of their photos
-    (FileFaces); a rendering is zeros where the files were embedded without them."""
+    (FileFaces); a rendering is zeros where the files were embedded without them.  With a
+    pipeline, a face too small or too blurred to help is refused (enrolment_checks)."""
     ref = person_reference(files, known)
     chosen, sources, notes, masked = [], [], [], []
     for ff in files:
@@ -31,6 +33,10 @@ def choose_person_faces(name: str, files, known: np.ndarray) -> tuple[list, list
             notes.append(f"{ff.path}: {ff.error or 'no face found'}; skipped")
             continue
         j = ff.choose(FaceChoice.CLOSEST, ref)[0]
+        problem = _problem(pipeline, ff, j) if pipeline is not None else ""
+        if problem:
+            notes.append(f"{ff.path}: the face is {problem}; not enrolled")
+            continue
         if len(ff) > 1:
             at = ", ".join(str(int(v)) for v in ff.boxes[j])
             how = f"the one at {at} (closest to {name}'s other photos)" if ref is not None else f"the central one at {at}"
@@ -39,6 +45,16 @@ def choose_person_faces(name: str, files, known: np.ndarray) -> tuple[list, list
         sources.append(ff.path)
         masked.append(np.zeros_like(ff.embeddings[j]) if ff.masked_embeddings is None else ff.masked_embeddings[j])
     return chosen, sources, notes, masked
+
+
+def _problem(pipeline, ff, j: int) -> str:
+    from ..images import UnreadableImage, load_image
+    from .enrolment_checks import quality_problem
+
+    try:
+        return quality_problem(pipeline, load_image(ff.path), ff.boxes[j], ff.landmarks[j])
+    except UnreadableImage as exc:  # changed since it was embedded
+        return f"unreadable now ({exc})"
 
 
 def enrol_people(gallery, pipeline, people, progress: bool = True) -> list[str]:
@@ -50,12 +66,29 @@ def enrol_people(gallery, pipeline, people, progress: bool = True) -> list[str]:
     for name, paths in people:
         # Each face also rendered masked, for masked faces to be compared with (Gallery.masked_side).
         files = pipeline.files(list(paths), progress=progress, masked_renderings=True)
-        chosen, sources, found, masked = choose_person_faces(name, files, gallery.faces_of(name))
-        notes += found
+        chosen, sources, found, masked = choose_person_faces(name, files, gallery.faces_of(name), pipeline)
+        chosen, sources, masked, strays = left_out_strays(name, chosen, sources, masked, np.zeros((0, 1)),
+                                                          pipeline.embedder)
+        notes += found + strays
         if not chosen:
             notes.append(f"{name}: no usable face; not enrolled")
             continue
         gallery.enrol(name, np.stack(chosen), sources, np.stack(masked))
+    return notes
+
+
+def enrol_capture(gallery, pipeline, name: str, capture, source: str) -> list[str]:
+    """Add the faces a camera or video capture chose (video.capture.Capture) to a person, each also
+    rendered masked; a face far from the person's other faces is left out.  Returns notes."""
+    person_name(name)
+    chosen = capture.chosen
+    masked = [pipeline.masked_renderings(c.crop, *(a[None] for a in c.in_crop()))[0] for c in chosen]
+    sources = [f"{source} at {capture.at(c):.1f} s" for c in chosen]
+    kept, sources, masked, notes = left_out_strays(name, [c.embedding for c in chosen], sources, masked,
+                                                   gallery.faces_of(name), pipeline.embedder)
+    if not kept:
+        raise FacerecError(f"{name}: every face filmed is far from the faces enrolled for {name}: not enrolled")
+    gallery.add(name, np.stack(kept), sources, np.stack(masked))
     return notes
 
 

@@ -1,0 +1,53 @@
+"""What keeps a gallery from being poisoned: faces too small or too blurred to help are refused,
+and a face far from the rest of its person's faces (a photo of someone else in their folder, the
+wrong person filmed) is left out, each with a note saying why.
+
+"Far" is the model's split distance (video.tracking.split_distance: farther than 99% of pairs of
+photos of one person come), measured from the mean of the person's other faces, which is nearer a
+true face than any one photo is; it takes two other faces that agree to say which one is wrong.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+
+def quality_problem(pipeline, image: np.ndarray, box, landmarks) -> str:
+    """Why one face is not worth enrolling ('' when it is): detection.quality's measures on the chip
+    the model would embed."""
+    from ..detection.quality import measure
+
+    chip = pipeline.chips(image, [box], [landmarks])[0]
+    return measure(chip, box, landmarks).problem
+
+
+def strays(embeddings: np.ndarray, limit: float, known: np.ndarray | None = None) -> list[tuple[int, float]]:
+    """(index, distance) of each new face (embeddings, N x D) farther than limit from the mean of the
+    person's other faces (the other new ones and known, K x D), when those number two or more."""
+    x = np.asarray(embeddings, np.float32)
+    pool = x if known is None or not len(known) else np.concatenate([x, np.asarray(known, np.float32)])
+    out = []
+    for i in range(len(x)):
+        others = np.delete(pool, i, axis=0)
+        if len(others) < 2:
+            continue
+        centre = others.mean(axis=0)
+        centre /= max(float(np.linalg.norm(centre)), 1e-12)
+        d = float(np.linalg.norm(x[i] - centre))
+        if d > limit:
+            out.append((i, d))
+    return out
+
+
+def left_out_strays(name: str, embeddings, sources, masked, known, embedder) -> tuple[list, list, list, list]:
+    """(embeddings, sources, masked renderings, notes) with the person's stray faces left out."""
+    from ..video.tracking import split_distance
+
+    limit = split_distance(embedder)
+    far = dict(strays(np.asarray(embeddings), limit, known))
+    notes = [f"{sources[i]}: far from {name}'s other faces (distance {d:.2f}; one person is rarely over "
+             f"{limit:.2f}): left out, a photo of someone else?" for i, d in far.items()]
+    keep = [i for i in range(len(embeddings)) if i not in far]
+    if len(embeddings) == 2 and not len(known) and float(np.linalg.norm(embeddings[0] - embeddings[1])) > limit:
+        notes.append(f"{name}: the two faces look like two people (distance "
+                     f"{float(np.linalg.norm(embeddings[0] - embeddings[1])):.2f}); both enrolled, check them")
+    return [embeddings[i] for i in keep], [sources[i] for i in keep], [masked[i] for i in keep], notes

@@ -1,0 +1,233 @@
+"""Enrolling a person from a camera or a video: follow the one person in view, keep the faces worth
+enrolling, as many different from each other as there are.
+
+Frames in, no I/O (the command reads a file or a camera with video.sources, the service gives its
+camera's frames): every ``every``-th frame is searched, each face is followed across frames by the
+real-time tool's Tracker and embedded.  The person is the track seen most, joined by every other
+face of the same person (within the model's same-person split distance of it: someone who left the
+picture and came back).  Of their faces, those too small, too blurred or turned too far
+(detection.quality) are refused; of the rest, the sharpest frontal one is kept first and then, one
+at a time, the face farthest (by embedding) from every face kept so far: other poses, expressions
+and light, rather than twenty copies of one moment.
+"""
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..errors import FacerecError
+from .tracking import Tracker, split_distance
+
+MAX_CANDIDATES = 600  # faces kept to choose from; a longer recording keeps every other one
+CROWDED = 0.5         # refused when two or more people are in view in more than this share of frames
+MARGIN = 0.6          # a kept face's crop: its box grown by this much of its size on each side
+
+
+@dataclass
+class Candidate:
+    """One face seen: where (frame, box, landmarks, track), its embedding and quality, and a crop of
+    the frame around it (crop_origin: the crop's top-left corner in the frame)."""
+
+    frame: int
+    track: int
+    box: np.ndarray
+    landmarks: np.ndarray
+    embedding: np.ndarray
+    quality: object
+    crop: np.ndarray
+    crop_origin: np.ndarray
+
+    def in_crop(self) -> tuple[np.ndarray, np.ndarray]:
+        """(box, landmarks) in the crop's coordinates."""
+        return self.box - np.tile(self.crop_origin, 2), self.landmarks - self.crop_origin
+
+
+@dataclass
+class Capture:
+    """The chosen faces and what was seen: frames searched, frames with a face, frames with two or
+    more people, the person's faces refused by reason; diversity: the mean distance between the
+    chosen faces' embeddings."""
+
+    chosen: list
+    searched: int = 0
+    with_face: int = 0
+    crowded: int = 0
+    refused: Counter = field(default_factory=Counter)
+    person_faces: int = 0
+    fps: float = 0.0  # the source's, when known: a face's time is its frame / fps
+
+    def at(self, face: Candidate) -> float:
+        """When a face was seen, in seconds from the source's start (its frame number without fps)."""
+        return face.frame / self.fps if self.fps else float(face.frame)
+
+    @property
+    def diversity(self) -> float:
+        return mean_distance([c.embedding for c in self.chosen])
+
+    @property
+    def sharpness(self) -> float:
+        return float(np.mean([c.quality.sharpness for c in self.chosen])) if self.chosen else 0.0
+
+
+def mean_distance(vectors) -> float:
+    """The mean distance between every two of some embeddings (0 for fewer than two)."""
+    x = np.asarray(vectors, np.float32)
+    if len(x) < 2:
+        return 0.0
+    d = np.linalg.norm(x[:, None] - x[None], axis=2)
+    return float(d[np.triu_indices(len(x), 1)].mean())
+
+
+class FaceCapture:
+    """Frames of one person in (add), the faces worth enrolling out (result).
+
+    >>> capture = FaceCapture(pipeline)                       # doctest: +SKIP
+    >>> for i, frame in enumerate(frames): capture.add(frame, i)
+    >>> capture.result(faces=10).chosen                       # doctest: +SKIP
+    """
+
+    def __init__(self, pipeline, every: int = 3):
+        self.pipeline, self.every = pipeline, max(1, int(every))
+        self.tracker = Tracker(max_missed=3 * self.every)
+        self.split = split_distance(pipeline.embedder)
+        self.candidates: list[Candidate] = []
+        self.seen = Capture([])
+
+    def add(self, frame: np.ndarray, index: int) -> int:
+        """Look at one uint8 RGB frame (only every ``every``-th is searched); returns the number
+        of good faces seen so far, for progress."""
+        if index % self.every:
+            return self.good_so_far
+        from ..detection.quality import MIN_SIZE, measure
+
+        det = self.pipeline.detect(frame)
+        self.seen.searched += 1
+        if len(det):
+            self.seen.with_face += 1
+            widths = det.boxes[:, 2] - det.boxes[:, 0]
+            self.seen.crowded += int(np.sum(widths >= max(MIN_SIZE, 0.5 * widths.max())) >= 2)
+            self.tracker.update(index, det.boxes, det.landmarks)
+            chips = self.pipeline.chips(frame, det.boxes, det.landmarks)
+            vectors = self.pipeline.embedder.embed(chips)
+            for box, marks, chip, vector in zip(det.boxes, det.landmarks, chips, vectors):
+                crop, origin = _crop(frame, box)
+                self.candidates.append(Candidate(index, self._track_of(box, index), np.asarray(box, np.float32),
+                                                 np.asarray(marks, np.float32), vector, measure(chip, box, marks),
+                                                 crop, origin))
+        if len(self.candidates) > MAX_CANDIDATES:
+            self.candidates = self.candidates[::2]
+        return self.good_so_far
+
+    @property
+    def good_so_far(self) -> int:
+        return sum(not c.quality.problem for c in self.candidates)
+
+    def _track_of(self, box, index: int) -> int:
+        for t in self.tracker.tracks:
+            if t.last_seen == index and np.allclose(t.box, box):
+                return t.id
+        return -1
+
+    def result(self, faces: int = 10, min_faces: int = 3) -> Capture:
+        """The chosen faces (at most ``faces``); FacerecError when nobody, or two people most of
+        the time, were in view, or fewer than min_faces good faces of the person were seen."""
+        seen = self.seen
+        if not seen.with_face:
+            raise FacerecError(f"no face seen in {seen.searched} frames looked at: is anyone in view?")
+        if seen.crowded > CROWDED * seen.with_face:
+            raise FacerecError(f"two or more people were in view in {seen.crowded} of {seen.with_face} frames with "
+                               f"a face: film one person at a time")
+        person = self.person()
+        good = [c for c in person if not c.quality.problem]
+        seen.person_faces = len(person)
+        seen.refused = Counter(c.quality.problem.split(" (")[0] for c in person if c.quality.problem)
+        if len(good) < min_faces:
+            why = ", ".join(f"{n} {reason}" for reason, n in seen.refused.most_common()) or "none refused"
+            raise FacerecError(f"only {len(good)} good faces seen (need {min_faces}) of {len(person)} of this "
+                               f"person ({why}): come closer, hold still, face the camera, or give more light")
+        seen.chosen = choose_diverse(good, faces)
+        return seen
+
+    def person(self) -> list[Candidate]:
+        """The faces of the person seen most: their longest track and every face near it."""
+        counts = Counter(c.track for c in self.candidates if c.track >= 0)
+        main = counts.most_common(1)[0][0] if counts else None
+        ref = [c.embedding for c in self.candidates if c.track == main] or [self.candidates[0].embedding]
+        centre = np.mean(ref, axis=0)
+        centre /= max(float(np.linalg.norm(centre)), 1e-12)
+        return [c for c in self.candidates if float(np.linalg.norm(c.embedding - centre)) <= self.split]
+
+
+def choose_diverse(good: list, n: int) -> list:
+    """The sharpest frontal face, then again and again the face farthest from all those chosen."""
+    first = max(good, key=lambda c: c.quality.sharpness * (1 - abs(c.quality.yaw)))
+    chosen = [first]
+    x = np.asarray([c.embedding for c in good], np.float32)
+    nearest = np.linalg.norm(x - first.embedding, axis=1)
+    while len(chosen) < min(n, len(good)):
+        k = int(np.argmax(nearest))
+        if nearest[k] <= 1e-6:
+            break  # only copies of faces already chosen are left
+        chosen.append(good[k])
+        nearest = np.minimum(nearest, np.linalg.norm(x - good[k].embedding, axis=1))
+    return sorted(chosen, key=lambda c: c.frame)
+
+
+def _crop(frame: np.ndarray, box) -> tuple[np.ndarray, np.ndarray]:
+    """A copy of the frame around a face (its box grown by MARGIN per side) and the crop's corner."""
+    x1, y1, x2, y2 = np.asarray(box, np.float64)
+    mx, my = (x2 - x1) * MARGIN, (y2 - y1) * MARGIN
+    h, w = frame.shape[:2]
+    left, top = int(max(0, x1 - mx)), int(max(0, y1 - my))
+    right, bottom = int(min(w, x2 + mx)), int(min(h, y2 + my))
+    return frame[top:bottom, left:right].copy(), np.array([left, top], np.float32)
+
+
+def record(source: str, pipeline, seconds: float | None = None, start: float = 0.0, faces: int = 10,
+           on_progress=None) -> Capture:
+    """FaceCapture over a camera, stream or video file (video.sources.FrameSource): from start
+    seconds in, for seconds (a file: to its end by default); on_progress(seconds_left, good_faces)
+    after each frame looked at."""
+    from .sources import FrameSource
+
+    src = FrameSource(str(source))
+    capture, first, last = FaceCapture(pipeline), int(start * src.fps), None
+    if seconds is not None:
+        last = first + max(1, int(seconds * src.fps))
+    recorded = False  # the seconds asked for were all seen
+    try:
+        for index, frame in src:
+            if last is not None and index >= last:
+                recorded = True
+                break
+            if index >= first:
+                good = capture.add(np.ascontiguousarray(frame[:, :, ::-1]), index)
+                if on_progress is not None and (index - first) % capture.every == 0:
+                    on_progress(None if last is None else (last - index) / src.fps, good)
+    finally:
+        src.close()
+    if src.live and not recorded:  # a camera that stopped before the time was up
+        raise FacerecError(src.stopped_early() or f"{source}: stopped delivering frames")
+    result = capture.result(faces)
+    result.fps = src.fps
+    return result
+
+
+def save_faces(chosen: list, folder, name: str):
+    """Write the chosen faces' crops into folder as NAME_01.png, NAME_02.png ... (numbers already
+    taken are skipped: nothing there is replaced); returns the folder."""
+    from pathlib import Path
+
+    from ..images import atomic_save_image
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    n = 0
+    for c in chosen:
+        n += 1
+        while (folder / f"{name}_{n:02d}.png").exists():
+            n += 1
+        atomic_save_image(folder / f"{name}_{n:02d}.png", c.crop)
+    return folder
