@@ -77,18 +77,25 @@ def enrol_people(gallery, pipeline, people, progress: bool = True) -> list[str]:
     return notes
 
 
-def enrol_capture(gallery, pipeline, name: str, capture, source: str) -> list[str]:
-    """Add the faces a camera or video capture chose (video.capture.Capture) to a person, each also
-    rendered masked; a face far from the person's other faces is left out.  Returns notes."""
+def filmed_faces(pipeline, name: str, capture, source: str, known: np.ndarray) -> tuple:
+    """(embeddings N x D, sources, masked renderings N x D, notes) of the faces a camera or video
+    capture chose (video.capture.Capture), each also rendered masked; a face far from the person's
+    other faces (known, and the rest filmed) is left out."""
     person_name(name)
     chosen = capture.chosen
     masked = [pipeline.masked_renderings(c.crop, *(a[None] for a in c.in_crop()))[0] for c in chosen]
     sources = [f"{source} at {capture.at(c):.1f} s" for c in chosen]
-    kept, sources, masked, notes = left_out_strays(name, [c.embedding for c in chosen], sources, masked,
-                                                   gallery.faces_of(name), pipeline.embedder)
+    kept, sources, masked, notes = left_out_strays(name, [c.embedding for c in chosen], sources, masked, known,
+                                                   pipeline.embedder)
     if not kept:
         raise FacerecError(f"{name}: every face filmed is far from the faces enrolled for {name}: not enrolled")
-    gallery.add(name, np.stack(kept), sources, np.stack(masked))
+    return np.stack(kept), sources, np.stack(masked), notes
+
+
+def enrol_capture(gallery, pipeline, name: str, capture, source: str) -> list[str]:
+    """Add the faces a capture chose to a person of gallery (filmed_faces); returns notes."""
+    vectors, sources, masked, notes = filmed_faces(pipeline, name, capture, source, gallery.faces_of(name))
+    gallery.add(name, vectors, sources, masked)
     return notes
 
 

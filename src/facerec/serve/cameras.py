@@ -61,6 +61,7 @@ class Camera:
         self._last_frame_at: float | None = None
         self._times: collections.deque = collections.deque(maxlen=600)
         self._stop = threading.Event()
+        self._taps: list = []  # queues of recordings in progress (recording), each given every frame
         self._thread = threading.Thread(target=self._track, name=f"camera-{name}-track", daemon=True)
 
     def start(self) -> "Camera":
@@ -86,6 +87,9 @@ class Camera:
             if item is None:
                 continue
             gen, number, frame = item
+            for tap in list(self._taps):
+                if not tap.full():  # a recording that falls behind misses frames, never holds this one up
+                    tap.put_nowait((number, frame))
             if gen != generation:  # reopened or looped: earlier faces have left
                 if tracker is not None:
                     self._publish(appearances.ended(tracker.close()))
@@ -116,6 +120,25 @@ class Camera:
         for event, track in events:
             thumb = thumbnail_jpeg(frame, track.box) if frame is not None and event["type"] == "appeared" else None
             self.bus.publish(event, thumb)
+
+    def recording(self, seconds: float):
+        """The frames (number, BGR) this camera reads in the next seconds, as they come; FacerecError
+        when none comes for read_timeout seconds (the camera is down)."""
+        import queue
+
+        tap: queue.Queue = queue.Queue(maxsize=32)
+        self._taps.append(tap)
+        try:
+            end = time.monotonic() + seconds
+            while time.monotonic() < end:
+                try:
+                    yield tap.get(timeout=min(self.read_timeout, max(0.05, end - time.monotonic() + 1)))
+                except queue.Empty:
+                    if time.monotonic() < end:
+                        raise FacerecError(f"camera {self.name} sent no frame for {self.read_timeout:g} s "
+                                           f"({self.feed.last_error or self.feed.state})") from None
+        finally:
+            self._taps.remove(tap)
 
     # --- health ----------------------------------------------------------------------------
 

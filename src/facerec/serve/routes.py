@@ -48,6 +48,17 @@ def gallery(service, guard) -> APIRouter:
     async def people():
         return {"people": service.gallery.people(), "acceptance_distance": service.gallery.acceptance_distance()}
 
+    @router.post("/v1/people/{name}/from-camera/{camera}",
+                 summary="Enrol the person in front of a camera: a few seconds of it, the good faces as "
+                         "different as were seen (preview=true: show them, enrol nothing; capture=ID: "
+                         "enrol the faces that preview showed)")
+    async def from_camera(name: str, camera: str, seconds: float = Query(5.0, gt=0, le=30),
+                          faces: int = Query(10, ge=1, le=100), preview: bool = False,
+                          capture: str | None = None):
+        if preview:
+            return await asyncio.to_thread(service.filming.preview, name, camera, seconds, faces)
+        return await asyncio.to_thread(service.filming.enrol, name, camera, capture, seconds, faces)
+
     @router.post("/v1/people/{name:path}",
                  summary="Enrol a person, or add photos to one (replace=true: replace their photos)")
     async def enrol(name: str, photos: list[UploadFile] = File(..., description="one face photo or more"),

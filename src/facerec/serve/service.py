@@ -46,6 +46,7 @@ class Service:
         from ..recognizer import Recognizer
         from .cameras import Camera
         from .events import EventBus
+        from .filming import Filming
         from .inference import ModelWorker, SharedDetector, SharedEmbedder
         from .live_gallery import LiveGallery
 
@@ -74,6 +75,7 @@ class Service:
         except BaseException:
             self.close()
             raise
+        self.filming = Filming(self)
         self.started = time.time()
 
     def start(self) -> "Service":
