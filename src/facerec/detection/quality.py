@@ -31,11 +31,20 @@ class FaceQuality:
     roll: float
 
     @property
-    def problem(self) -> str:
+    def unusable(self) -> str:
+        """Why the face is too poor to help recognise anyone ('' when it is not): size, blur."""
         if self.size < MIN_SIZE:
             return f"too small ({self.size:.0f} px wide, under {MIN_SIZE})"
         if self.sharpness < SHARP:
             return f"too blurred (sharpness {self.sharpness:.0f}, under {SHARP:.0f})"
+        return ""
+
+    @property
+    def problem(self) -> str:
+        """unusable, or turned too far: a photo in profile still helps, but filming someone has
+        frontal faces enough to keep only those."""
+        if self.unusable:
+            return self.unusable
         if abs(self.yaw) > MAX_YAW or abs(self.roll) > MAX_ROLL:
             return f"turned too far from the camera (yaw {self.yaw:+.2f}, roll {self.roll:+.0f} degrees)"
         return ""

@@ -12,12 +12,12 @@ import numpy as np
 
 
 def quality_problem(pipeline, image: np.ndarray, box, landmarks) -> str:
-    """Why one face is not worth enrolling ('' when it is): detection.quality's measures on the chip
-    the model would embed."""
+    """Why one face of a photo is not worth enrolling ('' when it is): too small or too blurred by
+    detection.quality's measures on the chip the model would embed (a turned face still helps)."""
     from ..detection.quality import measure
 
     chip = pipeline.chips(image, [box], [landmarks])[0]
-    return measure(chip, box, landmarks).problem
+    return measure(chip, box, landmarks).unusable
 
 
 def strays(embeddings: np.ndarray, limit: float, known: np.ndarray | None = None) -> list[tuple[int, float]]:
