@@ -8,6 +8,12 @@ import pytest
 from faces import astronaut, sample
 
 
+@pytest.fixture(autouse=True)
+def _no_progress_lines(monkeypatch):
+    """Progress lines come every 10 s when piped: on a slow machine the one-line checks would see them."""
+    monkeypatch.setenv("FACEREC_PROGRESS_EVERY", "inf")
+
+
 def _clip(path, photos, seconds_each=1.0):
     from facerec.demo import render_clip
 
@@ -93,3 +99,12 @@ def test_photo_enrolment_refuses_bad_faces_and_leaves_out_a_photo_of_someone_els
     assert "biden.jpg: far from Obama's other faces" in out and "left out" in out
     assert "blurred.jpg: the face is too blurred" in out
     assert dict(Gallery.load(tmp_path / "g.npz").people()) == {"Obama": 3}
+
+
+def test_filming_says_how_long_is_left_and_how_many_good_faces(tmp_path, capsys, monkeypatch, default_embedder):
+    monkeypatch.setenv("FACEREC_PROGRESS_EVERY", "0")  # a line at every step, as a terminal's bar would show
+    clip = _clip(tmp_path / "obama.mp4", [sample("obama.jpg")], seconds_each=2.0)
+    assert _enrol(tmp_path / "g.npz", "--name", "Obama", "--from-video", clip, "--seconds", "1.5") == 0
+    lines = [line for line in capsys.readouterr().err.splitlines() if line.startswith("Filming Obama")]
+    assert lines and "s left" in lines[0] and lines[-1].endswith("good faces")
+    assert int(lines[-1].split()[-3]) >= 3

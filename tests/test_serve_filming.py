@@ -93,3 +93,21 @@ def test_the_page_films_shows_and_enrols(service, tmp_path):
                 browser.screenshot(os.path.join(shots, "serve_page_filmed_enrolled.png"))
     finally:
         browser.close()
+
+
+def test_an_uploaded_photo_too_blurred_to_help_is_refused_with_its_reason(tmp_path, default_embedder):
+    import io
+
+    import cv2
+    from fastapi.testclient import TestClient
+    from PIL import Image
+
+    from facerec.serve.app import create_app
+    from facerec.serve.service import Service
+
+    svc = Service(make_gallery(tmp_path / "people.npz", default_embedder))
+    blurred = io.BytesIO()
+    Image.fromarray(cv2.GaussianBlur(astronaut(), (0, 0), 4)).save(blurred, format="JPEG")
+    with TestClient(create_app(svc)) as client:
+        r = client.post("/v1/people/Eileen_Collins", files=[("photos", ("eileen.jpg", blurred.getvalue(), "image/jpeg"))])
+    assert r.status_code == 422 and "too blurred" in r.json()["detail"], r.text

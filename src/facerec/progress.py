@@ -12,6 +12,11 @@ class _Lines:
         self.total, self.desc, self.unit, self.every = total, desc, unit, every
         self.n = 0
         self.t0 = self.last = time.monotonic()
+        self.postfix = ""
+
+    def set_postfix_str(self, text: str) -> None:
+        """What to add to each line (tqdm's name for it): "3 s left, 12 good faces"."""
+        self.postfix = text
 
     def update(self, n: int = 1):
         self.n += n
@@ -23,7 +28,8 @@ class _Lines:
     def _say(self, now):
         of = f"/{self.total}" if self.total else ""
         pct = f" ({100 * self.n / self.total:.0f}%)" if self.total else ""
-        print(f"{self.desc}: {self.n}{of} {self.unit}{pct}, {now - self.t0:.0f} s", file=sys.stderr, flush=True)
+        extra = f"; {self.postfix}" if self.postfix else ""
+        print(f"{self.desc}: {self.n}{of} {self.unit}{pct}, {now - self.t0:.0f} s{extra}", file=sys.stderr, flush=True)
 
     def close(self):
         if self.n and time.monotonic() - self.t0 >= self.every:

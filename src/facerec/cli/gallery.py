@@ -61,11 +61,11 @@ def _filmed(args):
 
     def job(g, rec):
         bar = progress(None, f"Filming {name}", unit="frame")
-        say = getattr(bar, "set_postfix_str", None)
         try:
             capture = record(source, rec.pipeline, seconds, args.start, args.faces,
-                                  on_progress=lambda left, good: (bar.update(), say and say(
-                                      (f"{left:.0f} s left, " if left is not None else "") + f"{good} good faces")))
+                             on_progress=lambda left, good: (bar.set_postfix_str(
+                                 (f"{left:.0f} s left, " if left is not None else "") + f"{good} good faces"),
+                                 bar.update()))
         finally:
             bar.close()
         _print_capture(capture)

@@ -22,10 +22,10 @@ def person_reference(files, known: np.ndarray) -> np.ndarray | None:
     return pool.mean(axis=0) if len(pool) else None
 
 
-def choose_person_faces(name: str, files, known: np.ndarray, pipeline=None) -> tuple[list, list, list, list]:
+def choose_person_faces(name: str, files, known: np.ndarray, problem=None) -> tuple[list, list, list, list]:
     """(embeddings, sources, notes, masked renderings): the person's face in each of their photos
-    (FileFaces); a rendering is zeros where the files were embedded without them.  With a
-    pipeline, a face too small or too blurred to help is refused (enrolment_checks)."""
+    (FileFaces); a rendering is zeros where the files were embedded without them.  problem(ff, j):
+    why face j of a photo is not worth enrolling ('' when it is; enrolment_checks), if given."""
     ref = person_reference(files, known)
     chosen, sources, notes, masked = [], [], [], []
     for ff in files:
@@ -33,9 +33,9 @@ def choose_person_faces(name: str, files, known: np.ndarray, pipeline=None) -> t
             notes.append(f"{ff.path}: {ff.error or 'no face found'}; skipped")
             continue
         j = ff.choose(FaceChoice.CLOSEST, ref)[0]
-        problem = _problem(pipeline, ff, j) if pipeline is not None else ""
-        if problem:
-            notes.append(f"{ff.path}: the face is {problem}; not enrolled")
+        why = problem(ff, j) if problem is not None else ""
+        if why:
+            notes.append(f"{ff.path}: the face is {why}; not enrolled")
             continue
         if len(ff) > 1:
             at = ", ".join(str(int(v)) for v in ff.boxes[j])
@@ -47,14 +47,18 @@ def choose_person_faces(name: str, files, known: np.ndarray, pipeline=None) -> t
     return chosen, sources, notes, masked
 
 
-def _problem(pipeline, ff, j: int) -> str:
+def file_problem(pipeline):
+    """problem(ff, j) for choose_person_faces, for photo files: each read again to measure its face."""
     from ..images import UnreadableImage, load_image
     from .enrolment_checks import quality_problem
 
-    try:
-        return quality_problem(pipeline, load_image(ff.path), ff.boxes[j], ff.landmarks[j])
-    except UnreadableImage as exc:  # changed since it was embedded
-        return f"unreadable now ({exc})"
+    def problem(ff, j: int) -> str:
+        try:
+            return quality_problem(pipeline, load_image(ff.path), ff.boxes[j], ff.landmarks[j])
+        except UnreadableImage as exc:  # changed since it was embedded
+            return f"unreadable now ({exc})"
+
+    return problem
 
 
 def enrol_people(gallery, pipeline, people, progress: bool = True) -> list[str]:
@@ -66,7 +70,8 @@ def enrol_people(gallery, pipeline, people, progress: bool = True) -> list[str]:
     for name, paths in people:
         # Each face also rendered masked, for masked faces to be compared with (Gallery.masked_side).
         files = pipeline.files(list(paths), progress=progress, masked_renderings=True)
-        chosen, sources, found, masked = choose_person_faces(name, files, gallery.faces_of(name), pipeline)
+        chosen, sources, found, masked = choose_person_faces(name, files, gallery.faces_of(name),
+                                                             file_problem(pipeline))
         chosen, sources, masked, strays = left_out_strays(name, chosen, sources, masked, np.zeros((0, 1)),
                                                           pipeline.embedder)
         notes += found + strays

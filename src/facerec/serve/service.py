@@ -146,6 +146,7 @@ class Service:
         """Add (or with replace, set) a person's faces from (label, field, image file bytes) photos,
         each decoded in turn and let go once its faces are found (Refused when one is no image)."""
         from ..identity.enrolment import choose_person_faces
+        from ..identity.enrolment_checks import left_out_strays, quality_problem
         from .uploads import decode_image
 
         self.check_name(name)
@@ -153,16 +154,21 @@ class Service:
             raise Refused(400, "send one or more photos in the form field 'photos'")
         if len(photos) > self.limits.max_photos:
             raise Refused(413, f"{len(photos)} photos: at most {self.limits.max_photos} per request")
-        files = []
+        files, problems = [], {}
+        pipeline = self.recognizer.pipeline
         for label, field, data in photos:
             with self.photo_slot():
-                files.append(self.recognizer.pipeline.faces(decode_image(data, self.limits.max_pixels, field),
-                                                            path=label, masked_renderings=True))
+                image = decode_image(data, self.limits.max_pixels, field)
+                files.append(pipeline.faces(image, path=label, masked_renderings=True))
+                problems[id(files[-1])] = [quality_problem(pipeline, image, b, m)
+                                           for b, m in zip(files[-1].boxes, files[-1].landmarks)]
         known = self.gallery.current.faces_of(name) if not replace else np.zeros((0, self.embedder.dim), np.float32)
-        vectors, sources, notes, masked = choose_person_faces(name, files, known)
+        vectors, sources, notes, masked = choose_person_faces(name, files, known, lambda ff, j: problems[id(ff)][j])
+        vectors, sources, masked, strays = left_out_strays(name, vectors, sources, masked, known, self.embedder)
+        notes += strays
         if not vectors:
-            raise Refused(422, f"no face found in {'the photo' if len(photos) == 1 else 'any of the photos'}; "
-                               f"{name} not enrolled")
+            raise Refused(422, f"no usable face in {'the photo' if len(photos) == 1 else 'any of the photos'}; "
+                               f"{name} not enrolled" + (f" ({'; '.join(notes)})" if notes else ""))
         try:
             result = self.gallery.add(name, np.stack(vectors), sources, replace=replace, masked=np.stack(masked))
         except OSError as exc:
