@@ -84,6 +84,8 @@ def test_options_of_filming_are_checked_before_any_work(tmp_path, capsys):
     assert "--name NAME" in capsys.readouterr().err
     assert _enrol(tmp_path / "g.npz", "people", "--seconds", "3") == 1
     assert "go with --from-video" in capsys.readouterr().err
+    assert _enrol(tmp_path / "g.npz", "--camera", "0", "--name", "X", "--start", "2") == 1
+    assert "--start goes with --from-video" in capsys.readouterr().err
 
 
 def test_photo_enrolment_refuses_bad_faces_and_leaves_out_a_photo_of_someone_else(tmp_path, capsys, default_embedder):
@@ -106,5 +108,21 @@ def test_filming_says_how_long_is_left_and_how_many_good_faces(tmp_path, capsys,
     clip = _clip(tmp_path / "obama.mp4", [sample("obama.jpg")], seconds_each=2.0)
     assert _enrol(tmp_path / "g.npz", "--name", "Obama", "--from-video", clip, "--seconds", "1.5") == 0
     lines = [line for line in capsys.readouterr().err.splitlines() if line.startswith("Filming Obama")]
-    assert lines and "s left" in lines[0] and lines[-1].endswith("good faces")
-    assert int(lines[-1].split()[-3]) >= 3
+    assert lines and "s left" in lines[0] and lines[-1].endswith("good faces seen")
+    assert int(lines[-1].split()[-4]) >= 3
+
+
+def test_a_stray_among_few_photos_does_not_take_the_good_ones_with_it():
+    from facerec.identity.enrolment_checks import strays
+
+    rng = np.random.default_rng(0)
+    person = rng.normal(size=128)
+    faces = [v / np.linalg.norm(v) for v in (person + rng.normal(size=128) * 0.02 for _ in range(2))]
+    other = rng.normal(size=128)
+    assert [i for i, _ in strays(np.stack(faces + [other / np.linalg.norm(other)]), 0.4175)] == [2]
+
+
+def test_a_start_past_the_end_says_so(tmp_path, capsys, default_embedder):
+    clip = _clip(tmp_path / "obama.mp4", [sample("obama.jpg")], seconds_each=2.0)
+    assert _enrol(tmp_path / "g.npz", "--name", "Obama", "--from-video", clip, "--start", "30") == 1
+    assert "is only 2.0 s long" in capsys.readouterr().err

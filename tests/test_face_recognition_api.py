@@ -141,3 +141,21 @@ def test_finding_faces_leaves_the_warning_filters_as_they_were():
     before = list(warnings.filters)
     facerec.face_locations(sample("obama3.jpg")[::2, ::2].copy())  # a new size: new interpreters
     assert warnings.filters == before
+
+
+def test_edges_a_face_recognition_user_meets(default_embedder):
+    import facerec as fr
+
+    image = sample("obama.jpg")
+    faces = fr.detect_faces(image)
+    faces[0].box *= 4  # a caller's own arithmetic on a box does not change what is remembered
+    assert np.array_equal(fr.face_encodings(image, fr.face_locations(image)), fr.face_encodings(image))
+    one = fr.face_encodings(image)
+    assert fr.compare_faces(one, one) == [True]  # a (1, D) candidate, as face_encodings gives it
+    with pytest.raises(fr.FacerecError, match="not both"):
+        fr.compare_faces(one, one[0], tolerance=0.6, max_distance=0.4)
+    with pytest.raises(fr.FacerecError, match="outside what was measured"):
+        fr.compare_faces(one, one[0], tolerance=1.5)
+    batch = [image.copy(), sample("biden.jpg")]
+    boxes = fr.batch_face_locations(batch)
+    assert np.array_equal(fr.face_encodings(batch[0], boxes[0]), one)  # batch boxes match their faces too

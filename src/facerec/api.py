@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .detection.mtcnn import Face
 from .errors import FacerecError
 from .loaded import as_image, detections, embedder_for, is_loaded, load_image, pipeline_for, same_person_distance
 
@@ -18,7 +19,8 @@ def detect_faces(image, min_face_size: int = 20) -> list:
 
     >>> [f.box for f in detect_faces(load_image("group.jpg"))]       # doctest: +SKIP
     """
-    return detections(as_image(image), min_face_size).faces()
+    det = detections(as_image(image), min_face_size)  # remembered for later calls: the Faces get copies
+    return [Face(b.copy(), float(s), m.copy()) for b, s, m in zip(det.boxes, det.scores, det.landmarks)]
 
 
 def face_encodings(face_image, known_face_locations=None, num_jitters: int = 1, model="default",
@@ -67,6 +69,8 @@ def face_distance(face_encodings, face_to_compare) -> np.ndarray:
 
 def _distances(face_encodings, face_to_compare) -> np.ndarray:
     candidate = np.asarray(face_to_compare, np.float32)
+    if candidate.ndim == 2 and candidate.shape[0] == 1:  # face_encodings(img) itself, of a one-face photo
+        candidate = candidate[0]
     known = np.asarray(face_encodings, np.float32)
     if known.size == 0:  # an empty gallery: no distances (as face_recognition answers)
         return np.zeros(0, np.float32)
@@ -95,6 +99,9 @@ def compare_faces(known_face_encodings, face_encoding_to_check, tolerance: float
     """
     from .tolerance import distance_for_tolerance
 
+    if max_distance is not None and tolerance is not None:
+        raise FacerecError("give compare_faces a tolerance (face_recognition's scale) or a max_distance (facerec's), "
+                           "not both")
     if max_distance is not None:
         limit = float(max_distance)
     elif tolerance is not None:

@@ -47,7 +47,7 @@ def load_image_file(file, mode: str = "RGB") -> np.ndarray:
         try:
             with Image.open(file) as im:
                 rgb = pil_to_rgb(ImageOps.exif_transpose(im))
-        except (OSError, SyntaxError, ValueError) as exc:
+        except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
             raise FacerecError(f"not a readable image: {exc}") from exc
     if mode == "L":
         from PIL import Image
@@ -95,7 +95,7 @@ def face_locations(img, number_of_times_to_upsample: int = 1, model: str = "hog"
 
 def batch_face_locations(images, number_of_times_to_upsample: int = 1, batch_size: int = 128) -> list:
     """face_locations for each of a list of images (same-size images are detected together)."""
-    from .loaded import as_image, thread_detector
+    from .loaded import as_image, remembered, thread_detector
 
     size = _min_face_size(number_of_times_to_upsample)
     pixels = [as_image(im) for im in images]
@@ -103,7 +103,9 @@ def batch_face_locations(images, number_of_times_to_upsample: int = 1, batch_siz
     for s in range(0, len(pixels), max(1, int(batch_size))):
         part = pixels[s:s + max(1, int(batch_size))]
         found = thread_detector(size).detect_batch(part)
-        out += [[to_css(b, im.shape) for b in det.boxes] for im, det in zip(part, found)]
+        for im, det in zip(part, found):  # remembered, so face_encodings matches these boxes to their faces
+            remembered(("faces", size), im, lambda det=det: det)
+            out.append([to_css(b, im.shape) for b in det.boxes])
     return out
 
 

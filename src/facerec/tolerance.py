@@ -35,6 +35,9 @@ def distance_for_tolerance(tolerance: float, embedder) -> float:
     """The distance on embedder's scale as strict as face_recognition's tolerance; a model without
     a measured table takes the tolerance as it is (with a warning, once per model)."""
     model, tolerances, distances = _table()
+    if not tolerances[0] <= tolerance <= tolerances[-1]:
+        raise FacerecError(f"tolerance {tolerance:g} is outside what was measured ({tolerances[0]:g} to "
+                           f"{tolerances[-1]:g}; face_recognition's default is 0.6)")
     if embedder.name != model:
         _warn_once(embedder.name, f"model '{embedder.name}' has no measured face_recognition scale: "
                                   f"tolerance={tolerance} is used as a distance on its own scale")

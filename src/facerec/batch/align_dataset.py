@@ -243,16 +243,13 @@ def align_dataset(input_dir, output_dir, image_size: int = 160, margin: int = 32
     from ..detection.networks import tflite_graphs
 
     tflite_graphs()
-    # FaceNet names the file with a random number; a rerun writes the one an earlier run began
-    # (every crop is recorded again, those it skips included) rather than a second one.
-    earlier = sorted(output_dir.glob("bounding_boxes_[0-9][0-9][0-9][0-9][0-9].txt"), key=os.path.getmtime)
-    bb_path = earlier[-1] if earlier else output_dir / f"bounding_boxes_{random.randint(0, 99999):05d}.txt"
+    bb_path, writing = _boxes_file(output_dir)
     bar = progress_bar(len(tasks), "Aligning", enabled=progress)
     pool = None
     try:
         # Line-buffered: each record reaches the file as its image finishes, so a run that is
         # killed keeps the records of everything it wrote; skipped crops are recorded again.
-        with open(bb_path, "w", encoding="utf-8", buffering=1) as bb:
+        with open(writing, "w", encoding="utf-8", buffering=1) as bb:
             if workers == 1:
                 _init_worker(threads=os.cpu_count() or 1)
                 results = map(align_one, tasks)
@@ -265,6 +262,8 @@ def align_dataset(input_dir, output_dir, image_size: int = 160, margin: int = 32
             for r in results:
                 bar.update(1)
                 _record(r, bb, summary)
+        if writing != bb_path:
+            os.replace(writing, bb_path)  # the rerun finished: its records replace the earlier run's
     except OSError as exc:
         raise FacerecError(f"cannot write into {output_dir}: {exc.strerror or exc}; the crops written so "
                            f"far are kept, and a rerun continues from them") from None
@@ -275,6 +274,17 @@ def align_dataset(input_dir, output_dir, image_size: int = 160, margin: int = 32
         _write_failures(output_dir, summary)  # also when interrupted: what failed so far
     summary.seconds = time.perf_counter() - t0
     return summary
+
+
+def _boxes_file(output_dir: Path) -> tuple[Path, Path]:
+    """(FaceNet's bounding_boxes_NNNNN.txt, the file to write it through).  FaceNet names it with a
+    random number; a rerun keeps the name an earlier run gave it rather than add a second file, and
+    writes beside it until it finishes, so a rerun that is stopped leaves the earlier records whole."""
+    earlier = sorted(output_dir.glob("bounding_boxes_[0-9][0-9][0-9][0-9][0-9].txt"), key=os.path.getmtime)
+    if not earlier:
+        path = output_dir / f"bounding_boxes_{random.randint(0, 99999):05d}.txt"
+        return path, path
+    return earlier[-1], output_dir / f".{earlier[-1].name}.rerun"
 
 
 def _record(r: dict, bb, summary: AlignSummary) -> None:

@@ -32,13 +32,13 @@ def _check_sources(args) -> None:
 
 
 def _check_filming(args) -> None:
-    from pathlib import Path
-
     from ..errors import FacerecError
     from ..identity.protocol import person_name
 
     if args.from_video is not None and args.camera is not None:
         raise FacerecError("give --from-video or --camera, not both")
+    if args.camera is not None and args.start:
+        raise FacerecError("--start goes with --from-video (a camera films from now)")
     if args.people_dir or args.from_clusters or args.names or args.from_parquet:
         raise FacerecError("--from-video and --camera enrol one person: give --name NAME and no folder or file")
     if not args.name or len(args.name) != 1 or "=" in args.name[0]:
@@ -60,11 +60,11 @@ def _filmed(args):
     seconds = args.seconds if args.seconds is not None or args.from_video is not None else 10.0
 
     def job(g, rec):
-        bar = progress(None, f"Filming {name}", unit="frame")
+        bar = progress(None, f"Filming {name}", unit="frames looked at")
         try:
             capture = record(source, rec.pipeline, seconds, args.start, args.faces,
                              on_progress=lambda left, good: (bar.set_postfix_str(
-                                 (f"{left:.0f} s left, " if left is not None else "") + f"{good} good faces"),
+                                 (f"{left:.0f} s left, " if left is not None else "") + f"{good} good faces seen"),
                                  bar.update()))
         finally:
             bar.close()
@@ -78,8 +78,8 @@ def _filmed(args):
 
 def _print_capture(capture) -> None:
     refused = ", ".join(f"{n} {why}" for why, n in capture.refused.most_common())
-    print(f"Looked at {capture.searched} frames: {capture.with_face} with a face, {capture.person_faces} faces of "
-          f"this person" + (f" ({refused})" if refused else ""))
+    print(f"Looked at {counted(capture.searched, 'frame')}: {capture.with_face} with a face, "
+          f"{counted(capture.person_faces, 'face')} of this person" + (f" ({refused})" if refused else ""))
     print(f"Kept {counted(len(capture.chosen), 'face')}, as different from each other as were seen "
           f"(mean distance {capture.diversity:.2f}, mean sharpness {capture.sharpness:.0f}):")
     for c in capture.chosen:

@@ -3,8 +3,8 @@
 Sharpness is the variance of the Laplacian over the middle of the face's aligned chip (eyes to
 mouth, grey): detail the embedding can use.  A small face is blown up into the chip and comes out
 soft too, so the measure also catches faces too small to help.  On 40 lfw-dev faces it is 23-132
-(5th-95th percentile), 5-14 after a Gaussian blur of 2 px and 7-21 at 25 px wide; SHARP (15) keeps
-the first and refuses the other two.  Turn is read from the five landmarks: yaw, the nose's offset
+(5th-95th percentile) and 5-14 after a Gaussian blur of 2 px: SHARP (15) keeps the first and
+refuses the second.  Faces 25 px wide score 7-21, and MIN_SIZE refuses them whatever they score.  Turn is read from the five landmarks: yaw, the nose's offset
 from the eyes' midpoint in eye distances (0 facing the camera, about 0.5 in profile), and roll, the
 eyes' tilt in degrees.
 """

@@ -21,20 +21,26 @@ def quality_problem(pipeline, image: np.ndarray, box, landmarks) -> str:
 
 
 def strays(embeddings: np.ndarray, limit: float, known: np.ndarray | None = None) -> list[tuple[int, float]]:
-    """(index, distance) of each new face (embeddings, N x D) farther than limit from the mean of the
-    person's other faces (the other new ones and known, K x D), when those number two or more."""
+    """(index, distance) of the new faces (embeddings, N x D) that lie farther than limit from the
+    mean of the person's other faces (the other new ones still in, and known, K x D), when those
+    number two or more.  The farthest goes first and the rest are measured again without it, so
+    one stray does not drag the mean away from the faces that agree."""
     x = np.asarray(embeddings, np.float32)
-    pool = x if known is None or not len(known) else np.concatenate([x, np.asarray(known, np.float32)])
-    out = []
-    for i in range(len(x)):
-        others = np.delete(pool, i, axis=0)
-        if len(others) < 2:
-            continue
-        centre = others.mean(axis=0)
-        centre /= max(float(np.linalg.norm(centre)), 1e-12)
-        d = float(np.linalg.norm(x[i] - centre))
-        if d > limit:
-            out.append((i, d))
+    known = np.zeros((0, x.shape[1] if x.ndim == 2 else 1), np.float32) if known is None or not len(known) \
+        else np.asarray(known, np.float32)
+    inside, out = list(range(len(x))), []
+    while inside:
+        far = []
+        for i in inside:
+            others = np.concatenate([x[[k for k in inside if k != i]], known])
+            if len(others) >= 2:
+                centre = others.mean(axis=0)
+                far.append((float(np.linalg.norm(x[i] - centre / max(float(np.linalg.norm(centre)), 1e-12))), i))
+        if not far or max(far)[0] <= limit:
+            return out
+        d, i = max(far)
+        out.append((i, d))
+        inside.remove(i)
     return out
 
 

@@ -62,6 +62,7 @@ class Camera:
         self._times: collections.deque = collections.deque(maxlen=600)
         self._stop = threading.Event()
         self._taps: list = []  # queues of recordings in progress (recording), each given every frame
+        self.filming = threading.Lock()  # one enrolment recording at a time (serve.filming)
         self._thread = threading.Thread(target=self._track, name=f"camera-{name}-track", daemon=True)
 
     def start(self) -> "Camera":

@@ -38,14 +38,19 @@ class Filming:
         if not 0 < seconds <= MAX_SECONDS or not 1 <= faces <= 100:
             raise Refused(400, f"seconds must be over 0 and at most {MAX_SECONDS:g}, faces from 1 to 100")
         cam = self.service.cameras[camera]
-        capture = FaceCapture(self.service.recognizer.pipeline)
+        if not cam.filming.acquire(blocking=False):
+            raise Refused(409, f"camera {camera} is already recording someone: try again in a moment")
+        capture, frames = FaceCapture(self.service.recognizer.pipeline), 0
         try:
-            for number, frame in cam.recording(seconds):
-                capture.add(np.ascontiguousarray(frame[:, :, ::-1]), number)
+            # Numbered as the recording receives them: the feed's own numbers restart when it reconnects.
+            for frames, (_, frame) in enumerate(cam.recording(seconds), 1):
+                capture.add(np.ascontiguousarray(frame[:, :, ::-1]), frames - 1)
             result = capture.result(faces)
         except FacerecError as exc:  # nobody, two people, too few good faces, the camera down
             raise Refused(422, str(exc)) from None
-        result.fps = cam.feed.source_fps or 25.0
+        finally:
+            cam.filming.release()
+        result.fps = frames / seconds  # the frames this recording got, so a face's time is from its start
         return result
 
     def preview(self, name: str, camera: str, seconds: float, faces: int) -> dict:
@@ -66,11 +71,17 @@ class Filming:
         else:
             with self._lock:
                 self._expire()
-                pending = self._pending.pop(capture_id, None)
-            if pending is None or pending[:2] != (name, camera):
-                raise Refused(404, f"no preview {capture_id} of {name} on camera {camera} (older than "
-                                   f"{KEEP_FOR / 60:.0f} min, used, or of someone else): record again")
-            capture = pending[2]
+                pending = self._pending.get(capture_id)
+                if pending is None or pending[:2] != (name, camera):
+                    raise Refused(404, f"no preview {capture_id} of {name} on camera {camera} (older than "
+                                       f"{KEEP_FOR / 60:.0f} min, used, or of someone else): record again")
+                del self._pending[capture_id]  # enrolled once
+            try:
+                return self._enrol(name, camera, pending[2])
+            except BaseException:
+                with self._lock:  # not enrolled: the preview may be tried again
+                    self._pending[capture_id] = pending
+                raise
         return self._enrol(name, camera, capture)
 
     def _enrol(self, name: str, camera: str, capture) -> dict:

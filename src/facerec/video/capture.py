@@ -20,7 +20,7 @@ import numpy as np
 from ..errors import FacerecError
 from .tracking import Tracker, split_distance
 
-MAX_CANDIDATES = 600  # faces kept to choose from; a longer recording keeps every other one
+MAX_CANDIDATES = 600  # faces kept to choose from; past it, frames are looked at half as often
 CROWDED = 0.5         # refused when two or more people are in view in more than this share of frames
 MARGIN = 0.6          # a kept face's crop: its box grown by this much of its size on each side
 
@@ -81,7 +81,7 @@ def mean_distance(vectors) -> float:
 
 
 class FaceCapture:
-    """Frames of one person in (add), the faces worth enrolling out (result).
+    """Frames of one person in (add, with each frame's number), the faces worth enrolling out (result).
 
     >>> capture = FaceCapture(pipeline)                       # doctest: +SKIP
     >>> for i, frame in enumerate(frames): capture.add(frame, i)
@@ -93,12 +93,13 @@ class FaceCapture:
         self.tracker = Tracker(max_missed=3 * self.every)
         self.split = split_distance(pipeline.embedder)
         self.candidates: list[Candidate] = []
+        self.stride = 1  # of the frames due, every stride-th is looked at (doubled when candidates overflow)
         self.seen = Capture([])
 
     def add(self, frame: np.ndarray, index: int) -> int:
         """Look at one uint8 RGB frame (only every ``every``-th is searched); returns the number
         of good faces seen so far, for progress."""
-        if index % self.every:
+        if index % (self.every * self.stride):
             return self.good_so_far
         from ..detection.quality import MIN_SIZE, measure
 
@@ -116,8 +117,9 @@ class FaceCapture:
                 self.candidates.append(Candidate(index, self._track_of(box, index), np.asarray(box, np.float32),
                                                  np.asarray(marks, np.float32), vector, measure(chip, box, marks),
                                                  crop, origin))
-        if len(self.candidates) > MAX_CANDIDATES:
-            self.candidates = self.candidates[::2]
+        if len(self.candidates) > MAX_CANDIDATES:  # a long recording: the whole of it, more sparsely
+            self.stride *= 2
+            self.candidates = [c for c in self.candidates if c.frame % (self.every * self.stride) == 0]
         return self.good_so_far
 
     @property
@@ -133,9 +135,11 @@ class FaceCapture:
     def result(self, faces: int = 10, min_faces: int = 3) -> Capture:
         """The chosen faces (at most ``faces``); FacerecError when nobody, or two people most of
         the time, were in view, or fewer than min_faces good faces of the person were seen."""
+        from ..wording import counted
+
         seen = self.seen
         if not seen.with_face:
-            raise FacerecError(f"no face seen in {seen.searched} frames looked at: is anyone in view?")
+            raise FacerecError(f"no face seen in {counted(seen.searched, 'frame')} looked at: is anyone in view?")
         if seen.crowded > CROWDED * seen.with_face:
             raise FacerecError(f"two or more people were in view in {seen.crowded} of {seen.with_face} frames with "
                                f"a face: film one person at a time")
@@ -145,8 +149,9 @@ class FaceCapture:
         seen.refused = Counter(c.quality.problem.split(" (")[0] for c in person if c.quality.problem)
         if len(good) < min_faces:
             why = ", ".join(f"{n} {reason}" for reason, n in seen.refused.most_common()) or "none refused"
-            raise FacerecError(f"only {len(good)} good faces seen (need {min_faces}) of {len(person)} of this "
-                               f"person ({why}): come closer, hold still, face the camera, or give more light")
+            raise FacerecError(f"only {counted(len(good), 'good face')} seen (need {min_faces}) of "
+                               f"{len(person)} of this person ({why}): come closer, hold still, face the camera, "
+                               f"or give more light")
         seen.chosen = choose_diverse(good, faces)
         return seen
 
@@ -194,6 +199,9 @@ def record(source: str, pipeline, seconds: float | None = None, start: float = 0
 
     src = FrameSource(str(source))
     capture, first, last = FaceCapture(pipeline), int(start * src.fps), None
+    if src.frame_count and first >= src.frame_count:
+        src.close()
+        raise FacerecError(f"--start {start:g}: {source} is only {src.frame_count / src.fps:.1f} s long")
     if seconds is not None:
         last = first + max(1, int(seconds * src.fps))
     recorded = False  # the seconds asked for were all seen
