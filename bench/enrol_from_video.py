@@ -2,14 +2,16 @@
 frames, and what each gallery then names.
 
 For each of 12 lfw-dev people with 10 or more photos, a clip of half their photos shown in turn
-(1 s each, 10 fps, a slow zoom), every third one degraded: blurred (Gaussian, 3 px) or shrunk so
-the face is about 30 px wide.  From each clip, 10 faces are kept two ways: facerec's choice
+(1 s each, 10 fps).  --degrade photos: every third photo degraded throughout, blurred (Gaussian,
+3 px) or shrunk so the face is about 30 px wide (a slow zoom over each); --degrade moments: every
+photo has its sharp moments and its degraded ones (3 frames of its 10 blurred, 2 shrunk), as a
+person moving in front of a camera does.  From each clip, 10 faces are kept two ways: facerec's choice
 (video.capture: good faces, as different as there are) and the faces of 10 evenly spaced frames
 (the clip's face nearest the centre).  Printed: mean sharpness, the share of bad faces (too small or
 blurred: detection.quality), diversity (mean distance between the kept embeddings).  Each way
 makes a 12-person gallery; probes are the people's other photos (known named right) and the
 1,200 lfw-unknown and lfw-singles strangers (strangers named).
-Usage: python bench/enrol_from_video.py
+Usage: python bench/enrol_from_video.py [--degrade photos|moments]
 """
 from __future__ import annotations
 
@@ -34,6 +36,16 @@ def degraded(image: np.ndarray, k: int) -> np.ndarray:
     return image
 
 
+def clip_frames(images: list, how: str) -> tuple[list, float]:
+    """(frames or photos for demo.render_clip, seconds each) for one person's photos."""
+    if how == "photos":
+        return [degraded(im, k) for k, im in enumerate(images)], 1.0
+    frames = []
+    for im in images:
+        frames += [degraded(im, 1) if i in (2, 3, 4) else degraded(im, 2) if i in (6, 7) else im for i in range(10)]
+    return frames, 0.1
+
+
 def evenly_spaced(capture, n: int) -> list:
     """The face nearest the frame's centre in each of n evenly spaced frames looked at."""
     frames = sorted({c.frame for c in capture.candidates})
@@ -45,7 +57,12 @@ def evenly_spaced(capture, n: int) -> list:
     return out
 
 
-def main():
+def main(argv=None):
+    import argparse
+
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--degrade", choices=["photos", "moments"], default="photos")
+    args = ap.parse_args(argv)
     if not (SHARED / "lfw-dev").is_dir():
         print(f"skipped: {SHARED} not available")
         return
@@ -68,8 +85,8 @@ def main():
         for name, paths in people:
             shown, rest = paths[::2], paths[1::2]
             probes += [(name, p) for p in rest]
-            clip = render_clip([degraded(load_image(p), k) for k, p in enumerate(shown)], Path(tmp) / "c.mp4",
-                               fps=10, seconds_each=1.0)
+            frames, each = clip_frames([load_image(p) for p in shown], args.degrade)
+            clip = render_clip(frames, Path(tmp) / "c.mp4", fps=10, seconds_each=each)
             capture = FaceCapture(pipe)
             src = FrameSource(str(clip))
             for index, frame in src:
@@ -89,7 +106,8 @@ def main():
     strangers = [p for d in ("lfw-unknown", "lfw-singles") for _, ps in read_people(SHARED / d) for p in ps]
     sf = [f for f in pipe.files(strangers, progress=False) if len(f)]
     strange_x = np.stack([f.embeddings[f.subject()] for f in sf])
-    print(f"{len(people)} people, {KEPT} faces kept each; {len(truth)} known probes, {len(strange_x)} strangers")
+    print(f"--degrade {args.degrade}: {len(people)} people, {KEPT} faces kept each; {len(truth)} known probes, "
+          f"{len(strange_x)} strangers")
     print(f"{'':26}{'sharpness':>10}{'bad faces':>10}{'diversity':>10}{'known named right':>19}{'strangers named':>17}")
     for way, g in ways.items():
         s = np.array(stats[way])

@@ -124,7 +124,7 @@ def test_verify_prints_the_answer_its_chance_and_the_distance():
     as_json = json.loads(_run("verify", str(src / "obama.jpg"), str(src / "biden.jpg"), "--json").stdout)
     assert as_json["same"] is False and as_json["distance"] > as_json["max_distance"] == 0.42
     strict = _run("verify", str(src / "obama.jpg"), str(src / "obama2.jpg"), "--threshold", "1")
-    assert strict.stdout.startswith("same:         no") and "threshold:    1 " in strict.stdout
+    assert strict.stdout.startswith("same:         no") and "threshold:    1 (" in strict.stdout
     both = _run("verify", str(src / "obama.jpg"), str(src / "obama2.jpg"), "--threshold", "0.5", "--max-distance", "1")
     assert both.returncode != 0 and both.stderr.count("\n") == 1 and both.stdout == ""
     bad = _run("verify", str(src / "obama.jpg"), "/no/such.jpg")

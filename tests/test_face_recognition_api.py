@@ -156,6 +156,12 @@ def test_edges_a_face_recognition_user_meets(default_embedder):
         fr.compare_faces(one, one[0], tolerance=0.6, max_distance=0.4)
     with pytest.raises(fr.FacerecError, match="outside what was measured"):
         fr.compare_faces(one, one[0], tolerance=1.5)
+    with pytest.raises(fr.FacerecError, match="outside the image"):
+        fr.face_encodings(image, [(5000, 6000, 5100, 5900)])
+    with pytest.raises(fr.FacerecError, match="bottom below top"):
+        fr.face_encodings(image, [(400, 600, 100, 300)])
+    with pytest.raises(fr.FacerecError, match="uint8"):
+        fr.face_locations(np.array([[1, 2], [3, 4]]))
     batch = [image.copy(), sample("biden.jpg")]
     boxes = fr.batch_face_locations(batch)
     assert np.array_equal(fr.face_encodings(batch[0], boxes[0]), one)  # batch boxes match their faces too

@@ -59,7 +59,7 @@ def face_distance(face_encodings, face_to_compare) -> np.ndarray:
     >>> face_distance(known_encodings, face_encodings(image)[0])     # doctest: +SKIP
     array([0.31, 0.78])
     """
-    distances = _distances(face_encodings, face_to_compare)
+    distances = _distances(face_encodings, face_to_compare, "face_distance")
     if is_loaded("default"):  # the embeddings are likely the default model's
         from .tolerance import warn_if_habit
 
@@ -67,7 +67,7 @@ def face_distance(face_encodings, face_to_compare) -> np.ndarray:
     return distances
 
 
-def _distances(face_encodings, face_to_compare) -> np.ndarray:
+def _distances(face_encodings, face_to_compare, caller: str = "compare_faces") -> np.ndarray:
     candidate = np.asarray(face_to_compare, np.float32)
     if candidate.ndim == 2 and candidate.shape[0] == 1:  # face_encodings(img) itself, of a one-face photo
         candidate = candidate[0]
@@ -76,7 +76,7 @@ def _distances(face_encodings, face_to_compare) -> np.ndarray:
         return np.zeros(0, np.float32)
     known = known[None] if known.ndim == 1 else known
     if candidate.ndim != 1 or known.ndim != 2 or known.shape[1] != candidate.shape[0]:
-        raise FacerecError(f"face_distance takes known embeddings (N, D) and one embedding (D,); got "
+        raise FacerecError(f"{caller} takes known embeddings (N, D) and one embedding (D,); got "
                            f"{known.shape} and {candidate.shape}")
     return np.linalg.norm(known - candidate[None], axis=1)
 

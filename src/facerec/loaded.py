@@ -64,6 +64,8 @@ def as_image(image) -> np.ndarray:
     if isinstance(image, (str, os.PathLike)):
         return load_image(image)
     array = np.asarray(image)
+    if array.dtype != np.uint8:
+        raise FacerecError(f"an image must be uint8 RGB (H, W, 3) or grey (H, W); got {array.dtype} {array.shape}")
     if array.ndim == 2:
         array = np.repeat(array[:, :, None], 3, axis=2)
     elif array.ndim == 3 and array.shape[2] == 4:

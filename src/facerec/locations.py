@@ -115,6 +115,9 @@ def _rect(css) -> tuple:
         top, right, bottom, left = (float(v) for v in css)
     except (TypeError, ValueError):
         raise FacerecError(f"a face location is (top, right, bottom, left), not {css!r}") from None
+    if not (bottom > top and right > left):
+        raise FacerecError(f"a face location is (top, right, bottom, left) with bottom below top and right of "
+                           f"left, not {tuple(css)!r}")
     return left, top, right, bottom
 
 
@@ -159,7 +162,11 @@ def boxes_and_landmarks(image: np.ndarray, given) -> tuple[np.ndarray, np.ndarra
             boxes.append(np.asarray(item.box, np.float32)[:4])
             marks.append(np.asarray(item.landmarks, np.float32))
         else:
-            box, landmarks = _located(image, _rect(item))
+            rect = _rect(item)
+            if rect[2] <= 0 or rect[3] <= 0 or rect[0] >= image.shape[1] or rect[1] >= image.shape[0]:
+                raise FacerecError(f"face location {tuple(item)!r} lies outside the image "
+                                   f"({image.shape[1]}x{image.shape[0]})")
+            box, landmarks = _located(image, rect)
             boxes.append(box)
             marks.append(landmarks)
     return np.asarray(boxes, np.float32).reshape(-1, 4), np.asarray(marks, np.float32).reshape(-1, 5, 2)

@@ -21,7 +21,7 @@ def cmd_verify(args) -> int:
     print(f"probability:  {r.probability:.4f} (the chance this answer is right)")
     print(f"distance:     {r.distance:.4f}")
     if r.threshold is not None:
-        print(f"threshold:    {r.threshold:g} (the chance of one person it needs)")
+        print(f"threshold:    {r.threshold:g} (the least chance of one person that answers 'same')")
     else:
         print(f"max distance: {r.max_distance:.4f}")
     for path, masked in ((args.a, r.masked_a), (args.b, r.masked_b)):

@@ -201,9 +201,9 @@ def add_commands(sub, command) -> None:
                    "embed file instead of embedding the photos again (with --names or --from-clusters)")
     e.add_argument("--names", metavar="NAMES.csv", help="with --from-parquet: who is in which photo, as CSV "
                    "columns path,name (and face, where a photo holds several)")
-    e.add_argument("--name", action="append", metavar="N=NAME", help="with --from-clusters: cluster N is NAME "
-                   "(repeat for more; a name given twice gets both clusters); with --from-video or --camera: "
-                   "who is filmed")
+    e.add_argument("--name", action="append", metavar="NAME", help="with --from-video or --camera: who is "
+                   "filmed; with --from-clusters, N=NAME: cluster N is NAME (repeat for more; a name given twice "
+                   "gets both clusters)")
     e.add_argument("--from-video", metavar="VIDEO", help="enrol the one person in view in a video file")
     e.add_argument("--camera", metavar="INDEX_OR_URL", help="film the one person in view with this camera "
                    "(an index, or an rtsp:// or http:// stream)")

@@ -32,7 +32,7 @@ def check_outputs(args) -> None:
     from ..files import refuse_output_over_input
     from ..video.sources import is_live
 
-    inputs = [(args.classifier, "the --classifier"), (args.model, "the --model")]
+    inputs = [(args.classifier, "the --classifier (--gallery)"), (args.model, "the --model")]
     if not is_live(args.source):  # "0" is a camera, not a file of that name
         inputs.append((args.source, "the --source"))
     refuse_output_over_input(args.output, inputs, "--output")

@@ -4,8 +4,8 @@ enrolling, as many different from each other as there are.
 Frames in, no I/O (the command reads a file or a camera with video.sources, the service gives its
 camera's frames): every ``every``-th frame is searched, each face is followed across frames by the
 real-time tool's Tracker and embedded.  The person is the track seen most, joined by every other
-face of the same person (within the model's same-person split distance of it: someone who left the
-picture and came back).  Of their faces, those too small, too blurred or turned too far
+track of the same person (never in view beside it, and on the whole within the model's split
+distance of it: someone who left the picture and came back).  Of their faces, those too small, too blurred or turned too far
 (detection.quality) are refused; of the rest, the sharpest frontal one is kept first and then, one
 at a time, the face farthest (by embedding) from every face kept so far: other poses, expressions
 and light, rather than twenty copies of one moment.
@@ -156,13 +156,22 @@ class FaceCapture:
         return seen
 
     def person(self) -> list[Candidate]:
-        """The faces of the person seen most: their longest track and every face near it."""
-        counts = Counter(c.track for c in self.candidates if c.track >= 0)
-        main = counts.most_common(1)[0][0] if counts else None
-        ref = [c.embedding for c in self.candidates if c.track == main] or [self.candidates[0].embedding]
-        centre = np.mean(ref, axis=0)
-        centre /= max(float(np.linalg.norm(centre)), 1e-12)
-        return [c for c in self.candidates if float(np.linalg.norm(c.embedding - centre)) <= self.split]
+        """The faces of the person seen most: their longest track, and every other track that is
+        never in view beside it and whose faces, on the whole, are near it (someone who left and came
+        back).  A face alone is not enough: a stranger's face lies nearer a mean than to any photo."""
+        tracks: dict = {}
+        for c in self.candidates:
+            tracks.setdefault(c.track if c.track >= 0 else -1 - c.frame, []).append(c)
+        main = max(tracks.values(), key=len)
+        centre = _unit(np.mean([c.embedding for c in main], axis=0))
+        beside = {c.frame for c in main}
+        person = list(main)
+        for faces in tracks.values():
+            if faces is main or any(c.frame in beside for c in faces):
+                continue
+            if float(np.linalg.norm(_unit(np.mean([c.embedding for c in faces], axis=0)) - centre)) <= self.split:
+                person += faces
+        return sorted(person, key=lambda c: c.frame)
 
 
 def choose_diverse(good: list, n: int) -> list:
@@ -178,6 +187,10 @@ def choose_diverse(good: list, n: int) -> list:
         chosen.append(good[k])
         nearest = np.minimum(nearest, np.linalg.norm(x - good[k].embedding, axis=1))
     return sorted(chosen, key=lambda c: c.frame)
+
+
+def _unit(v: np.ndarray) -> np.ndarray:
+    return v / max(float(np.linalg.norm(v)), 1e-12)
 
 
 def _crop(frame: np.ndarray, box) -> tuple[np.ndarray, np.ndarray]:
