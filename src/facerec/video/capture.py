@@ -3,7 +3,7 @@ enrolling, as many different from each other as there are.
 
 Frames in, no I/O (the command reads a file or a camera with video.sources, the service gives its
 camera's frames): every ``every``-th frame is searched, each face is followed across frames by the
-real-time tool's Tracker and embedded.  The person is the track seen most, joined by every other
+real-time tool's Tracker (a shot cut ends every track) and embedded.  The person is the track seen most, joined by every other
 track of the same person (never in view beside it, and on the whole within the model's split
 distance of it: someone who left the picture and came back).  Of their faces, those too small, too blurred or turned too far
 (detection.quality) are refused; of the rest, the sharpest frontal one is kept first and then, one
@@ -18,11 +18,13 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..errors import FacerecError
+from .cuts import CutDetector
 from .tracking import Tracker, split_distance
 
 MAX_CANDIDATES = 600  # faces kept to choose from; past it, frames are looked at half as often
 CROWDED = 0.5         # refused when two or more people are in view in more than this share of frames
 MARGIN = 0.6          # a kept face's crop: its box grown by this much of its size on each side
+SAME = 0.9            # the chance of being the person filmed that joins another track to theirs
 
 
 @dataclass
@@ -94,11 +96,14 @@ class FaceCapture:
         self.split = split_distance(pipeline.embedder)
         self.candidates: list[Candidate] = []
         self.stride = 1  # of the frames due, every stride-th is looked at (doubled when candidates overflow)
+        self.cuts = CutDetector()  # a shot cut ends every track, as in the real-time tool
         self.seen = Capture([])
 
     def add(self, frame: np.ndarray, index: int) -> int:
         """Look at one uint8 RGB frame (only every ``every``-th is searched); returns the number
         of good faces seen so far, for progress."""
+        if self.cuts.is_cut(frame):  # every frame: a cut is a change from the frame before
+            self.tracker.end_all()
         if index % (self.every * self.stride):
             return self.good_so_far
         from ..detection.quality import MIN_SIZE, measure
@@ -157,21 +162,37 @@ class FaceCapture:
 
     def person(self) -> list[Candidate]:
         """The faces of the person seen most: their longest track, and every other track that is
-        never in view beside it and whose faces, on the whole, are near it (someone who left and came
-        back).  A face alone is not enough: a stranger's face lies nearer a mean than to any photo."""
+        never in view beside it and is, by the model's odds, very likely the same person (someone who
+        left and came back).  Nearness alone is not enough: among a track's many faces a stranger
+        finds one near him about as often as a face of the person does."""
         tracks: dict = {}
         for c in self.candidates:
             tracks.setdefault(c.track if c.track >= 0 else -1 - c.frame, []).append(c)
         main = max(tracks.values(), key=len)
-        centre = _unit(np.mean([c.embedding for c in main], axis=0))
+        mains = np.asarray([c.embedding for c in main], np.float32)
         beside = {c.frame for c in main}
         person = list(main)
         for faces in tracks.values():
             if faces is main or any(c.frame in beside for c in faces):
                 continue
-            if float(np.linalg.norm(_unit(np.mean([c.embedding for c in faces], axis=0)) - centre)) <= self.split:
+            mean = _unit(np.mean([c.embedding for c in faces], axis=0))
+            if self._same_person(float(np.linalg.norm(mains - mean, axis=1).min()), len(mains)):
                 person += faces
         return sorted(person, key=lambda c: c.frame)
+
+
+    def _same_person(self, nearest: float, faces: int) -> bool:
+        """Whether a face this near the nearest of a track's faces is its person with a chance of at
+        least SAME (identity.odds, even odds before looking); for a model without measured odds,
+        within its split distance."""
+        from ..identity.odds import AnswerOdds
+        from ..identity.openset import shipped
+
+        stats = shipped(self.pipeline.embedder.name)
+        if stats is None:
+            return nearest <= self.split
+        person, _ = AnswerOdds(stats).chances(np.array([[nearest]]), np.array([[faces]]), people=1)
+        return float(person[0, 0]) >= SAME
 
 
 def choose_diverse(good: list, n: int) -> list:
