@@ -168,30 +168,32 @@ class FaceCapture:
         tracks: dict = {}
         for c in self.candidates:
             tracks.setdefault(c.track if c.track >= 0 else -1 - c.frame, []).append(c)
-        main = max(tracks.values(), key=len)
-        mains = np.asarray([c.embedding for c in main], np.float32)
-        beside = {c.frame for c in main}
-        person = list(main)
-        for faces in tracks.values():
-            if faces is main or any(c.frame in beside for c in faces):
+        longest = sorted(tracks.values(), key=len, reverse=True)
+        person, joined = list(longest[0]), 1
+        for faces in longest[1:]:  # the larger first; each one joined is evidence for the next
+            beside = {c.frame for c in person}
+            if any(c.frame in beside for c in faces):
                 continue
+            known = np.asarray([c.embedding for c in person], np.float32)
             mean = _unit(np.mean([c.embedding for c in faces], axis=0))
-            if self._same_person(float(np.linalg.norm(mains - mean, axis=1).min()), len(mains)):
+            # A track's frames are one look at the person, not many: the tracks count as the photos.
+            if self._same_person(float(np.linalg.norm(known - mean, axis=1).min()), joined):
                 person += faces
+                joined += 1
         return sorted(person, key=lambda c: c.frame)
 
 
-    def _same_person(self, nearest: float, faces: int) -> bool:
-        """Whether a face this near the nearest of a track's faces is its person with a chance of at
-        least SAME (identity.odds, even odds before looking); for a model without measured odds,
-        within its split distance."""
+    def _same_person(self, nearest: float, looks: int) -> bool:
+        """Whether a track this near the nearest face of the person's looks (their tracks so far) is
+        them, with a chance of at least SAME (identity.odds, even odds before looking); for a model
+        without measured odds, within its split distance."""
         from ..identity.odds import AnswerOdds
         from ..identity.openset import shipped
 
         stats = shipped(self.pipeline.embedder.name)
         if stats is None:
             return nearest <= self.split
-        person, _ = AnswerOdds(stats).chances(np.array([[nearest]]), np.array([[faces]]), people=1)
+        person, _ = AnswerOdds(stats).chances(np.array([[nearest]]), np.array([[looks]]), people=1)
         return float(person[0, 0]) >= SAME
 
 
