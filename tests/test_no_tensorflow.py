@@ -10,6 +10,7 @@ from faces import sample
 
 PROBE = r"""
 import json, sys
+import numpy as np
 import facerec
 from facerec.samples import find
 src = find()
@@ -17,7 +18,7 @@ r = facerec.verify(str(src / "obama.jpg"), str(src / "obama2.jpg"))
 e = facerec.face_encodings(facerec.load_image(src / "biden.jpg"))
 rec = facerec.Recognizer.load(sys.argv[1])
 names = [f.name for f in rec.recognize(facerec.load_image(src / "obama3.jpg"))]
-print(json.dumps({"same": bool(r.same), "shape": list(e.shape), "names": names,
+print(json.dumps({"same": bool(r.same), "shape": list(np.shape(e)), "names": names,
                   "tensorflow": sorted(m for m in sys.modules if m.split(".")[0] in ("tensorflow", "keras"))}))
 """
 

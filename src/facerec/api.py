@@ -24,17 +24,17 @@ def detect_faces(image, min_face_size: int = 20) -> list:
 
 
 def face_encodings(face_image, known_face_locations=None, num_jitters: int = 1, model="default",
-                   flip: bool | None = None) -> np.ndarray:
-    """One unit-length embedding per face, float32 (N, D), in the order of the faces given or
-    found.  known_face_locations: Face objects from detect_faces, or face_recognition's (top,
+                   flip: bool | None = None) -> list:
+    """A list of unit-length embeddings, one float32 (D,) array per face (face_recognition's type;
+    np.array() of it is (N, D)), in the order of the faces given or found.  known_face_locations: Face objects from detect_faces, or face_recognition's (top,
     right, bottom, left) boxes (from face_locations, or any detector); None finds the faces here.
     num_jitters > 1 also embeds that many slightly moved, turned and scaled crops of each face and
     averages them (as face_recognition does; that many times slower).  model: the embedding network
     ('default' or a FaceNet model path); face_recognition's 'small' and 'large' mean the default.
     flip averages each face with its mirror image (default: the model's choice; on by default).
 
-    >>> face_encodings(load_image("alice.jpg")).shape     # doctest: +SKIP
-    (1, 128)
+    >>> [e.shape for e in face_encodings(load_image("alice.jpg"))]     # doctest: +SKIP
+    [(128,)]
     """
     from .locations import boxes_and_landmarks, jittered
 
@@ -44,10 +44,10 @@ def face_encodings(face_image, known_face_locations=None, num_jitters: int = 1, 
     pipeline = pipeline_for("default" if model in ("small", "large") else model)
     boxes, landmarks = boxes_and_landmarks(image, known_face_locations)
     if int(num_jitters) == 1 or not len(boxes):
-        return pipeline.embed_faces(image, boxes, landmarks, flip=flip)
+        return list(pipeline.embed_faces(image, boxes, landmarks, flip=flip))
     runs = [pipeline.embed_faces(image, boxes, marks, flip=flip) for marks in jittered(landmarks, int(num_jitters))]
     mean = np.mean(runs, axis=0)
-    return (mean / np.linalg.norm(mean, axis=1, keepdims=True)).astype(np.float32)
+    return list((mean / np.linalg.norm(mean, axis=1, keepdims=True)).astype(np.float32))
 
 
 def face_distance(face_encodings, face_to_compare) -> np.ndarray:
