@@ -125,6 +125,8 @@ def test_verify_prints_the_answer_its_chance_and_the_distance():
     assert as_json["same"] is False and as_json["distance"] > as_json["max_distance"] == 0.42
     strict = _run("verify", str(src / "obama.jpg"), str(src / "obama2.jpg"), "--threshold", "1")
     assert strict.stdout.startswith("same:         no") and "threshold:    1 (" in strict.stdout
+    old = _run("verify", str(src / "obama.jpg"), str(src / "biden.jpg"), "--threshold", "0.42")  # a distance, once
+    assert old.returncode == 0 and "a distance is --max-distance" in old.stderr
     both = _run("verify", str(src / "obama.jpg"), str(src / "obama2.jpg"), "--threshold", "0.5", "--max-distance", "1")
     assert both.returncode != 0 and both.stderr.count("\n") == 1 and both.stdout == ""
     bad = _run("verify", str(src / "obama.jpg"), "/no/such.jpg")

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import math
+import sys
 
 from .options import CHANCE, DISTANCE
 
@@ -12,6 +13,10 @@ def cmd_verify(args) -> int:
     from ..verification import check_decision
 
     check_decision(args.threshold, args.max_distance)  # before any model loads
+    if args.threshold is not None and args.threshold < 0.5:
+        # --threshold was a distance here before; a script's old 0.42 would now say "same" to nearly anyone.
+        print(f"facerec verify: note: --threshold {args.threshold:g} is the least chance of one person that "
+              f"answers 'same' (under an even chance); a distance is --max-distance", file=sys.stderr)
     r = Recognizer.for_model(args.model).verify(args.a, args.b, threshold=args.threshold,
                                                max_distance=args.max_distance)
     if args.json:
