@@ -120,9 +120,13 @@ def test_a_tolerance_habit_does_not_name_strangers(default_embedder, monkeypatch
 
 def test_an_image_passed_again_is_not_detected_again(default_embedder, monkeypatch):
     """verify on in-memory images: each image's faces are found once per batch of calls."""
+    import threading
+
     import facerec
+    from facerec import loaded
     from facerec.pipeline import FacePipeline
 
+    monkeypatch.setattr(loaded, "_local", threading.local())  # nothing remembered from earlier tests
     calls = []
     real = FacePipeline.faces
     monkeypatch.setattr(FacePipeline, "faces", lambda self, image, *a, **k: calls.append(1) or real(self, image, *a, **k))

@@ -69,13 +69,12 @@ def _rendered(pipeline, image, ff, j) -> np.ndarray:
 def chance_same(embedder, distance: float, masked: bool = False) -> float:
     """The chance two faces this far apart are one person (even odds before looking); None-free:
     0.5 for a model without measured statistics."""
-    from .identity.odds import AnswerOdds
-    from .identity.openset import shipped
+    from .identity.odds import shipped_odds
 
-    stats = shipped(f"{embedder.name}-masked" if masked else embedder.name) or shipped(embedder.name)
-    if stats is None:
+    odds = (shipped_odds(f"{embedder.name}-masked") if masked else None) or shipped_odds(embedder.name)
+    if odds is None:
         return 0.5
-    person, _ = AnswerOdds(stats).chances(np.array([[distance]]), np.array([[1]]), people=1)
+    person, _ = odds.chances(np.array([[distance]]), np.array([[1]]), people=1)
     return float(person[0, 0])
 
 

@@ -29,18 +29,14 @@ def strays(embeddings: np.ndarray, limit: float, known: np.ndarray | None = None
     known = np.zeros((0, x.shape[1] if x.ndim == 2 else 1), np.float32) if known is None or not len(known) \
         else np.asarray(known, np.float32)
     inside, out = list(range(len(x))), []
-    while inside:
-        far = []
-        for i in inside:
-            others = np.concatenate([x[[k for k in inside if k != i]], known])
-            if len(others) >= 2:
-                centre = others.mean(axis=0)
-                far.append((float(np.linalg.norm(x[i] - centre / max(float(np.linalg.norm(centre)), 1e-12))), i))
-        if not far or max(far)[0] <= limit:
-            return out
-        d, i = max(far)
-        out.append((i, d))
-        inside.remove(i)
+    while len(inside) + len(known) >= 3:  # each face needs two others
+        others = x[inside].sum(axis=0) + known.sum(axis=0) - x[inside]  # the sum of each face's others
+        centres = others / np.maximum(np.linalg.norm(others, axis=1, keepdims=True), 1e-12)
+        d = np.linalg.norm(x[inside] - centres, axis=1)
+        k = int(np.argmax(d))
+        if d[k] <= limit:
+            break
+        out.append((inside.pop(k), float(d[k])))
     return out
 
 

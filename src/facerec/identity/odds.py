@@ -15,6 +15,8 @@ bench/probability.py measures how well the result is calibrated.
 """
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 
 STRANGER_SHARE = 0.5   # the prior share of strangers among the faces shown
@@ -103,6 +105,16 @@ class AnswerOdds:
             mid = (lo + hi) / 2
             lo, hi = (lo, mid) if self.strangers_named(mid, photos) <= false_accept else (mid, hi)
         return hi
+
+@lru_cache(maxsize=None)
+def shipped_odds(model_name: str) -> "AnswerOdds | None":
+    """AnswerOdds from the statistics facerec ships for a model (None without them), built once:
+    verify and filming ask for them per pair and per track."""
+    from .openset import shipped
+
+    stats = shipped(model_name)
+    return None if stats is None else AnswerOdds(stats)
+
 
 def people_similarity(sims: np.ndarray, codes: np.ndarray, people: int) -> np.ndarray:
     """Dot products (N, F) with enrolled faces of person codes (F,), each of 0..people-1 present:

@@ -187,13 +187,12 @@ class FaceCapture:
         """Whether a track this near the nearest face of the person's looks (their tracks so far) is
         them, with a chance of at least SAME (identity.odds, even odds before looking); for a model
         without measured odds, within its split distance."""
-        from ..identity.odds import AnswerOdds
-        from ..identity.openset import shipped
+        from ..identity.odds import shipped_odds
 
-        stats = shipped(self.pipeline.embedder.name)
-        if stats is None:
+        odds = shipped_odds(self.pipeline.embedder.name)
+        if odds is None:
             return nearest <= self.split
-        person, _ = AnswerOdds(stats).chances(np.array([[nearest]]), np.array([[looks]]), people=1)
+        person, _ = odds.chances(np.array([[nearest]]), np.array([[looks]]), people=1)
         return float(person[0, 0]) >= SAME
 
 
