@@ -94,11 +94,7 @@ class Filming:
                                                            f"camera {camera}", known)
         except FacerecError as exc:
             raise Refused(422, str(exc)) from None
-        try:
-            result = svc.gallery.add(name, vectors, sources, masked=masked)
-        except OSError as exc:
-            raise FacerecError(f"could not write the gallery {svc.gallery.path}: {exc.strerror or exc}") from exc
-        return {**result, "added": len(vectors), "notes": notes, **describe(capture, pictures=False)}
+        return {**svc.add_faces(name, vectors, sources, masked), "notes": notes, **describe(capture, pictures=False)}
 
     def _expire(self) -> None:
         now = time.monotonic()

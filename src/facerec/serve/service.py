@@ -169,11 +169,15 @@ class Service:
         if not vectors:
             raise Refused(422, f"no usable face in {'the photo' if len(photos) == 1 else 'any of the photos'}; "
                                f"{name} not enrolled" + (f" ({'; '.join(notes)})" if notes else ""))
+        return {**self.add_faces(name, np.stack(vectors), sources, np.stack(masked), replace), "notes": notes}
+
+    def add_faces(self, name: str, vectors, sources, masked, replace: bool = False) -> dict:
+        """The faces into the live gallery (written at once): its answer and how many were added."""
         try:
-            result = self.gallery.add(name, np.stack(vectors), sources, replace=replace, masked=np.stack(masked))
+            result = self.gallery.add(name, vectors, sources, replace=replace, masked=masked)
         except OSError as exc:
             raise FacerecError(f"could not write the gallery {self.gallery.path}: {exc.strerror or exc}") from exc
-        return {**result, "added": len(vectors), "notes": notes}
+        return {**result, "added": len(vectors)}
 
     def forget(self, name: str) -> None:
         self.check_name(name)
