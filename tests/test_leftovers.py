@@ -61,3 +61,19 @@ def test_another_files_temporary_is_never_taken_for_this_ones(tmp_path):
     theirs.write_bytes(b"x.5 being written")
     atomic_write_bytes(tmp_path / "x", b"whole")
     assert theirs.exists()
+
+
+@pytest.mark.skipif(os.name == "nt", reason="leftovers are only cleaned where a pid can be asked about")
+def test_a_folder_sweep_removes_stopped_workers_temporaries_at_any_depth_and_keeps_the_rest(tmp_path):
+    """align ends its pool on Ctrl-C, which can stop a worker between its crop's temporary and the
+    rename; the sweep after the pool is gone removes what it left (a CI run once found one)."""
+    from facerec.files import remove_leftovers_under
+
+    (tmp_path / "Eileen").mkdir()
+    dead = tmp_path / "Eileen" / f".p13.png.{_dead_pid()}.m5c5nqob.tmp"
+    live = tmp_path / "Eileen" / f".p14.png.{os.getpid()}.abcd1234.tmp"
+    users = tmp_path / "Eileen" / "notes.tmp"  # not a temporary of ours: never touched
+    for f in (dead, live, users):
+        f.write_bytes(b"x")
+    remove_leftovers_under(tmp_path)
+    assert not dead.exists() and live.exists() and users.exists()

@@ -73,6 +73,21 @@ def remove_leftovers(path, suffix: str = ".tmp") -> None:
                 pass
 
 
+def remove_leftovers_under(folder, suffix: str = ".tmp") -> None:
+    """remove_leftovers for every file under folder: after worker processes were stopped mid-write
+    (a pool ended by Ctrl-C), when no one knows which files they were writing."""
+    import re
+
+    theirs = re.compile(rf"^\..+\.(\d+)\.[A-Za-z0-9_]+{re.escape(suffix)}$")
+    for leftover in Path(folder).rglob(f".*{suffix}"):
+        match = theirs.match(leftover.name)
+        if match and not _running(int(match.group(1))):
+            try:
+                leftover.unlink()
+            except OSError:
+                pass
+
+
 def _running(pid: int) -> bool:
     try:
         os.kill(pid, 0)

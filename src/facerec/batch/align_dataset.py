@@ -225,6 +225,7 @@ def align_dataset(input_dir, output_dir, image_size: int = 160, margin: int = 32
                   detect_multiple_faces: bool = False, workers: int | None = None,
                   progress: bool = True) -> AlignSummary:
     """Align every image under input_dir/<person>/ into output_dir/<person>/; returns the summary."""
+    from ..files import remove_leftovers_under
     from ..progress import progress as progress_bar
 
     input_dir, output_dir = Path(input_dir), Path(output_dir)
@@ -269,7 +270,8 @@ def align_dataset(input_dir, output_dir, image_size: int = 160, margin: int = 32
                            f"far are kept, and a rerun continues from them") from None
     finally:
         if pool is not None:
-            pool.terminate()
+            pool.terminate()  # also stops a worker mid-write, once it is gone its temporary file goes
+            remove_leftovers_under(output_dir)
         bar.close()
         _write_failures(output_dir, summary)  # also when interrupted: what failed so far
     summary.seconds = time.perf_counter() - t0
