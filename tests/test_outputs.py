@@ -93,3 +93,77 @@ def test_classifier_script_refuses_outputs_over_inputs(files, capsys):
         err = capsys.readouterr().err
         assert "refusing to write over it" in err and "Traceback" not in err and len(err.splitlines()) == 1, err
     assert _digests(photo, clf, model) == before
+
+
+def _people(root):
+    """Four people in LFW's naming, as pairs and TRAIN read them; the photos' bytes do not matter
+    to a refusal, which comes before any photo is read."""
+    for name in ("Ann_Lee", "Bo_Chan", "Cy_Dow", "Di_Eng"):
+        (root / "people" / name).mkdir(parents=True)
+        for k in (1, 2):
+            (root / "people" / name / f"{name}_{k:04d}.jpg").write_bytes(b"\xff\xd8 " + name.encode())
+    return root / "people"
+
+
+def test_pairs_train_and_calibrate_never_replace_a_file_of_another_kind(tmp_path, capsys):
+    """A photo (or any file not of the kind the command writes) under the output's name is the
+    user's: refused before any work.  The command's own earlier output is replaced, as before."""
+    from facerec.cli import main
+    from facerec.cli.classify import main as classifier_script
+
+    people = _people(tmp_path)
+    photo = people / "Ann_Lee" / "Ann_Lee_0001.jpg"
+    notes = tmp_path / "notes.txt"
+    notes.write_text("my notes\n")
+    before = _digests(photo, notes)
+    runs = [(main, ["pairs", str(people), str(photo), "--folds", "2", "--per_fold", "1"]),
+            (main, ["pairs", str(people), str(notes), "--folds", "2", "--per_fold", "1"]),
+            (main, ["calibrate", "default", str(people), "--output", str(photo)]),
+            (main, ["calibrate", "default", str(people), "--output", str(notes)]),
+            (classifier_script, ["TRAIN", str(people), "default", str(photo)]),
+            (classifier_script, ["TRAIN", str(people), "default", str(notes)])]
+    for run, argv in runs:
+        assert run(argv) == 1, argv
+        err = capsys.readouterr().err
+        assert "is not a" in err and "refusing to write over it" in err and len(err.splitlines()) == 1, err
+    assert _digests(photo, notes) == before
+    pairs = tmp_path / "pairs.txt"
+    for _ in range(2):  # a rerun replaces its own pairs file
+        assert main(["pairs", str(people), str(pairs), "--folds", "2", "--per_fold", "1"]) == 0
+    assert pairs.read_text().splitlines()[0].split() == ["2", "1"]
+
+
+def test_what_each_command_takes_for_its_own_output():
+    from facerec.evaluation import looks_like_pairs
+    from facerec.identity.classifier_file import looks_like_classifier
+    from facerec.identity.openset import looks_like_statistics
+
+    assert looks_like_pairs(b"10\t300\nA 1 2\n") and looks_like_pairs(b"300\n")
+    assert not looks_like_pairs(b"\xff\xd8\xff\xe0") and not looks_like_pairs(b"my notes\n")
+    assert looks_like_classifier(b"PK\x03\x04...") and looks_like_classifier(b"\x80\x04\x95")  # FaceNet's pickle
+    assert not looks_like_classifier(b"\xff\xd8\xff\xe0") and not looks_like_classifier(b"{}")
+    assert looks_like_statistics(b'{"format": "facerec-impostors", "version": 1}')
+    assert not looks_like_statistics(b'{"format": "other"}') and not looks_like_statistics(b"\x89PNG")
+
+
+def test_align_refuses_to_write_among_the_photos(tmp_path, capsys):
+    from facerec.cli.align import main
+
+    people = _people(tmp_path)
+    before = _digests(*people.rglob("*.jpg"))
+    for out in (people, people / "Ann_Lee"):
+        assert main([str(people), str(out)]) == 1
+        err = capsys.readouterr().err
+        assert "choose another folder" in err and len(err.splitlines()) == 1, err
+    assert _digests(*people.rglob("*.jpg")) == before and not list(people.rglob("*.png"))
+
+
+def test_embed_refuses_its_faces_file_as_an_input(tmp_path, capsys):
+    from facerec.cli import main
+
+    faces = tmp_path / "faces.parquet"
+    faces.write_bytes(b"PAR1 not really")
+    before = _digests(faces)
+    assert main(["embed", str(faces), "--output", str(faces)]) == 1
+    assert "refusing to write over it" in capsys.readouterr().err
+    assert _digests(faces) == before

@@ -11,6 +11,15 @@ from .files import atomic_write
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
 
 
+def looks_like_pairs(head: bytes) -> bool:
+    """Whether a file's first bytes are a pairs file's (its header: the fold count and pairs per fold)."""
+    try:
+        first = head.decode("utf-8").splitlines()[0].split()
+    except (UnicodeDecodeError, IndexError):
+        return False
+    return 1 <= len(first) <= 2 and all(part.isdigit() for part in first)
+
+
 def read_pairs(path) -> list[list[str]]:
     """LFW's pairs.txt: a header line, then 'name n1 n2' (same) or 'name1 n1 name2 n2' (different)."""
     path = Path(path)

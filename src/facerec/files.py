@@ -224,6 +224,30 @@ def refuse_output_over_input(output, inputs, option: str = "--output") -> None:
             raise FacerecError(f"{option} {output} {what}: refusing to write over it; choose another file")
 
 
+def refuse_replacing_another_kind(path, is_ours, what: str, option: str) -> None:
+    """Raise FacerecError when path exists and is not a file of the kind this command writes.
+
+    A rerun may replace its own earlier output (a pairs file, a classifier); a photo, a document or
+    another tool's file under that name is the user's, and writing over it would lose it with no
+    way back.  is_ours(first_bytes) -> bool judges the file's first 4 kB.  Called before any work.
+    """
+    from .errors import FacerecError
+
+    path = Path(path).expanduser()
+    named = f"{option} {path}" if option else str(path)
+    if path.is_dir():
+        raise FacerecError(f"{named} is a folder; name the file to write")
+    try:
+        with open(path, "rb") as f:
+            head = f.read(4096)
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise FacerecError(f"{named}: cannot read what is there ({exc.strerror or exc})") from None
+    if head and not is_ours(head):
+        raise FacerecError(f"{named} exists and is not {what}: refusing to write over it; choose another file")
+
+
 def refuse_outputs_over_inputs(outputs, paths, recognition=(), folder_files=()) -> None:
     """Several outputs at once.  outputs: (option, path, is_folder); paths: the photos and folders
     read; recognition: (path, name) of the gallery or classifier; folder_files: the names an

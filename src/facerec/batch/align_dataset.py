@@ -233,6 +233,7 @@ def align_dataset(input_dir, output_dir, image_size: int = 160, margin: int = 32
         raise FacerecError(f"{input_dir}: input folder does not exist")
     if image_size < 16:
         raise FacerecError(f"--image_size {image_size} is too small (at least 16)")
+    _check_output_place(input_dir, output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
     summary = AlignSummary()
     t0 = time.perf_counter()
@@ -276,6 +277,24 @@ def align_dataset(input_dir, output_dir, image_size: int = 160, margin: int = 32
         _write_failures(output_dir, summary)  # also when interrupted: what failed so far
     summary.seconds = time.perf_counter() - t0
     return summary
+
+
+def _check_output_place(input_dir: Path, output_dir: Path) -> None:
+    """Crops written among the photos (into the input folder itself, or a person's folder in it)
+    would be read as photos by the next run, and a .png photo would be written over."""
+    try:
+        inside = output_dir.resolve().relative_to(input_dir.resolve()).parts
+    except ValueError:
+        return
+    if not inside:
+        raise FacerecError(f"{output_dir}: the output folder is the input folder; crops would land among "
+                           f"the photos (and over .png ones): choose another folder")
+    from ..images import is_image_name
+
+    person = input_dir / inside[0]
+    if len(inside) == 1 and person.is_dir() and any(p.is_file() and is_image_name(p) for p in person.iterdir()):
+        raise FacerecError(f"{output_dir}: the output folder is {person}, a folder of photos to align; the "
+                           f"crops would be aligned as that person's photos next time: choose another folder")
 
 
 def _boxes_file(output_dir: Path) -> tuple[Path, Path]:

@@ -67,11 +67,16 @@ def _cmd_model(args) -> int:
 
 
 def _cmd_calibrate(args) -> int:
-    from ..files import atomic_write_bytes
+    from ..files import atomic_write_bytes, refuse_output_over_input, refuse_replacing_another_kind
     from ..identity.calibrate import calibrate
+    from ..identity.openset import looks_like_statistics
 
     if not 0 < args.false_accept < 1:  # before the slow part
         raise FacerecError(f"false-accept rate {args.false_accept} must be between 0 and 1")
+    if args.output:
+        refuse_output_over_input(args.output, [(args.model, "the model")] + [(d, "a PEOPLE_DIR") for d in
+                                                                             args.people_dirs], "--output")
+        refuse_replacing_another_kind(args.output, looks_like_statistics, "a calibration file", "--output")
     stats = calibrate(args.model, args.people_dirs)
     print(f"{stats.model}: {counted(stats.faces, 'face')} of {counted(stats.identities, 'person')}; "
           f"{counted(stats.impostor_pairs, 'different-person pair')}, {counted(stats.genuine_pairs, 'same-person pair')}")
@@ -94,9 +99,10 @@ def _cmd_demo(args) -> int:
 
 
 def _cmd_pairs(args) -> int:
-    from ..evaluation import make_pairs
-    from ..files import atomic_write_bytes
+    from ..evaluation import looks_like_pairs, make_pairs
+    from ..files import atomic_write_bytes, refuse_replacing_another_kind
 
+    refuse_replacing_another_kind(args.output, looks_like_pairs, "a pairs file", "")
     text = make_pairs(args.lfw_dir, n_folds=args.folds, per_fold=args.per_fold, seed=args.seed)
     atomic_write_bytes(args.output, text.encode(), fsync=False)
     print(f"Wrote {args.folds} folds x {args.per_fold} same + {args.per_fold} different pairs to {args.output}")

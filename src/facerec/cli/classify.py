@@ -45,7 +45,8 @@ def _split(args):
 
 def train(args) -> int:
     from ..embedding import load_embedder
-    from ..files import refuse_output_over_input
+    from ..files import refuse_output_over_input, refuse_replacing_another_kind
+    from ..identity.classifier_file import looks_like_classifier
     from ..identity.training import check_training_request, describe_unknown_rule
     from ..people_folders import read_people
     from ..recognizer import Recognizer
@@ -53,6 +54,8 @@ def train(args) -> int:
     # TRAIN writes the classifier: never over the model it is trained with or the photos.
     refuse_output_over_input(args.classifier_filename, [(args.model, "the model"), (args.data_dir, "the data_dir")],
                              "classifier_filename")
+    refuse_replacing_another_kind(args.classifier_filename, looks_like_classifier, "a classifier file",
+                                  "classifier_filename")
     people = read_people(args.data_dir, _split(args), "train")
     check_training_request(people, args.threshold, args.false_accept)  # before the slow part
     print(f"Number of classes: {sum(1 for _, p in people if p)}")

@@ -9,9 +9,11 @@ def _cmd_embed(args) -> int:
     from ..batch.embed_photos import check_request
     from ..collections.finding import find_photos
     from ..errors import FacerecError
+    from ..files import refuse_output_over_input
     from ..recognizer import Recognizer
 
     check_request(args.output, args.engine, args.batch_size, args.address)
+    refuse_output_over_input(args.output, args.paths, "--output")
     photos, notes = find_photos(args.paths, recursive=args.recursive)
     for note in notes:
         print(f"note: {note}", file=sys.stderr)

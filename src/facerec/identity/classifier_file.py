@@ -48,6 +48,12 @@ ARRAYS = ("train_embeddings", "train_labels", "svc_classes", "svc_support", "svc
           "svc_n_support", "svc_dual_coef", "svc_intercept", "svc_probA", "svc_probB", "probe")
 
 
+def looks_like_classifier(head: bytes) -> bool:
+    """Whether a file's first bytes are a classifier's: facerec's (a zip of arrays) or FaceNet's
+    pickle, which TRAIN replaces as FaceNet's did."""
+    return head.startswith(b"PK\x03\x04") or head[:1] == b"\x80"
+
+
 def read_classifier(path) -> tuple[dict, dict]:
     """(meta, arrays) of a classifier file, every array checked for shape, type and range before
     use; anything that is not a classifier file is refused with FacerecError."""

@@ -24,6 +24,11 @@ GRID = np.round(np.arange(0, 2.0005, 0.0025), 4)  # unit embeddings are at most 
 FORMAT = "facerec-impostors"
 
 
+def looks_like_statistics(head: bytes) -> bool:
+    """Whether a file's first bytes are a calibration file's (DistanceStats.to_json)."""
+    return head.lstrip().startswith(b"{") and f'"format": "{FORMAT}"'.encode() in head
+
+
 @dataclass
 class DistanceStats:
     """A model's distances between faces: cumulative shares at each GRID distance of impostor
