@@ -13,6 +13,7 @@ $(STAMP): setup.cfg pyproject.toml
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[test,scale,serve]'
 	$(BIN)/python -m facerec.samples
+	$(BIN)/python -m facerec.detection.blazeface
 	touch $(STAMP)
 
 test: install

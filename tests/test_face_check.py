@@ -40,3 +40,46 @@ def test_sure_detections_are_not_checked(monkeypatch):
     det = Detections(np.array([[0, 0, 50, 50]], np.float32), np.array([0.999], np.float32),
                      np.zeros((1, 5, 2), np.float32))
     assert len(face_check.faces_only(np.zeros((60, 60, 3), np.uint8), det)) == 1
+
+
+def test_blazeface_is_installed_and_finds_a_face_with_its_landmarks_in_mtcnns_order():
+    """make install unpacks BlazeFace's weights from the mediapipe wheel (facerec.detection.blazeface)."""
+    from facerec.detection import MTCNN
+    from facerec.detection.blazeface import BlazeFace
+    from facerec.detection.boxes import iou
+
+    net = BlazeFace.load()
+    assert net is not None, "run `make install` (python -m facerec.detection.blazeface)"
+    boxes, scores, marks = net.detect(astronaut())
+    assert len(boxes) == 1 and scores[0] > 0.8
+    assert iou(boxes, MTCNN().detect(astronaut()).boxes)[0, 0] > 0.5
+    (lx, ly), (rx, ry), (nx, ny), (mlx, mly), (mrx, mry) = marks[0]
+    assert lx < nx < rx and mlx < mrx and max(ly, ry) < ny < min(mly, mry)  # eyes, nose, mouth, top down
+    assert not len(net.boxes(np.full((300, 400, 3), 128, np.uint8)))
+
+
+def test_a_face_p_net_never_proposes_is_found_by_the_second_look_from_blazeface(monkeypatch):
+    """A mask hides what P-Net looks for (one masked LFW face in twenty was never proposed): with
+    P-Net proposing nothing, BlazeFace's box still reaches R-Net and O-Net, as a second-look face,
+    and is kept because BlazeFace finds it; without the face check there is no second look."""
+    from facerec.detection import MTCNN
+
+    found = MTCNN().detect(astronaut())
+    monkeypatch.setattr(MTCNN, "_proposals", lambda self, batch, scales: None)
+    again = MTCNN().detect(astronaut())
+    assert len(again) == 1 and again.second_look[0]
+    assert np.abs(again.boxes[0] - found.boxes[0]).max() < 0.1 * (found.boxes[0, 2] - found.boxes[0, 0])
+    assert not len(MTCNN(check_faces=False).detect(astronaut()))
+
+
+def test_blazeface_agreeing_keeps_an_unsure_face_without_asking_dlib(monkeypatch):
+    from facerec.detection import MTCNN, face_check
+    from facerec.detection.mtcnn import Detections
+
+    def no_dlib(image, boxes):
+        raise AssertionError("dlib was asked about a face BlazeFace finds")
+
+    found = MTCNN().detect(astronaut())
+    monkeypatch.setattr(face_check, "dlib_scores", no_dlib)
+    unsure = Detections(found.boxes, np.array([0.9], np.float32), found.landmarks)
+    assert len(face_check.faces_only(astronaut(), unsure)) == 1

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import FacerecError
-from .boxes import crop_resize, logit, per_image_nms, regress, sigmoid, square
+from .boxes import crop_resize, iou, logit, per_image_nms, regress, sigmoid, square
 from ..litert import LiteNet
 from .networks import tflite_graphs
 
@@ -42,7 +42,7 @@ class Face:
 @dataclass
 class Detections:
     """Faces found in one image: boxes (N, 4) x1,y1,x2,y2; scores (N,); landmarks (N, 5, 2) x,y.
-    second_look (N,): found only at the second look's lower thresholds (kept if they look masked)."""
+    second_look (N,): found only at the second look's lower thresholds or from BlazeFace's boxes."""
 
     boxes: np.ndarray
     scores: np.ndarray
@@ -107,9 +107,11 @@ class MTCNN:
     Images whose longer side exceeds ``max_side`` are detected on a downscaled copy and the
     results mapped back, so a 100-megapixel photo costs what a 1600 px one does.  With
     ``check_faces`` (the default) a detection MTCNN is unsure of is kept only when dlib's CNN face
-    detector agrees it is a face, or it is plainly masked (face_check.py): hands, hair and fabric
-    are not reported.  With it R-Net and O-Net also take a second look at SECOND_LOOK's lower
-    thresholds, where masked faces score: what only that look finds is kept if it looks masked.
+    detector or BlazeFace agrees it is a face, or it is plainly masked (face_check.py): hands, hair
+    and fabric are not reported.  With it R-Net and O-Net also take a second look at SECOND_LOOK's
+    lower thresholds, where masked faces score, on P-Net's boxes and on BlazeFace's (blazeface.py:
+    the masked faces P-Net never proposes): what only that look finds is kept if BlazeFace finds
+    it too, or it looks masked.
     One object holds its own interpreters: use one per thread (align_dataset gives each worker
     process its own).
     """
@@ -148,9 +150,11 @@ class MTCNN:
     def describe(min_face_size=20, thresholds=(0.6, 0.7, 0.7), scale_factor=0.709, max_side=1600,
                  check_faces=True) -> str:
         """The settings string of a detector made with these arguments (the defaults: FaceNet's)."""
+        from .blazeface import available
         from .face_check import VERSION
 
-        return f"{min_face_size}/{tuple(thresholds)}/{scale_factor}/{max_side}" + (f"/{VERSION}" if check_faces else "")
+        checked = f"/{VERSION}" + ("+blazeface" if available() else "") if check_faces else ""
+        return f"{min_face_size}/{tuple(thresholds)}/{scale_factor}/{max_side}" + checked
 
     def detect(self, image: np.ndarray) -> Detections:
         """Faces in one uint8 RGB image (H, W, 3)."""
@@ -211,9 +215,38 @@ class MTCNN:
         found = self._proposals(batch, scales) if scales else None
         if found is not None:
             found = self._refined(batch, *found)
-        if found is None:
+        looks = [self._final(batch, *found)] if found is not None else []
+        if self.check_faces:
+            looks += self._proposed_look(batch)
+        if not looks:
             return [Detections.empty() for _ in range(n)]
-        return _per_image(n, h, w, *self._final(batch, *found))
+        return _per_image(n, h, w, *_first_look_first(looks))
+
+    def _proposed_look(self, batch: np.ndarray) -> list:
+        """BlazeFace's faces (blazeface.py: masked faces P-Net never proposes) as second-look
+        faces: each box through R-Net and O-Net at the second look's thresholds, and where they
+        find nothing on it, BlazeFace's own box and landmarks."""
+        from .blazeface import AGREE, BlazeFace
+
+        net = BlazeFace.load()
+        if net is None:
+            return []
+        found = [net.detect(image) for image in batch]
+        boxes, scores, marks = (np.concatenate(part) for part in zip(*found))
+        img = np.concatenate([np.full(len(f[0]), i, np.int32) for i, f in enumerate(found)])
+        if not len(img):
+            return []
+        looks = []
+        refined = self._refined(batch, square(boxes).astype(np.float32), img)
+        if refined is not None:
+            r_boxes, r_scores, r_img, r_marks, _ = self._final(batch, *refined)
+            looks.append((r_boxes, r_scores, r_img, r_marks, np.ones(len(r_boxes), bool)))
+            same = [(r_img == i) & (iou(b[None], r_boxes)[0] >= AGREE) for i, b in zip(img, boxes)]
+            alone = np.array([not s.any() for s in same])
+            boxes, scores, img, marks = boxes[alone], scores[alone], img[alone], marks[alone]
+        if len(boxes):
+            looks.append((boxes, scores, img, marks, np.ones(len(boxes), bool)))
+        return looks
 
     def _lowest(self, stage: int) -> float:
         """A stage's threshold, lowered to the second look's when faces are checked."""
@@ -316,6 +349,16 @@ class MTCNN:
         # faces, so the first look's faces are exactly what FaceNet's thresholds alone give.
         keep = per_image_nms(img, boxes, scores + 2.0 * ~second, 0.7, "min")
         return boxes[keep], scores[keep], img[keep], marks[keep], second[keep]
+
+
+def _first_look_first(looks: list) -> tuple:
+    """The faces of several looks as one: a box that overlaps a face already found goes, and the
+    first look's faces rank first, so they stay exactly what FaceNet's thresholds alone give."""
+    if len(looks) == 1:
+        return looks[0]
+    boxes, scores, img, marks, second = (np.concatenate(part) for part in zip(*looks))
+    keep = per_image_nms(img, boxes, scores + 2.0 * ~second, 0.7, "min")
+    return boxes[keep], scores[keep], img[keep], marks[keep], second[keep]
 
 
 def _resized(src: np.ndarray, size) -> np.ndarray:

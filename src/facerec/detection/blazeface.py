@@ -1,0 +1,147 @@
+"""BlazeFace, MediaPipe's short-range face detector, proposing boxes for MTCNN's second look.
+
+MTCNN misses about one masked face in twenty even at its second look's low thresholds: P-Net's
+12-pixel window never proposes a face whose nose and mouth a mask hides, so R-Net and O-Net never
+see it.  BlazeFace (other training data, another architecture) proposes nearly all of them; R-Net
+and O-Net then refine each box and place the five landmarks as for any face, and face_check keeps
+such a face only when it is plainly masked and still somewhat face-like to dlib, like every face
+only the second look finds.
+
+The weights are face_detection_short_range.tflite (230 kB, Apache 2.0) from the mediapipe 0.10.14
+wheel on PyPI: `make install` runs ``python -m facerec.detection.blazeface``, which fetches the
+wheel with pip (the package registry, no other network), checks the file's SHA-256 and keeps only
+it, under <prefix>/share/facerec-models.  Without it the second look is MTCNN's lower thresholds
+alone (faces_found_by() says which).
+"""
+from __future__ import annotations
+
+import hashlib
+import subprocess
+import sys
+import tempfile
+import threading
+import zipfile
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+WHEEL = "mediapipe==0.10.14"
+MEMBER = "mediapipe/modules/face_detection/face_detection_short_range.tflite"
+SHA256 = "bbff11cebd1eb27a1e004cae0b0e63ec8c551cbf34a4451148b4908b8db3eca8"
+SIZE = 128             # the network's input side
+LAYERS = ((8, 2), (16, 6))  # (stride, anchors per cell): MediaPipe's SSD anchors for this model
+MIN_SCORE = 0.5        # MediaPipe's default min_detection_confidence
+OVERLAP = 0.3          # boxes overlapping more than this are one face
+AGREE = 0.3            # a box overlapping a BlazeFace box this much (IoU) is on the same face
+
+
+def weights_path() -> Path:
+    return Path(sys.prefix) / "share" / "facerec-models" / Path(MEMBER).name
+
+
+def fetch() -> Path:
+    """Unpack the weights from the pinned mediapipe wheel (fetched by pip) unless already there."""
+    dest = weights_path()
+    if dest.exists() and _digest(dest.read_bytes()) == SHA256:
+        return dest
+    with tempfile.TemporaryDirectory() as tmp:
+        subprocess.run([sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--only-binary", ":all:",
+                        "--python-version", "3.11", "--platform", "manylinux2014_x86_64", WHEEL, "-d", tmp],
+                       check=True)
+        wheel = next(Path(tmp).glob("mediapipe-*.whl"))
+        with zipfile.ZipFile(wheel) as z:
+            data = z.read(MEMBER)
+    if _digest(data) != SHA256:
+        raise SystemExit(f"{WHEEL}: {MEMBER} is not the expected file (SHA-256 {_digest(data)})")
+    from ..files import atomic_write_bytes
+
+    atomic_write_bytes(dest, data)
+    return dest
+
+
+def _digest(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def available() -> bool:
+    return weights_path().exists()
+
+
+class BlazeFace:
+    """The network and its anchors; one image at a time (the interpreter is not shared between threads)."""
+
+    def __init__(self, path: Path):
+        from ..litert import interpreter_class
+
+        self._net = interpreter_class()(model_path=str(path), num_threads=1)
+        self._net.allocate_tensors()
+        self._input = self._net.get_input_details()[0]["index"]
+        outputs = sorted(self._net.get_output_details(), key=lambda d: d["shape"][-1])
+        self._scores, self._boxes = outputs[0]["index"], outputs[1]["index"]
+        self._anchors = _anchors()
+        self._lock = threading.Lock()
+
+    @staticmethod
+    @lru_cache(maxsize=1)
+    def load() -> "BlazeFace | None":
+        return BlazeFace(weights_path()) if available() else None
+
+    def boxes(self, image: np.ndarray) -> np.ndarray:
+        """Face boxes (N, 4) x1, y1, x2, y2 in pixels of one RGB image (uint8 or float 0-255)."""
+        return self.detect(image)[0]
+
+    def detect(self, image: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(boxes (N, 4), scores (N,), five landmarks (N, 5, 2) in MTCNN's order) of one RGB image.
+        BlazeFace marks the eyes, the nose tip and the mouth's centre: the mouth's corners are
+        put where they sit on an average face, 0.83 of the eyes' distance apart (FaceNet's
+        112-px template: 29.2 and 35.2 px)."""
+        import cv2
+
+        from .boxes import nms_strict
+
+        h, w = image.shape[:2]
+        side = max(h, w)
+        # Letterboxed to a square, as MediaPipe shows it, so faces keep their shape.
+        square = np.zeros((side, side, 3), np.float32)
+        top, left = (side - h) // 2, (side - w) // 2
+        square[top:top + h, left:left + w] = image
+        x = cv2.resize(square, (SIZE, SIZE), interpolation=cv2.INTER_AREA) / 127.5 - 1.0
+        with self._lock:
+            self._net.set_tensor(self._input, x[None].astype(np.float32))
+            self._net.invoke()
+            logits = self._net.get_tensor(self._scores)[0, :, 0]
+            reg = self._net.get_tensor(self._boxes)[0]
+        hits = np.flatnonzero(logits > np.log(MIN_SCORE / (1 - MIN_SCORE)))
+        if not len(hits):
+            return np.zeros((0, 4), np.float32), np.zeros(0, np.float32), np.zeros((0, 5, 2), np.float32)
+        anchors, reg, logits = self._anchors[hits], reg[hits] / SIZE, logits[hits]
+        offset = np.array([left, top], np.float32)
+        centre, half = anchors + reg[:, :2], reg[:, 2:4] / 2
+        boxes = np.concatenate([centre - half, centre + half], axis=1) * side - np.tile(offset, 2)
+        points = (anchors[:, None, :] + reg[:, 4:12].reshape(-1, 4, 2)) * side - offset
+        keep = nms_strict(boxes.astype(np.float32), logits, OVERLAP, "union")
+        return (boxes[keep].astype(np.float32), (1 / (1 + np.exp(-logits[keep]))).astype(np.float32),
+                _five(points[keep]).astype(np.float32))
+
+
+def _five(points: np.ndarray) -> np.ndarray:
+    """MTCNN's five landmarks from BlazeFace's eyes (the one on the image's left first), nose and mouth."""
+    eyes, nose, mouth = points[:, 0:2], points[:, 2], points[:, 3]
+    across = (eyes[:, 1] - eyes[:, 0]) * (0.83 / 2)
+    return np.stack([eyes[:, 0], eyes[:, 1], nose, mouth - across, mouth + across], axis=1)
+
+
+def _anchors() -> np.ndarray:
+    """(896, 2) anchor centres in [0, 1], in the order of the network's outputs."""
+    centres = []
+    for stride, per_cell in LAYERS:
+        cells = SIZE // stride
+        ys, xs = np.mgrid[0:cells, 0:cells]
+        grid = np.stack([(xs.ravel() + 0.5) / cells, (ys.ravel() + 0.5) / cells], axis=1)
+        centres.append(np.repeat(grid, per_cell, axis=0))
+    return np.concatenate(centres)
+
+
+if __name__ == "__main__":
+    print(fetch())
