@@ -273,6 +273,7 @@ def _one_line(err):
     (["--max-upload-mb", "0"], "argument --max-upload-mb: 0 must be a number over 0"),
     (["--events", "GALLERY"], "refusing to write over it"),
     (["--camera", "door=CLIP", "--events", "CLIP"], "refusing to write over it"),
+    (["--camera", "door=no-such-clip.mp4"], "no such video file"),  # a typo, where a camera may be down
 ])
 def test_serve_refuses_bad_settings_in_one_line(gallery_file, capsys, monkeypatch, argv, message):
     monkeypatch.delenv("FACEREC_API_KEY", raising=False)

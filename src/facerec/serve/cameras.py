@@ -12,10 +12,12 @@ import collections
 import re
 import threading
 import time
+from pathlib import Path
 
 import numpy as np
 
 from ..errors import FacerecError
+from ..video.sources import is_live
 
 CAMERA_NAME = re.compile(r"[A-Za-z0-9_-]{1,32}")
 
@@ -32,7 +34,13 @@ def parse_cameras(specs) -> dict:
             raise FacerecError(f"--camera {spec}: the name '{name}' must be 1 to 32 letters, digits, - or _")
         if name in cameras:
             raise FacerecError(f"--camera {spec}: there is already a camera named '{name}'")
-        cameras[name] = source.strip()
+        source = source.strip()
+        # A camera or a stream may be down for a while (the service reconnects); a video file
+        # that is not there is a typo, and a service that starts anyway only says so in /healthz.
+        if not is_live(source) and not Path(source).expanduser().is_file():
+            raise FacerecError(f"--camera {spec}: no such video file (a camera is an index, as door=0, "
+                               f"or a stream URL)")
+        cameras[name] = source
     return cameras
 
 
