@@ -109,3 +109,32 @@ def test_a_roc_path_that_cannot_be_drawn_is_refused_before_any_work(tmp_path, ca
     out = capsys.readouterr()
     assert says in out.err and len(out.err.strip().splitlines()) == 1 and "forward pass" not in out.out
     assert (tmp_path / "pairs.png").read_text() == "keep" and sorted(p.name for p in tmp_path.iterdir()) == ["pairs.png"]
+
+
+def test_too_many_folds_is_refused_before_any_photo_is_read(tmp_path, monkeypatch):
+    """The folds are checked against the pairs before the model runs, and the message names the
+    fold count the pairs file was written for.  (The photos here are not images: reading one
+    would fail differently.)"""
+    from facerec import embedding
+
+    _people(tmp_path)
+    (tmp_path / "pairs.txt").write_text(make_pairs(tmp_path, n_folds=2, per_fold=2, seed=1))
+    monkeypatch.setattr(embedding, "load_embedder", lambda *a, **k: pytest.fail("the model was loaded"))
+    from facerec.evaluation import validate_pairs
+
+    with pytest.raises(FacerecError, match=r"8 pairs cannot be split into 10 folds .*written for 2"):
+        validate_pairs(tmp_path, tmp_path / "pairs.txt", n_folds=10)
+
+
+def test_val_at_far_is_marked_unmeasured_when_too_few_different_pairs_train_it(rng):
+    """FAR 0.001 cannot be seen with under 1,000 different-person pairs in the training folds:
+    VAL would read 0 however good the model; on LFW's 6,000 pairs (2,700 per training) it is measured."""
+    same = np.arange(200) % 2 == 0
+    e1 = rng.normal(size=(200, 8))
+    assert not evaluate(e1, e1 + 0.01, same)["val_measurable"]
+    big = np.arange(6000) % 2 == 0
+    e = rng.normal(size=(6000, 8))
+    e /= np.linalg.norm(e, axis=1, keepdims=True)
+    other = np.where(big[:, None], e + 0.01 * rng.normal(size=e.shape), rng.permutation(e))
+    r = evaluate(e, other, big)
+    assert r["val_measurable"] and r["different_pairs_per_training"] == 2700 and r["val"] > 0.9

@@ -100,6 +100,9 @@ def evaluate(emb1, emb2, same, n_folds=10, metric=0, subtract_mean=False, far_ta
     tprs = np.zeros((n_folds, len(thresholds)))
     fprs = np.zeros((n_folds, len(thresholds)))
     accuracy, val, far = np.zeros(n_folds), np.zeros(n_folds), np.zeros(n_folds)
+    # A FAR of far_target needs 1/far_target different-person pairs in the training folds to be
+    # seen at all: with fewer, the threshold falls to 0 and VAL reads 0, which says nothing.
+    fewest_different = min(int(np.sum(~same[train])) for train, _ in folds)
     for f, (train, test) in enumerate(folds):
         if subtract_mean:
             mean = np.mean(np.concatenate([emb1[train], emb2[train]]), axis=0)
@@ -127,6 +130,8 @@ def evaluate(emb1, emb2, same, n_folds=10, metric=0, subtract_mean=False, far_ta
         eer = float("nan")
     return {"accuracy": float(accuracy.mean()), "accuracy_std": float(accuracy.std()),
             "val": float(val.mean()), "val_std": float(val.std()), "far": float(far.mean()),
+            "far_target": far_target, "val_measurable": fewest_different * far_target >= 1,
+            "different_pairs_per_training": fewest_different,
             "auc": float(area), "eer": float(eer), "tpr": tpr, "fpr": fpr, "pairs": int(len(same))}
 
 
@@ -247,6 +252,7 @@ def validate_pairs(lfw_dir, pairs_file, model="default", *, n_folds: int = 10, m
     paths, same, missing = pair_paths(lfw_dir, pairs)
     if not paths:
         raise FacerecError(f"none of the pairs in {pairs_file} has both images under {lfw_dir}")
+    _check_folds(len(paths), n_folds, pairs_file)  # before the slow part; again below for faces not found
     emb = load_embedder(model, image_size=image_size)
     files = sorted({str(p) for pair in paths for p in pair})
     encoded = FacePipeline(emb, batch_size=batch_size).files(files, mirrored=use_flipped_images, progress=progress)
@@ -263,8 +269,7 @@ def validate_pairs(lfw_dir, pairs_file, model="default", *, n_folds: int = 10, m
         e1.append(np.concatenate(va)); e2.append(np.concatenate(vb)); keep.append(k)
     if not keep:
         raise FacerecError(f"no pair under {lfw_dir} has a face found in both images")
-    if not 2 <= n_folds <= len(keep):
-        raise FacerecError(f"{len(keep)} pairs cannot be split into {n_folds} folds (--lfw_nrof_folds)")
+    _check_folds(len(keep), n_folds, pairs_file, " with a face in both images")
     e1, e2, same = np.asarray(e1), np.asarray(e2), same[keep]
     r = evaluate(e1, e2, same, n_folds=n_folds, metric=metric, subtract_mean=subtract_mean)
     t = emb.same_person_distance if distance_threshold is None else distance_threshold
@@ -273,6 +278,17 @@ def validate_pairs(lfw_dir, pairs_file, model="default", *, n_folds: int = 10, m
         r["fixed_accuracy"] = float(np.mean((np.linalg.norm(e1 - e2, axis=1) <= t) == same))
     r.update(missing=missing, no_face=len(paths) - len(keep), total_pairs=len(pairs), model_name=emb.name)
     return r
+
+
+def _check_folds(pairs: int, n_folds: int, pairs_file, which: str = "") -> None:
+    if 2 <= n_folds <= pairs:
+        return
+    try:  # LFW's header line: the folds the file was written for
+        written = Path(pairs_file).read_text().split(None, 1)[0]
+        hint = f"; {pairs_file} was written for {int(written)}" if int(written) != n_folds else ""
+    except (OSError, ValueError, IndexError):
+        hint = ""
+    raise FacerecError(f"{pairs} pairs{which} cannot be split into {n_folds} folds (--lfw_nrof_folds){hint}")
 
 
 def score_classification(rows, class_names) -> dict:

@@ -54,7 +54,12 @@ def main(argv=None, prog="validate_on_lfw") -> int:
         if r["no_face"]:
             print(f"  skipped {r['no_face']} pairs with an image where no face was found")
         print(f"Accuracy: {r['accuracy']:2.5f}+-{r['accuracy_std']:2.5f}")
-        print(f"Validation rate: {r['val']:2.5f}+-{r['val_std']:2.5f} @ FAR={r['far']:2.5f}")
+        if r["val_measurable"]:
+            print(f"Validation rate: {r['val']:2.5f}+-{r['val_std']:2.5f} @ FAR={r['far']:2.5f}")
+        else:
+            print(f"Validation rate: not measured: a FAR of {r['far_target']:g} needs "
+                  f"{round(1 / r['far_target']):,} different-person pairs in the training folds, these have "
+                  f"{r['different_pairs_per_training']:,}")
         print(f"Area Under Curve (AUC): {r['auc']:1.3f}")
         print(f"Equal Error Rate (EER): {r['eer']:1.3f}")
         if "fixed_accuracy" in r:
