@@ -3,6 +3,7 @@ import json
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 
@@ -159,3 +160,16 @@ def test_calibrate_writes_its_figures(obama_biden, tmp_path):
     assert p.returncode == 0, p.stderr
     assert "3 faces of 2 people; 2 different-person pairs, 1 same-person pair" in p.stdout
     assert DistanceStats.from_json(out.read_text()).identities == 2
+    # Two pairs cannot place a 1% quantile: every distance is marked a guess, and said why.
+    rows = [line for line in p.stdout.splitlines() if line.strip()[:1].isdigit() and "faces of" not in line]
+    assert len(rows) == 8 and all(row.endswith("  *") for row in rows)
+    assert "a guess; measure more people to make it firm (2 people now)" in p.stdout
+
+
+def test_calibration_distances_rest_on_enough_pairs_or_are_guesses():
+    from facerec.identity.openset import DistanceStats, GRID
+
+    cdf = np.clip(GRID / 2, 0, 1)
+    stats = DistanceStats(model="m", impostor_cdf=cdf, genuine_cdf=cdf, impostor_pairs=100_000, genuine_pairs=10,
+                          identities=500, faces=1000)
+    assert stats.pairs_behind(1) == pytest.approx(1000) and stats.pairs_behind(10_000) < 10

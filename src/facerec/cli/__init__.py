@@ -66,6 +66,9 @@ def _cmd_model(args) -> int:
     return 0
 
 
+FIRM_PAIRS = 10  # different-person pairs under an acceptance distance for it to be more than a guess
+
+
 def _cmd_calibrate(args) -> int:
     from ..files import atomic_write_bytes, refuse_output_over_input, refuse_replacing_another_kind
     from ..identity.calibrate import calibrate
@@ -82,9 +85,16 @@ def _cmd_calibrate(args) -> int:
           f"{counted(stats.impostor_pairs, 'different-person pair')}, {counted(stats.genuine_pairs, 'same-person pair')}")
     print(f"At a false-accept target of {args.false_accept:g} per stranger face:")
     print(f"{'gallery faces':>14}{'distance':>10}{'strangers named':>17}{'known faces named':>19}")
+    guesses = 0
     for m in (1, 3, 10, 30, 100, 300, 1000, 10000):
         d = stats.acceptance_distance(m, args.false_accept)
-        print(f"{m:14d}{d:10.4f}{stats.strangers_accepted(d, m):17.4f}{stats.known_accepted(d):19.4f}")
+        guess = stats.pairs_behind(m, args.false_accept) < FIRM_PAIRS
+        guesses += guess
+        print(f"{m:14d}{d:10.4f}{stats.strangers_accepted(d, m):17.4f}{stats.known_accepted(d):19.4f}"
+              + ("  *" if guess else ""))
+    if guesses:
+        print(f"* rests on fewer than {FIRM_PAIRS} different-person pairs closer than its distance: a guess; "
+              f"measure more people to make it firm ({counted(stats.identities, 'person')} now)")
     if args.output:
         atomic_write_bytes(args.output, stats.to_json().encode())
         print(f"Written to {args.output}")

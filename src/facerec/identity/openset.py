@@ -51,6 +51,12 @@ class DistanceStats:
         ok = np.flatnonzero(self.impostor_cdf <= per_comparison)
         return float(GRID[ok[-1]]) if len(ok) else 0.0
 
+    def pairs_behind(self, gallery_faces: int, false_accept: float = 0.01) -> float:
+        """How many of the measured different-person pairs acceptance_distance() rests on (those
+        closer than it): under about 10 the distance is a guess that more people would move."""
+        per_comparison = 1 - (1 - false_accept) ** (1 / max(1.0, float(gallery_faces)))
+        return per_comparison * self.impostor_pairs
+
     def strangers_accepted(self, distance: float, gallery_faces: int) -> float:
         """Expected share of stranger faces named at this distance by a gallery this size."""
         p = float(np.interp(distance, GRID, self.impostor_cdf))
