@@ -63,7 +63,17 @@ def _cmd_model(args) -> int:
     print(f"mirror average:  {'on' if emb.flip else 'off'}")
     where = getattr(emb, "loaded_from", None)
     print(f"loaded in:       {took:.2f} s" + (f" ({where})" if where else ""))
+    print(f"detection:       {_detection_line()}")
     return 0
+
+
+def _detection_line() -> str:
+    from ..detection.blazeface import available, weights_path
+
+    if available():
+        return "MTCNN; faces checked by dlib's detector and BlazeFace, which also finds masked faces MTCNN misses"
+    return (f"MTCNN; faces checked by dlib's detector (BlazeFace's weights are not at {weights_path()}: "
+            f"masked faces are found less often; `python -m facerec.detection.blazeface` fetches them)")
 
 
 FIRM_PAIRS = 10  # different-person pairs under an acceptance distance for it to be more than a guess
