@@ -217,15 +217,16 @@ class MTCNN:
             found = self._refined(batch, *found)
         looks = [self._final(batch, *found)] if found is not None else []
         if self.check_faces:
-            looks += self._proposed_look(batch)
+            looks += self._proposed_look(batch, looks[0] if looks else None)
         if not looks:
             return [Detections.empty() for _ in range(n)]
         return _per_image(n, h, w, *_first_look_first(looks))
 
-    def _proposed_look(self, batch: np.ndarray) -> list:
+    def _proposed_look(self, batch: np.ndarray, first: tuple | None) -> list:
         """BlazeFace's faces (blazeface.py: masked faces P-Net never proposes) as second-look
         faces: each box through R-Net and O-Net at the second look's thresholds, and where they
-        find nothing on it, BlazeFace's own box and landmarks."""
+        find nothing on it, BlazeFace's own box and landmarks.  A box on a face the first look
+        found is left out: that face is kept, BlazeFace agreeing (face_check)."""
         from .blazeface import AGREE, BlazeFace
 
         net = BlazeFace.load()
@@ -234,6 +235,10 @@ class MTCNN:
         found = [net.detect(image) for image in batch]
         boxes, scores, marks = (np.concatenate(part) for part in zip(*found))
         img = np.concatenate([np.full(len(f[0]), i, np.int32) for i, f in enumerate(found)])
+        if first is not None and len(img):
+            known = np.array([((first[2] == i) & (iou(b[None], first[0])[0] >= AGREE)).any()
+                              for i, b in zip(img, boxes)])
+            boxes, scores, marks, img = boxes[~known], scores[~known], marks[~known], img[~known]
         if not len(img):
             return []
         looks = []
