@@ -2,6 +2,7 @@
 import hashlib
 import os
 
+import numpy as np
 import pytest
 
 from facerec import FacerecError
@@ -138,9 +139,16 @@ def test_what_each_command_takes_for_its_own_output():
     from facerec.identity.classifier_file import looks_like_classifier
     from facerec.identity.openset import looks_like_statistics
 
+    from facerec.npz_file import write_arrays
+
     assert looks_like_pairs(b"10\t300\nA 1 2\n") and looks_like_pairs(b"300\n")
+    # a BOM, and a head that ends inside a name's two-byte character, are still a pairs file
+    assert looks_like_pairs(b"\xef\xbb\xbf10\t300\n") and looks_like_pairs(b"10\t300\nJos\xc3\xa9 1 2\nJos\xc3")
     assert not looks_like_pairs(b"\xff\xd8\xff\xe0") and not looks_like_pairs(b"my notes\n")
-    assert looks_like_classifier(b"PK\x03\x04...") and looks_like_classifier(b"\x80\x04\x95")  # FaceNet's pickle
+    ours = write_arrays({"meta": {"format": "facerec-classifier", "version": 3}, "x": np.zeros(3)})
+    a_gallery = write_arrays({"meta": {"format": "facerec-gallery", "version": 2}, "x": np.zeros(3)})
+    assert looks_like_classifier(ours[:4096]) and looks_like_classifier(b"\x80\x04\x95")  # FaceNet's pickle
+    assert not looks_like_classifier(a_gallery[:4096]) and not looks_like_classifier(b"PK\x03\x04 a .docx")
     assert not looks_like_classifier(b"\xff\xd8\xff\xe0") and not looks_like_classifier(b"{}")
     assert looks_like_statistics(b'{"format": "facerec-impostors", "version": 1}')
     assert not looks_like_statistics(b'{"format": "other"}') and not looks_like_statistics(b"\x89PNG")

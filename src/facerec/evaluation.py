@@ -13,10 +13,8 @@ IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
 
 def looks_like_pairs(head: bytes) -> bool:
     """Whether a file's first bytes are a pairs file's (its header: the fold count and pairs per fold)."""
-    try:
-        first = head.decode("utf-8").splitlines()[0].split()
-    except (UnicodeDecodeError, IndexError):
-        return False
+    # Only the first line: the head may end inside a name's multi-byte character.
+    first = head.split(b"\n", 1)[0].decode("utf-8-sig", "replace").split()
     return 1 <= len(first) <= 2 and all(part.isdigit() for part in first)
 
 
@@ -101,7 +99,8 @@ def evaluate(emb1, emb2, same, n_folds=10, metric=0, subtract_mean=False, far_ta
     fprs = np.zeros((n_folds, len(thresholds)))
     accuracy, val, far = np.zeros(n_folds), np.zeros(n_folds), np.zeros(n_folds)
     # A FAR of far_target needs 1/far_target different-person pairs in the training folds to be
-    # seen at all: with fewer, the threshold falls to 0 and VAL reads 0, which says nothing.
+    # seen at all: with fewer, the threshold is set by one or two pairs (or falls to 0), and VAL
+    # says little whatever it reads.
     fewest_different = min(int(np.sum(~same[train])) for train, _ in folds)
     for f, (train, test) in enumerate(folds):
         if subtract_mean:
@@ -131,6 +130,7 @@ def evaluate(emb1, emb2, same, n_folds=10, metric=0, subtract_mean=False, far_ta
     return {"accuracy": float(accuracy.mean()), "accuracy_std": float(accuracy.std()),
             "val": float(val.mean()), "val_std": float(val.std()), "far": float(far.mean()),
             "far_target": far_target, "val_measurable": fewest_different * far_target >= 1,
+            "different_pairs_needed": round(1 / far_target),
             "different_pairs_per_training": fewest_different,
             "auc": float(area), "eer": float(eer), "tpr": tpr, "fpr": fpr, "pairs": int(len(same))}
 

@@ -78,7 +78,10 @@ def remove_leftovers_under(folder, suffix: str = ".tmp") -> None:
     (a pool ended by Ctrl-C), when no one knows which files they were writing."""
     import re
 
-    theirs = re.compile(rf"^\..+\.(\d+)\.[A-Za-z0-9_]+{re.escape(suffix)}$")
+    if os.name == "nt":  # no cheap way to ask whether a pid runs (os.kill would end it): leave them
+        return
+    # Exactly .NAME.PID.XXXXXXXX<suffix>, mkstemp's eight characters: not a user's own .x.tmp.
+    theirs = re.compile(rf"^\..+\.(\d+)\.[a-z0-9_]{{8}}{re.escape(suffix)}$")
     for leftover in Path(folder).rglob(f".*{suffix}"):
         match = theirs.match(leftover.name)
         if match and not _running(int(match.group(1))):

@@ -58,7 +58,7 @@ def main(argv=None, prog="validate_on_lfw") -> int:
             print(f"Validation rate: {r['val']:2.5f}+-{r['val_std']:2.5f} @ FAR={r['far']:2.5f}")
         else:
             print(f"Validation rate: not measured: a FAR of {r['far_target']:g} needs "
-                  f"{round(1 / r['far_target']):,} different-person pairs in the training folds, these have "
+                  f"{r['different_pairs_needed']:,} different-person pairs in the training folds, these have "
                   f"{r['different_pairs_per_training']:,}")
         print(f"Area Under Curve (AUC): {r['auc']:1.3f}")
         print(f"Equal Error Rate (EER): {r['eer']:1.3f}")

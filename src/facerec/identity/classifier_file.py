@@ -49,9 +49,10 @@ ARRAYS = ("train_embeddings", "train_labels", "svc_classes", "svc_support", "svc
 
 
 def looks_like_classifier(head: bytes) -> bool:
-    """Whether a file's first bytes are a classifier's: facerec's (a zip of arrays) or FaceNet's
-    pickle, which TRAIN replaces as FaceNet's did."""
-    return head.startswith(b"PK\x03\x04") or head[:1] == b"\x80"
+    """Whether a file's first bytes are a classifier's: facerec's (a zip whose first member, the
+    metadata, names the format; a gallery or a document is a zip too) or FaceNet's pickle, which
+    TRAIN replaces as FaceNet's did."""
+    return (head.startswith(b"PK\x03\x04") and f'"format": "{FORMAT}"'.encode() in head) or head[:1] == b"\x80"
 
 
 def read_classifier(path) -> tuple[dict, dict]:

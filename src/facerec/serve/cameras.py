@@ -35,11 +35,13 @@ def parse_cameras(specs) -> dict:
         if name in cameras:
             raise FacerecError(f"--camera {spec}: there is already a camera named '{name}'")
         source = source.strip()
-        # A camera or a stream may be down for a while (the service reconnects); a video file
-        # that is not there is a typo, and a service that starts anyway only says so in /healthz.
-        if not is_live(source) and not Path(source).expanduser().is_file():
-            raise FacerecError(f"--camera {spec}: no such video file (a camera is an index, as door=0, "
-                               f"or a stream URL)")
+        if not is_live(source):
+            # A camera or a stream may be down for a while (the service reconnects); a video file
+            # that is not there is a typo, and a service that starts anyway only says so in /healthz.
+            source = str(Path(source).expanduser())
+            if not Path(source).exists():
+                raise FacerecError(f"--camera {spec}: no such video file (a camera is an index, as door=0, "
+                                   f"or a stream URL)")
         cameras[name] = source
     return cameras
 
