@@ -6,15 +6,21 @@ STAMP  := $(VENV)/.installed
 
 .PHONY: install test demo bench clean
 
-install: $(STAMP)
+BLAZE  := $(VENV)/share/facerec-models/face_detection_short_range.tflite
+
+install: $(STAMP) $(BLAZE)
 
 $(STAMP): setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[test,scale,serve]'
 	$(BIN)/python -m facerec.samples
-	$(BIN)/python -m facerec.detection.blazeface
 	touch $(STAMP)
+
+# BlazeFace's weights, one file of the mediapipe wheel (facerec/detection/blazeface.py); its own
+# target, so a .venv made before it was needed gets it too.
+$(BLAZE): | $(STAMP)
+	$(BIN)/python -m facerec.detection.blazeface
 
 test: install
 	$(BIN)/python -m pytest -q

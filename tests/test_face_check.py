@@ -60,16 +60,24 @@ def test_blazeface_is_installed_and_finds_a_face_with_its_landmarks_in_mtcnns_or
 
 def test_a_face_p_net_never_proposes_is_found_by_the_second_look_from_blazeface(monkeypatch):
     """A mask hides what P-Net looks for (one masked LFW face in twenty was never proposed): with
-    P-Net proposing nothing, BlazeFace's box still reaches R-Net and O-Net, as a second-look face,
-    and is kept because BlazeFace finds it; without the face check there is no second look."""
-    from facerec.detection import MTCNN
+    P-Net proposing nothing, BlazeFace's box still reaches R-Net and O-Net, and the face is kept
+    as a second-look face on a second witness (masked, or dlib's detector agreeing), never on
+    BlazeFace's word alone; without BlazeFace nothing is found."""
+    from facerec.detection import MTCNN, face_check
+    from facerec.detection.blazeface import BlazeFace
+    from facerec.masks import draw_mask
 
-    found = MTCNN().detect(astronaut())
+    bare = MTCNN().detect(astronaut())
+    masked = draw_mask(astronaut(), bare.landmarks[0], "surgical")
     monkeypatch.setattr(MTCNN, "_proposals", lambda self, batch, scales: None)
-    again = MTCNN().detect(astronaut())
-    assert len(again) == 1 and again.second_look[0]
-    assert np.abs(again.boxes[0] - found.boxes[0]).max() < 0.1 * (found.boxes[0, 2] - found.boxes[0, 0])
-    assert not len(MTCNN(check_faces=False).detect(astronaut()))
+    for image in (masked, astronaut()):
+        again = MTCNN().detect(image)
+        assert len(again) == 1 and again.second_look[0]
+        assert np.abs(again.boxes[0] - bare.boxes[0]).max() < 0.15 * (bare.boxes[0, 2] - bare.boxes[0, 0])
+    monkeypatch.setattr(face_check, "dlib_scores", lambda image, boxes: np.full(len(boxes), -5.0))
+    assert not len(MTCNN().detect(astronaut()))  # BlazeFace alone: not enough
+    monkeypatch.setattr(BlazeFace, "load", staticmethod(lambda: None))
+    assert not len(MTCNN().detect(masked))
 
 
 def test_blazeface_agreeing_keeps_an_unsure_face_without_asking_dlib(monkeypatch):

@@ -11,7 +11,7 @@ The weights are face_detection_short_range.tflite (230 kB, Apache 2.0) from the 
 wheel on PyPI: `make install` runs ``python -m facerec.detection.blazeface``, which fetches the
 wheel with pip (the package registry, no other network), checks the file's SHA-256 and keeps only
 it, under <prefix>/share/facerec-models.  Without it the second look is MTCNN's lower thresholds
-alone (faces_found_by() says which).
+alone (`facerec model` says which).
 """
 from __future__ import annotations
 
@@ -46,11 +46,16 @@ def fetch() -> Path:
     if dest.exists() and _digest(dest.read_bytes()) == SHA256:
         return dest
     with tempfile.TemporaryDirectory() as tmp:
-        subprocess.run([sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--only-binary", ":all:",
-                        "--python-version", "3.11", "--platform", "manylinux2014_x86_64", WHEEL, "-d", tmp],
-                       check=True)
-        wheel = next(Path(tmp).glob("mediapipe-*.whl"))
-        with zipfile.ZipFile(wheel) as z:
+        # Any wheel of that release holds the same file: ask for one whatever this machine is.
+        done = subprocess.run([sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--only-binary",
+                               ":all:", "--python-version", "3.11", "--platform", "manylinux2014_x86_64", WHEEL,
+                               "-d", tmp])
+        wheels = list(Path(tmp).glob("mediapipe-*.whl"))
+        if done.returncode or not wheels:
+            raise SystemExit(f"could not fetch {WHEEL} from the package registry (pip said why above); "
+                             f"without BlazeFace masked faces are found less often; run "
+                             f"`python -m facerec.detection.blazeface` again to fetch it")
+        with zipfile.ZipFile(wheels[0]) as z:
             data = z.read(MEMBER)
     if _digest(data) != SHA256:
         raise SystemExit(f"{WHEEL}: {MEMBER} is not the expected file (SHA-256 {_digest(data)})")
@@ -65,7 +70,16 @@ def _digest(data: bytes) -> str:
 
 
 def available() -> bool:
-    return weights_path().exists()
+    return BlazeFace.load() is not None
+
+
+def agreeing(boxes: np.ndarray, found: np.ndarray) -> np.ndarray:
+    """Whether each of boxes (N, 4) is on a face among BlazeFace's found (M, 4)."""
+    from .boxes import iou
+
+    if not len(found) or not len(boxes):
+        return np.zeros(len(boxes), bool)
+    return iou(np.asarray(boxes, np.float32), np.asarray(found, np.float32)).max(axis=1) >= AGREE
 
 
 class BlazeFace:
@@ -85,7 +99,9 @@ class BlazeFace:
     @staticmethod
     @lru_cache(maxsize=1)
     def load() -> "BlazeFace | None":
-        return BlazeFace(weights_path()) if available() else None
+        """The network, or None when its weights are not installed (asked once per process, so
+        what a detector's settings say and what it does stay the same)."""
+        return BlazeFace(weights_path()) if weights_path().exists() else None
 
     def boxes(self, image: np.ndarray) -> np.ndarray:
         """Face boxes (N, 4) x1, y1, x2, y2 in pixels of one RGB image (uint8 or float 0-255)."""
@@ -102,11 +118,14 @@ class BlazeFace:
 
         h, w = image.shape[:2]
         side = max(h, w)
-        # Letterboxed to a square, as MediaPipe shows it, so faces keep their shape.
-        square = np.zeros((side, side, 3), np.float32)
-        top, left = (side - h) // 2, (side - w) // 2
-        square[top:top + h, left:left + w] = image
-        x = cv2.resize(square, (SIZE, SIZE), interpolation=cv2.INTER_AREA) / 127.5 - 1.0
+        scale = SIZE / side
+        # Shrunk first (a 100-megapixel photo costs what a small one does), then letterboxed to
+        # a square, as MediaPipe shows it, so faces keep their shape.
+        small = cv2.resize(image, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_AREA)
+        x = np.zeros((SIZE, SIZE, 3), np.float32)
+        top, left = (SIZE - small.shape[0]) // 2, (SIZE - small.shape[1]) // 2
+        x[top:top + small.shape[0], left:left + small.shape[1]] = small
+        x = x / 127.5 - 1.0
         with self._lock:
             self._net.set_tensor(self._input, x[None].astype(np.float32))
             self._net.invoke()
@@ -116,10 +135,10 @@ class BlazeFace:
         if not len(hits):
             return np.zeros((0, 4), np.float32), np.zeros(0, np.float32), np.zeros((0, 5, 2), np.float32)
         anchors, reg, logits = self._anchors[hits], reg[hits] / SIZE, logits[hits]
-        offset = np.array([left, top], np.float32)
-        centre, half = anchors + reg[:, :2], reg[:, 2:4] / 2
-        boxes = np.concatenate([centre - half, centre + half], axis=1) * side - np.tile(offset, 2)
-        points = (anchors[:, None, :] + reg[:, 4:12].reshape(-1, 4, 2)) * side - offset
+        offset = np.array([left, top], np.float32) / SIZE
+        centre, half = anchors + reg[:, :2] - offset, reg[:, 2:4] / 2
+        boxes = np.concatenate([centre - half, centre + half], axis=1) * (SIZE / scale)
+        points = (anchors[:, None, :] + reg[:, 4:12].reshape(-1, 4, 2) - offset) * (SIZE / scale)
         keep = nms_strict(boxes.astype(np.float32), logits, OVERLAP, "union")
         return (boxes[keep].astype(np.float32), (1 / (1 + np.exp(-logits[keep]))).astype(np.float32),
                 _five(points[keep]).astype(np.float32))

@@ -24,6 +24,10 @@ MIN_SCORE = -1.0   # dlib's best score near the centre under which a checked det
 # ... and under which a masked face only the second look found is dropped: masked faces score
 # lower (the 5% lowest of lfw-dev's -1.42), lamps and blank signs in the Hamilton clip -1.35 to -1.46
 SECOND_LOOK_MIN_SCORE = -1.3
+# ... or, for one BlazeFace finds too, the chance it is masked from which it counts as a face: of
+# the second look's finds BlazeFace agrees with, the non-faces (hands, logos, a colour wheel, a
+# row of windows) are at most 0.44 masked where dlib scores them under MIN_SCORE
+MASKED_LIKELY = 0.5
 OVERLAP = 0.3  # an unsure detection that overlaps a likelier one this much is the same face again
 FACE_SIZES = (72, 88, 108)  # the face's size (px) in the crops dlib is shown
 CROP = 176         # the crop's side (px): the face and its surroundings
@@ -72,45 +76,51 @@ def _crop(image: np.ndarray, box, face_size: int, fill) -> np.ndarray:
 
 
 def faces_only(image: np.ndarray, detections):
-    """The detections that are faces: sure ones; unsure ones BlazeFace also finds, dlib's detector
-    agrees with, or that are plainly masked (dlib's detector was not shown masks); and second-look
-    ones BlazeFace also finds, or plainly masked and still somewhat face-like to dlib."""
+    """The detections that are faces: sure ones; unsure first-look ones BlazeFace also finds, dlib's
+    detector agrees with, or that are plainly masked (dlib's detector was not shown masks); and
+    second-look ones that are plainly masked and still somewhat face-like to dlib."""
     boxes, scores = np.asarray(detections.boxes), np.asarray(detections.scores)
     second = np.asarray(detections.second_look, bool)
     checked = np.flatnonzero(second | (scores < SURE))
     keep = np.ones(len(scores), bool)
     if len(checked):
-        keep[checked] = _blazeface_agrees(image, boxes[checked])
+        agreed = detections.blazeface
+        if agreed is None:  # detections made elsewhere: ask BlazeFace now
+            agreed = _blazeface_agrees(image, boxes)
+        agreed = np.asarray(agreed, bool)
+        # BlazeFace's word alone is taken for first-look faces only: of the 103 non-faces MTCNN
+        # is unsure of in bench/ghost_faces.py's set it finds none (and 594 of its 994 faces),
+        # but what only the second look finds includes its own false finds (a row of windows).
+        keep[checked] = agreed[checked] & ~second[checked]
         doubtful = checked[~keep[checked]]
-        keep[doubtful] = _face_like(image, detections, doubtful, second[doubtful])
+        keep[doubtful] = _face_like(image, detections, doubtful, second[doubtful], agreed[doubtful])
         keep[checked] &= ~_beside_a_likelier(boxes, scores, keep, checked)
     return detections if keep.all() else detections.subset(keep)
 
 
 def _blazeface_agrees(image: np.ndarray, boxes: np.ndarray) -> np.ndarray:
-    """Whether BlazeFace (blazeface.py) finds a face on each box: of the 103 non-faces MTCNN is
-    unsure of in bench/ghost_faces.py's set it finds none, of its 994 faces 594."""
-    from .blazeface import AGREE, BlazeFace
-    from .boxes import iou
+    """Whether BlazeFace (blazeface.py) finds a face on each box."""
+    from .blazeface import BlazeFace, agreeing
 
     net = BlazeFace.load()
-    found = net.boxes(image) if net is not None else np.zeros((0, 4), np.float32)
-    if not len(found):
-        return np.zeros(len(boxes), bool)
-    return iou(boxes.astype(np.float32), found).max(axis=1) >= AGREE
+    return agreeing(boxes, net.boxes(image)) if net is not None else np.zeros(len(boxes), bool)
 
 
-def _face_like(image: np.ndarray, detections, which: np.ndarray, second: np.ndarray) -> np.ndarray:
-    """For detections BlazeFace does not find: an unsure first-look one is a face when dlib's
-    detector agrees or it is plainly masked; a second-look one only when plainly masked and
-    still somewhat face-like to dlib (a lamp or a blank sign looks "masked", no mouth, too)."""
+def _face_like(image: np.ndarray, detections, which: np.ndarray, second: np.ndarray,
+               agreed: np.ndarray) -> np.ndarray:
+    """For the detections BlazeFace's word does not settle: an unsure first-look one is a face when
+    dlib's detector agrees or it is plainly masked.  A second-look one needs two witnesses:
+    plainly masked and still somewhat face-like to dlib (a lamp or a blank sign looks "masked",
+    no mouth, too), or found by BlazeFace and either dlib's detector agreeing or likely masked."""
     from .mask_check import MASKED_SURE, masked_chances
 
     if not len(which):
         return np.zeros(0, bool)
     dlib = dlib_scores(image, np.asarray(detections.boxes)[which])
-    masked = masked_chances(image, np.asarray(detections.landmarks)[which]) >= MASKED_SURE
-    return np.where(second, masked & (dlib >= SECOND_LOOK_MIN_SCORE), masked | (dlib >= MIN_SCORE))
+    masked = masked_chances(image, np.asarray(detections.landmarks)[which])
+    sure = masked >= MASKED_SURE
+    seconded = (sure & (dlib >= SECOND_LOOK_MIN_SCORE)) | (agreed & ((dlib >= MIN_SCORE) | (masked >= MASKED_LIKELY)))
+    return np.where(second, seconded, sure | (dlib >= MIN_SCORE))
 
 
 def _beside_a_likelier(boxes: np.ndarray, scores: np.ndarray, keep: np.ndarray, which: np.ndarray) -> np.ndarray:

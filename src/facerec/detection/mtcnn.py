@@ -42,12 +42,14 @@ class Face:
 @dataclass
 class Detections:
     """Faces found in one image: boxes (N, 4) x1,y1,x2,y2; scores (N,); landmarks (N, 5, 2) x,y.
-    second_look (N,): found only at the second look's lower thresholds or from BlazeFace's boxes."""
+    second_look (N,): found only at the second look's lower thresholds or from BlazeFace's boxes.
+    blazeface (N,) or None: whether BlazeFace finds each face too (None: not asked)."""
 
     boxes: np.ndarray
     scores: np.ndarray
     landmarks: np.ndarray
     second_look: np.ndarray | None = None
+    blazeface: np.ndarray | None = None
 
     def __post_init__(self):
         if self.second_look is None:
@@ -66,10 +68,12 @@ class Detections:
 
     def subset(self, keep: np.ndarray) -> "Detections":
         """The detections where keep (N,) is true."""
-        return Detections(self.boxes[keep], self.scores[keep], self.landmarks[keep], self.second_look[keep])
+        return Detections(self.boxes[keep], self.scores[keep], self.landmarks[keep], self.second_look[keep],
+                          None if self.blazeface is None else self.blazeface[keep])
 
     def scaled(self, factor: float) -> "Detections":
-        return Detections(self.boxes * factor, self.scores, self.landmarks * factor, self.second_look)
+        return Detections(self.boxes * factor, self.scores, self.landmarks * factor, self.second_look,
+                          self.blazeface)
 
 
 
@@ -216,25 +220,43 @@ class MTCNN:
         if found is not None:
             found = self._refined(batch, *found)
         looks = [self._final(batch, *found)] if found is not None else []
-        if self.check_faces:
-            looks += self._proposed_look(batch, looks[0] if looks else None)
+        blaze = self._blazeface(batch) if self.check_faces else None
+        if blaze is not None:
+            looks += self._proposed_look(batch, looks[0] if looks else None, blaze)
         if not looks:
             return [Detections.empty() for _ in range(n)]
-        return _per_image(n, h, w, *_first_look_first(looks))
+        found = _per_image(n, h, w, *_first_look_first(looks))
+        if blaze is not None:
+            from .blazeface import agreeing
 
-    def _proposed_look(self, batch: np.ndarray, first: tuple | None) -> list:
+            for det, (boxes, _, _) in zip(found, blaze):
+                det.blazeface = agreeing(det.boxes, boxes)
+        return found
+
+    def _blazeface(self, batch: np.ndarray) -> list | None:
+        """BlazeFace's (boxes, scores, landmarks) in each image, faces under min_face_size left out;
+        None without its weights."""
+        from .blazeface import BlazeFace
+
+        net = BlazeFace.load()
+        if net is None:
+            return None
+        found = []
+        for image in batch:
+            boxes, scores, marks = net.detect(image)
+            big = np.maximum(boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1]) >= self.min_face_size
+            found.append((boxes[big], scores[big], marks[big]))
+        return found
+
+    def _proposed_look(self, batch: np.ndarray, first: tuple | None, blaze: list) -> list:
         """BlazeFace's faces (blazeface.py: masked faces P-Net never proposes) as second-look
         faces: each box through R-Net and O-Net at the second look's thresholds, and where they
         find nothing on it, BlazeFace's own box and landmarks.  A box on a face the first look
         found is left out: that face is kept, BlazeFace agreeing (face_check)."""
-        from .blazeface import AGREE, BlazeFace
+        from .blazeface import AGREE
 
-        net = BlazeFace.load()
-        if net is None:
-            return []
-        found = [net.detect(image) for image in batch]
-        boxes, scores, marks = (np.concatenate(part) for part in zip(*found))
-        img = np.concatenate([np.full(len(f[0]), i, np.int32) for i, f in enumerate(found)])
+        boxes, scores, marks = (np.concatenate(part) for part in zip(*blaze))
+        img = np.concatenate([np.full(len(f[0]), i, np.int32) for i, f in enumerate(blaze)])
         if first is not None and len(img):
             known = np.array([((first[2] == i) & (iou(b[None], first[0])[0] >= AGREE)).any()
                               for i, b in zip(img, boxes)])
