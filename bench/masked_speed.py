@@ -1,8 +1,9 @@
 """What handling masks costs per face, beside the bare path, in one run (ratios, not seconds).
 
 On 200 lfw-singles photos (bare) and their masked copies, with the default model:
-- detection: MTCNN with its second look for masked faces, against the first look alone (the same
-  detector with SECOND_LOOK at FaceNet's own thresholds);
+- detection: MTCNN with its second look for masked faces (lower thresholds, and BlazeFace's
+  boxes), against the first look alone (the same detector with SECOND_LOOK at FaceNet's own
+  thresholds and no BlazeFace);
 - the mask check (HOG + logistic regression) per face, against embedding that face;
 - enrolment per face: the face and its three masked renderings, against the face alone;
 - naming: a masked face (the gallery's masked side) against a bare one, on a 86-person gallery.
@@ -32,6 +33,7 @@ def main(argv=None):
     if not (SHARED / "lfw-singles").is_dir():
         print(f"skipped: {SHARED} not available")
         return None
+    import facerec.detection.blazeface as blazeface
     import facerec.detection.mtcnn as mtcnn
     from facerec import load_image
     from facerec.batch.mask_folder import mask_folder
@@ -50,11 +52,12 @@ def main(argv=None):
     both = MTCNN()
     first = MTCNN()
     rows = []
-    saved = mtcnn.SECOND_LOOK
+    saved, with_blazeface = mtcnn.SECOND_LOOK, blazeface.BlazeFace.load
     for name, images in (("bare photos", bare), ("masked photos", masked)):
         mtcnn.SECOND_LOOK = (first.thresholds[1], first.thresholds[2])
+        blazeface.BlazeFace.load = staticmethod(lambda: None)
         t_first = _per(first.detect, images)
-        mtcnn.SECOND_LOOK = saved
+        mtcnn.SECOND_LOOK, blazeface.BlazeFace.load = saved, with_blazeface
         t_both = _per(both.detect, images)
         rows.append((f"detection, {name}", t_both, t_first))
     faces = [(im, d) for im in bare for d in [both.detect(im)] if len(d)]

@@ -4,8 +4,8 @@ MTCNN misses about one masked face in twenty even at its second look's low thres
 12-pixel window never proposes a face whose nose and mouth a mask hides, so R-Net and O-Net never
 see it.  BlazeFace (other training data, another architecture) proposes nearly all of them; R-Net
 and O-Net then refine each box and place the five landmarks as for any face, and face_check keeps
-such a face only when it is plainly masked and still somewhat face-like to dlib, like every face
-only the second look finds.
+such a face, like every face only the second look finds, on two witnesses, never BlazeFace's
+alone: of the 1,299 masked lfw-dev photos MTCNN finds a face in bare, 1,290 (94.8% before).
 
 The weights are face_detection_short_range.tflite (230 kB, Apache 2.0) from the mediapipe 0.10.14
 wheel on PyPI: `make install` runs ``python -m facerec.detection.blazeface``, which fetches the

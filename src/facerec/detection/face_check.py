@@ -12,7 +12,7 @@ third architecture and training set) is asked: a detection it finds too is a fac
 
 Measured on 4,162 detections labelled by eye (bench/ghost_faces.py): of MTCNN's 79 non-faces at
 its default settings 93.7% are dropped, and 91.7% of the 24 in the real-time tool's frames, while
-99.13% of the real faces are kept (the rest: faces in profile, in the dark or cut by the photo's
+99.15% of the real faces are kept (the rest: faces in profile, in the dark or cut by the photo's
 edge, whose embeddings are too generic to name anyone).
 """
 from __future__ import annotations
