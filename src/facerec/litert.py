@@ -19,6 +19,19 @@ def interpreter_class():
     return Interpreter
 
 
+def quietly(build):
+    """build() (making and allocating an interpreter) without the line LiteRT's C++ logs on stderr,
+    "Created TensorFlow Lite XNNPACK delegate", once per process at allocate_tensors whatever
+    TF_CPP_MIN_LOG_LEVEL says.  catch_warnings swaps one process-wide list: two threads inside it
+    at once would leave "ignore every warning" behind when they leave out of order, so they take
+    turns."""
+    from .tensorflow_loader import quiet_output
+
+    with _QUIET, warnings.catch_warnings(), quiet_output(fds=(2,)):
+        warnings.simplefilter("ignore")
+        return build()
+
+
 class LiteNet:
     """One network behind TFLite interpreters.
 
@@ -41,18 +54,14 @@ class LiteNet:
         self._single_shape = None
 
     def _make(self, shape):
-        from .tensorflow_loader import quiet_output
-
-        # LiteRT's C++ logs "Created TensorFlow Lite XNNPACK delegate" on stderr once per process
-        # (when the delegate is applied, at allocate_tensors) ignoring TF_CPP_MIN_LOG_LEVEL.
-        # catch_warnings swaps one process-wide list: two threads inside it at once would leave
-        # "ignore every warning" behind when they leave out of order, so they take turns.
-        with _QUIET, warnings.catch_warnings(), quiet_output(fds=(2,)):
-            warnings.simplefilter("ignore")
+        def build():
             interp = self._cls(model_content=self.model, num_threads=self.threads)
             inp = interp.get_input_details()[0]["index"]
             interp.resize_tensor_input(inp, list(shape), strict=False)
             interp.allocate_tensors()
+            return interp, inp
+
+        interp, inp = quietly(build)
         return interp, inp, interp.get_output_details()[0]["index"]
 
     def forget_shapes(self) -> None:

@@ -86,10 +86,14 @@ class BlazeFace:
     """The network and its anchors; one image at a time (the interpreter is not shared between threads)."""
 
     def __init__(self, path: Path):
-        from ..litert import interpreter_class
+        from ..litert import interpreter_class, quietly
 
-        self._net = interpreter_class()(model_path=str(path), num_threads=1)
-        self._net.allocate_tensors()
+        def build():
+            net = interpreter_class()(model_path=str(path), num_threads=1)
+            net.allocate_tensors()
+            return net
+
+        self._net = quietly(build)
         self._input = self._net.get_input_details()[0]["index"]
         outputs = sorted(self._net.get_output_details(), key=lambda d: d["shape"][-1])
         self._scores, self._boxes = outputs[0]["index"], outputs[1]["index"]
