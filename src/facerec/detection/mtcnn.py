@@ -225,13 +225,13 @@ class MTCNN:
             looks += self._proposed_look(batch, looks[0] if looks else None, blaze)
         if not looks:
             return [Detections.empty() for _ in range(n)]
-        found = _per_image(n, h, w, *_first_look_first(looks))
+        faces = _per_image(n, h, w, *_first_look_first(looks))
         if blaze is not None:
             from .blazeface import agreeing
 
-            for det, (boxes, _, _) in zip(found, blaze):
+            for det, (boxes, _, _) in zip(faces, blaze):
                 det.blazeface = agreeing(det.boxes, boxes)
-        return found
+        return faces
 
     def _blazeface(self, batch: np.ndarray) -> list | None:
         """BlazeFace's (boxes, scores, landmarks) in each image, faces under min_face_size left out;
@@ -253,14 +253,11 @@ class MTCNN:
         faces: each box through R-Net and O-Net at the second look's thresholds, and where they
         find nothing on it, BlazeFace's own box and landmarks.  A box on a face the first look
         found is left out: that face is kept, BlazeFace agreeing (face_check)."""
-        from .blazeface import AGREE
-
         boxes, scores, marks = (np.concatenate(part) for part in zip(*blaze))
         img = np.concatenate([np.full(len(f[0]), i, np.int32) for i, f in enumerate(blaze)])
-        if first is not None and len(img):
-            known = np.array([((first[2] == i) & (iou(b[None], first[0])[0] >= AGREE)).any()
-                              for i, b in zip(img, boxes)])
-            boxes, scores, marks, img = boxes[~known], scores[~known], marks[~known], img[~known]
+        if first is not None:
+            new = ~_on_one_of(boxes, img, first[0], first[2])
+            boxes, scores, marks, img = boxes[new], scores[new], marks[new], img[new]
         if not len(img):
             return []
         looks = []
@@ -268,8 +265,7 @@ class MTCNN:
         if refined is not None:
             r_boxes, r_scores, r_img, r_marks, _ = self._final(batch, *refined)
             looks.append((r_boxes, r_scores, r_img, r_marks, np.ones(len(r_boxes), bool)))
-            same = [(r_img == i) & (iou(b[None], r_boxes)[0] >= AGREE) for i, b in zip(img, boxes)]
-            alone = np.array([not s.any() for s in same])
+            alone = ~_on_one_of(boxes, img, r_boxes, r_img)
             boxes, scores, img, marks = boxes[alone], scores[alone], img[alone], marks[alone]
         if len(boxes):
             looks.append((boxes, scores, img, marks, np.ones(len(boxes), bool)))
@@ -376,6 +372,14 @@ class MTCNN:
         # faces, so the first look's faces are exactly what FaceNet's thresholds alone give.
         keep = per_image_nms(img, boxes, scores + 2.0 * ~second, 0.7, "min")
         return boxes[keep], scores[keep], img[keep], marks[keep], second[keep]
+
+
+def _on_one_of(boxes: np.ndarray, img: np.ndarray, others: np.ndarray, others_img: np.ndarray) -> np.ndarray:
+    """Whether each box is on the same face as one of others in its image (blazeface.AGREE)."""
+    from .blazeface import AGREE
+
+    overlap = iou(boxes, others) if len(boxes) and len(others) else np.zeros((len(boxes), len(others)))
+    return ((overlap >= AGREE) & (img[:, None] == others_img[None, :])).any(axis=1)
 
 
 def _first_look_first(looks: list) -> tuple:
