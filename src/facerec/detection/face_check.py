@@ -116,9 +116,14 @@ def _face_like(image: np.ndarray, detections, which: np.ndarray, second: np.ndar
 
     if not len(which):
         return np.zeros(0, bool)
-    dlib = dlib_scores(image, np.asarray(detections.boxes)[which])
     masked = masked_chances(image, np.asarray(detections.landmarks)[which])
     sure = masked >= MASKED_SURE
+    # dlib's detector costs ~20 mask checks: asked only where its answer can change the outcome
+    # (the second look's weak finds on a bare photo are many, and most have no other witness).
+    asked = np.where(second, sure | agreed, ~sure)
+    dlib = np.full(len(which), -np.inf)
+    if asked.any():
+        dlib[asked] = dlib_scores(image, np.asarray(detections.boxes)[which[asked]])
     seconded = (sure & (dlib >= SECOND_LOOK_MIN_SCORE)) | (agreed & ((dlib >= MIN_SCORE) | (masked >= MASKED_LIKELY)))
     return np.where(second, seconded, sure | (dlib >= MIN_SCORE))
 
