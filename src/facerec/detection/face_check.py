@@ -5,10 +5,11 @@ MTCNN reports hands, hair, microphones, ties and blurred chairs as faces, with s
 dlib's CNN face detector (mmod.py: other training data, another architecture): a crop around it,
 the face scaled to a few sizes about dlib's 80 px window, and the best score near the crop's
 centre.  Under MIN_SCORE it is not a face and is dropped before anything is named, unless it is
-plainly masked (mask_check.py): dlib's detector was not shown masks.  A face only MTCNN's second
-look (its lower thresholds for masked faces) found is kept only when plainly masked and still
-somewhat face-like to dlib (SECOND_LOOK_MIN_SCORE).  Before either, BlazeFace (blazeface.py, a
-third architecture and training set) is asked: a detection it finds too is a face.
+plainly masked (mask_check.py): dlib's detector was not shown masks.  Before either, BlazeFace
+(blazeface.py, a third architecture and training set) is asked: an unsure detection it finds too
+is a face.  A face only MTCNN's second look found (its lower thresholds, and BlazeFace's boxes,
+for masked faces) needs two witnesses: plainly masked and still somewhat face-like to dlib
+(SECOND_LOOK_MIN_SCORE), or found by BlazeFace and either dlib agreeing or likely masked.
 
 Measured on 4,162 detections labelled by eye (bench/ghost_faces.py): of MTCNN's 79 non-faces at
 its default settings 93.7% are dropped, and 91.7% of the 24 in the real-time tool's frames, while
