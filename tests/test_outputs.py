@@ -159,10 +159,11 @@ def test_align_refuses_to_write_among_the_photos(tmp_path, capsys):
 
     people = _people(tmp_path)
     before = _digests(*people.rglob("*.jpg"))
-    for out in (people, people / "Ann_Lee"):
+    os.symlink(people, tmp_path / "link")
+    for out in (people, people / "Ann_Lee", people / "New_Folder", tmp_path / "link" / "out"):
         assert main([str(people), str(out)]) == 1
         err = capsys.readouterr().err
-        assert "choose another folder" in err and len(err.splitlines()) == 1, err
+        assert "choose a folder outside it" in err and len(err.splitlines()) == 1, err
     assert _digests(*people.rglob("*.jpg")) == before and not list(people.rglob("*.png"))
 
 

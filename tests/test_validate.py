@@ -138,3 +138,27 @@ def test_val_at_far_is_marked_unmeasured_when_too_few_different_pairs_train_it(r
     other = np.where(big[:, None], e + 0.01 * rng.normal(size=e.shape), rng.permutation(e))
     r = evaluate(e, other, big)
     assert r["val_measurable"] and r["different_pairs_per_training"] == 2700 and r["val"] > 0.9
+
+
+def test_folds_follow_the_pairs_file_and_one_kind_of_pair_is_refused(tmp_path, monkeypatch):
+    """A pairs file written for 2 folds is evaluated in 2 (10 would leave folds of one kind of
+    pair: AUC 0.25 and EER nan were printed); pairs of one kind only are refused before the model."""
+    from facerec import embedding
+    from facerec.evaluation import validate_pairs
+
+    _people(tmp_path)
+    pairs = tmp_path / "pairs.txt"
+    pairs.write_text(make_pairs(tmp_path, n_folds=2, per_fold=2, seed=1))
+    seen = {}
+    monkeypatch.setattr("facerec.evaluation._check_folds", lambda n, folds, *a, **k: seen.setdefault("folds", folds))
+    monkeypatch.setattr(embedding, "load_embedder", lambda *a, **k: pytest.fail("stop here"))
+    with pytest.raises(pytest.fail.Exception, match="stop here"):
+        validate_pairs(tmp_path, pairs)
+    assert seen["folds"] == 2
+    same_only = tmp_path / "same.txt"
+    same_only.write_text("2\t2\n" + "\n".join(line for line in pairs.read_text().splitlines()[1:]
+                                               if len(line.split()) == 3) + "\n")
+    monkeypatch.undo()
+    monkeypatch.setattr(embedding, "load_embedder", lambda *a, **k: pytest.fail("the model was loaded"))
+    with pytest.raises(FacerecError, match="all same-person pairs; accuracy needs both kinds"):
+        validate_pairs(tmp_path, same_only)

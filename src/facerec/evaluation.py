@@ -236,23 +236,27 @@ def make_pairs(lfw_dir, n_folds: int = 10, per_fold: int = 100, seed: int = 0) -
     return "\n".join(lines) + "\n"
 
 
-def validate_pairs(lfw_dir, pairs_file, model="default", *, n_folds: int = 10, metric: int = 0,
+def validate_pairs(lfw_dir, pairs_file, model="default", *, n_folds: int | None = None, metric: int = 0,
                    subtract_mean: bool = False, use_flipped_images: bool = False, batch_size: int = 100,
                    image_size: int | None = None, distance_threshold: float | None = None,
                    progress: bool = True) -> dict:
     """FaceNet's validate_on_lfw on a folder (raw photos, or crops from align_dataset.py) and a
     pairs file: evaluate()'s figures, plus the accuracy at one fixed Euclidean distance (by
-    default the model's same-person distance, what verify() uses) under "fixed_accuracy"."""
+    default the model's same-person distance, what verify() uses) under "fixed_accuracy".
+    n_folds: by default the folds the pairs file was written for (its header), 10 for LFW's: a
+    pairs file's folds keep each person in one, and other folds can hold one kind of pair only."""
     from .embedding import load_embedder
     from .pipeline import FacePipeline
 
     pairs = read_pairs(pairs_file)
+    n_folds = n_folds or _written_folds(pairs_file) or 10
     if not Path(lfw_dir).is_dir():
         raise FacerecError(f"{lfw_dir}: LFW folder does not exist")
     paths, same, missing = pair_paths(lfw_dir, pairs)
     if not paths:
         raise FacerecError(f"none of the pairs in {pairs_file} has both images under {lfw_dir}")
     _check_folds(len(paths), n_folds, pairs_file)  # before the slow part; again below for faces not found
+    _check_kinds(same, pairs_file)
     emb = load_embedder(model, image_size=image_size)
     files = sorted({str(p) for pair in paths for p in pair})
     encoded = FacePipeline(emb, batch_size=batch_size).files(files, mirrored=use_flipped_images, progress=progress)
@@ -270,6 +274,7 @@ def validate_pairs(lfw_dir, pairs_file, model="default", *, n_folds: int = 10, m
     if not keep:
         raise FacerecError(f"no pair under {lfw_dir} has a face found in both images")
     _check_folds(len(keep), n_folds, pairs_file, " with a face in both images")
+    _check_kinds(same[keep], pairs_file, " with a face in both images")
     e1, e2, same = np.asarray(e1), np.asarray(e2), same[keep]
     r = evaluate(e1, e2, same, n_folds=n_folds, metric=metric, subtract_mean=subtract_mean)
     t = emb.same_person_distance if distance_threshold is None else distance_threshold
@@ -280,14 +285,26 @@ def validate_pairs(lfw_dir, pairs_file, model="default", *, n_folds: int = 10, m
     return r
 
 
+def _written_folds(pairs_file) -> int | None:
+    """The folds a pairs file was written for: its header's first number (LFW's: 10 300)."""
+    try:
+        folds = int(Path(pairs_file).read_text().split(None, 1)[0])
+    except (OSError, ValueError, IndexError):
+        return None
+    return folds if folds >= 2 else None
+
+
+def _check_kinds(same: np.ndarray, pairs_file, which: str = "") -> None:
+    if same.all() or not same.any():
+        kind = "same" if same.all() else "different"
+        raise FacerecError(f"{pairs_file}: the pairs{which} are all {kind}-person pairs; accuracy needs both kinds")
+
+
 def _check_folds(pairs: int, n_folds: int, pairs_file, which: str = "") -> None:
     if 2 <= n_folds <= pairs:
         return
-    try:  # LFW's header line: the folds the file was written for
-        written = Path(pairs_file).read_text().split(None, 1)[0]
-        hint = f"; {pairs_file} was written for {int(written)}" if int(written) != n_folds else ""
-    except (OSError, ValueError, IndexError):
-        hint = ""
+    written = _written_folds(pairs_file)
+    hint = f"; {pairs_file} was written for {written}" if written and written != n_folds else ""
     raise FacerecError(f"{pairs} pairs{which} cannot be split into {n_folds} folds (--lfw_nrof_folds){hint}")
 
 

@@ -280,21 +280,16 @@ def align_dataset(input_dir, output_dir, image_size: int = 160, margin: int = 32
 
 
 def _check_output_place(input_dir: Path, output_dir: Path) -> None:
-    """Crops written among the photos (into the input folder itself, or a person's folder in it)
-    would be read as photos by the next run, and a .png photo would be written over."""
+    """Crops written inside the input folder would be read by the next run: the folder itself
+    mixes crops with the photos (over .png ones), a person's folder gets everyone's crops as that
+    person's photos, and a new folder in it becomes a "person" of crops and text files."""
     try:
         inside = output_dir.resolve().relative_to(input_dir.resolve()).parts
     except ValueError:
         return
-    if not inside:
-        raise FacerecError(f"{output_dir}: the output folder is the input folder; crops would land among "
-                           f"the photos (and over .png ones): choose another folder")
-    from ..images import is_image_name
-
-    person = input_dir / inside[0]
-    if len(inside) == 1 and person.is_dir() and any(p.is_file() and is_image_name(p) for p in person.iterdir()):
-        raise FacerecError(f"{output_dir}: the output folder is {person}, a folder of photos to align; the "
-                           f"crops would be aligned as that person's photos next time: choose another folder")
+    where = "the input folder" if not inside else f"inside the input folder {input_dir}"
+    raise FacerecError(f"{output_dir}: the output folder is {where}; the next run would read the crops "
+                       f"as photos: choose a folder outside it")
 
 
 def _boxes_file(output_dir: Path) -> tuple[Path, Path]:

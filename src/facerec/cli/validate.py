@@ -20,7 +20,8 @@ def parse_arguments(argv=None, prog="validate_on_lfw"):
     p.add_argument("model", help="'default' or a FaceNet model path")
     p.add_argument("--lfw_pairs", default="pairs.txt", help="pairs file in LFW's format (default pairs.txt)")
     p.add_argument("--lfw_batch_size", type=whole(1), default=100)
-    p.add_argument("--lfw_nrof_folds", type=whole(2), default=10)
+    p.add_argument("--lfw_nrof_folds", type=whole(2), default=None, help="folds of the protocol (default: "
+                   "those the pairs file was written for, its header's first number; 10 for LFW's)")
     p.add_argument("--distance_metric", type=int, default=0, choices=[0, 1], help="0 Euclidean, 1 cosine")
     p.add_argument("--subtract_mean", action="store_true", help="subtract the training folds' mean embedding")
     p.add_argument("--use_flipped_images", action="store_true", help="concatenate each face's and its mirror's "
