@@ -274,12 +274,21 @@ def _one_line(err):
     (["--events", "GALLERY"], "refusing to write over it"),
     (["--camera", "door=CLIP", "--events", "CLIP"], "refusing to write over it"),
     (["--camera", "door=no-such-clip.mp4"], "no such video file"),  # a typo, where a camera may be down
+    (["--camera", "door=NOTES"], "not a video OpenCV can read"),
 ])
 def test_serve_refuses_bad_settings_in_one_line(gallery_file, capsys, monkeypatch, argv, message):
     monkeypatch.delenv("FACEREC_API_KEY", raising=False)
+    import cv2
+
     clip = gallery_file.parent / "clip.mp4"
-    clip.write_bytes(b"a video")
-    argv = [a.replace("GALLERY", str(gallery_file)).replace("CLIP", str(clip)) for a in argv]
+    writer = cv2.VideoWriter(str(clip), cv2.VideoWriter_fourcc(*"mp4v"), 10, (64, 48))
+    for _ in range(5):
+        writer.write(np.zeros((48, 64, 3), np.uint8))
+    writer.release()
+    notes = gallery_file.parent / "notes.txt"
+    notes.write_text("not a video\n")
+    argv = [a.replace("GALLERY", str(gallery_file)).replace("CLIP", str(clip)).replace("NOTES", str(notes))
+            for a in argv]
     try:
         rc = main(["serve", "--gallery", str(gallery_file), *argv])
     except SystemExit as stop:  # a number out of range: refused by the parser, exit 2

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import FacerecError
-from ..video.sources import is_live
+from ..video.sources import frames_in, is_live
 
 CAMERA_NAME = re.compile(r"[A-Za-z0-9_-]{1,32}")
 
@@ -42,6 +42,8 @@ def parse_cameras(specs) -> dict:
             if not Path(source).exists():
                 raise FacerecError(f"--camera {spec}: no such video file (a camera is an index, as door=0, "
                                    f"or a stream URL)")
+            if Path(source).is_file() and not frames_in(source):
+                raise FacerecError(f"--camera {spec}: not a video OpenCV can read")
         cameras[name] = source
     return cameras
 
