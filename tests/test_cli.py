@@ -174,3 +174,13 @@ def test_calibration_distances_rest_on_enough_pairs_or_are_guesses():
     stats = DistanceStats(model="m", impostor_cdf=cdf, genuine_cdf=cdf, impostor_pairs=100_000, genuine_pairs=10,
                           identities=500, faces=1000)
     assert stats.pairs_behind(1) == pytest.approx(1000) and stats.pairs_behind(10_000) < 10
+
+
+def test_enrol_says_the_floor_masked_faces_are_named_by(obama_biden, tmp_path):
+    """A masked face is named by the gallery's masked side, whose default floor is its own (its
+    strangers come closer): enrol says both, so a masked face Unknown at 0.7 is no surprise."""
+    p = _run("enrol", str(tmp_path / "g.npz"), str(obama_biden / "people"))
+    assert p.returncode == 0, p.stderr
+    bare = float(p.stdout.split("is at least ")[1].split()[0])
+    masked = float(p.stdout.split("A masked face: at least ")[1].split()[0])
+    assert masked > bare >= 0.5 and "expected masked strangers named" in p.stdout

@@ -7,11 +7,17 @@ from .options import POSITIVE, SHARE, number, whole
 
 
 def describe_rule(gallery) -> str:
-    """The numbers that decide who is named, for the gallery as it now stands."""
-    return (f"A face is named when the chance the name is right is at least {gallery.probability_floor():.3f} "
+    """The numbers that decide who is named, for the gallery as it now stands: masked faces are
+    named by the gallery's masked side, whose default floor is its own (its strangers come closer)."""
+    rule = (f"A face is named when the chance the name is right is at least {gallery.probability_floor():.3f} "
             f"({counted(len(gallery.people()), 'person')}, {counted(len(gallery.labels), 'face')}, "
             f"{gallery.false_accept:g} false-accept "
             f"target): expected strangers named {gallery.strangers_named():.2%}")
+    masked = gallery.masked_side() if len(gallery.labels) else gallery
+    if masked is not gallery and masked.probability_floor() != gallery.probability_floor():
+        rule += (f"\nA masked face: at least {masked.probability_floor():.3f} (the same target with the model's "
+                 f"masked-face distances): expected masked strangers named {masked.strangers_named():.2%}")
+    return rule
 
 
 def _check_sources(args) -> None:
