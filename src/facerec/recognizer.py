@@ -176,11 +176,12 @@ class Recognizer:
 
     def training_set(self, people, mirror: bool = True, cache: bool = True, batch_size: int = 64,
                      progress: bool = True):
-        """One embedding per photo of (name, photo paths), mirrored too (identity.training.embed_people)."""
+        """One embedding per photo of (name, photo paths), mirrored too, each face also rendered
+        masked, for naming masked faces (identity.training.embed_people)."""
         from .identity.training import embed_people
 
         return embed_people(self.pipeline, people, mirror=mirror, cache=cache, batch_size=batch_size,
-                            progress=progress)
+                            progress=progress, masked_renderings=True)
 
     def train(self, people, **options):
         """A FaceClassifier trained on (name, photo paths) (identity.training.train_classifier)."""

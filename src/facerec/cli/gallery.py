@@ -14,10 +14,7 @@ def describe_rule(gallery) -> str:
             f"{gallery.false_accept:g} false-accept "
             f"target): expected strangers named {gallery.strangers_named():.2%}")
     masked = gallery.masked_side() if len(gallery.labels) else gallery
-    if masked is not gallery and masked.probability_floor() != gallery.probability_floor():
-        rule += (f"\nA masked face: at least {masked.probability_floor():.3f} (the same target with the model's "
-                 f"masked-face distances): expected masked strangers named {masked.strangers_named():.2%}")
-    return rule
+    return rule + (f"\n{masked.masked_rule()}" if masked is not gallery else "")
 
 
 def _check_sources(args) -> None:

@@ -276,6 +276,12 @@ class Gallery:
             people.floors[self.false_accept] = self.odds.floor_for(people.photos, self.false_accept)
         return people.floors[self.false_accept]
 
+    def masked_rule(self) -> str:
+        """The line that says the floor of this gallery as a masked side (masked_side()): its own,
+        higher than the bare one, since masked strangers come closer."""
+        return (f"A masked face: at least {self.probability_floor():.3f} (the same target with the model's "
+                f"masked-face distances): expected masked strangers named {self.strangers_named():.2%}")
+
     def strangers_named(self) -> float:
         """The expected share of stranger faces named at probability_floor() (identity.odds)."""
         return self.odds.strangers_named(self.probability_floor(), self._people().photos)

@@ -140,8 +140,9 @@ def describe_unknown_rule(clf) -> str:
     if cal.get("method") == "probability":
         why = "given" if cal.get("given") else (f"the lowest that keeps strangers named to {cal['false_accept']:g} "
                                                 f"for {cal['people']} people, {cal['faces']} photos")
+        side = clf.masked_side()  # masked faces are named by the training faces rendered masked
         return (f"Unknown rule: a name is given when the chance it is right is at least {clf.threshold_:.3f} ({why})\n"
-                f"Expected: strangers named {cal['expected_strangers']:.2%}")
+                f"Expected: strangers named {cal['expected_strangers']:.2%}" + (f"\n{side.masked_rule()}" if side else ""))
     if "known_accuracy" in cal:
         dist = "" if np.isinf(clf.max_distance_) else f", distance {clf.max_distance_:.3f}"
         return (f"Unknown threshold: SVM probability {clf.threshold_:.3f}{dist} (held-out people: "
