@@ -185,14 +185,3 @@ def test_enrol_says_the_floor_masked_faces_are_named_by(obama_biden, tmp_path):
     masked = float(p.stdout.split("A masked face: at least ")[1].split()[0])
     assert masked > bare >= 0.5 and "expected masked strangers named" in p.stdout
 
-
-def test_classifier_script_trains_with_masked_renderings_and_says_their_floor(obama_biden, tmp_path):
-    """classifier.py TRAIN made classifiers without masked renderings (masked faces compared bare),
-    where the library's train_classifier made them with: both now do, and TRAIN says the floor."""
-    from facerec import Recognizer
-
-    out = tmp_path / "c.npz"
-    p = _run("classify", "TRAIN", str(obama_biden / "people"), "default", str(out))
-    assert p.returncode == 0, p.stderr
-    assert "A masked face: at least" in p.stdout
-    assert Recognizer.load(out).identifier.masked_side()

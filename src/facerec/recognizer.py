@@ -176,12 +176,15 @@ class Recognizer:
 
     def training_set(self, people, mirror: bool = True, cache: bool = True, batch_size: int = 64,
                      progress: bool = True):
-        """One embedding per photo of (name, photo paths), mirrored too, each face also rendered
-        masked, for naming masked faces (identity.training.embed_people)."""
+        """One embedding per photo of (name, photo paths), mirrored too (identity.training.embed_people).
+        No masked renderings: with them, classifier.py TRAIN's classifiers named 0.961 of the LFW
+        split's known faces where they name 0.973 (test_lfw_split; likely the bare faces the mask
+        check calls masked, which meet the masked side's higher floor), so their masked faces are
+        compared bare until that is settled."""
         from .identity.training import embed_people
 
         return embed_people(self.pipeline, people, mirror=mirror, cache=cache, batch_size=batch_size,
-                            progress=progress, masked_renderings=True)
+                            progress=progress)
 
     def train(self, people, **options):
         """A FaceClassifier trained on (name, photo paths) (identity.training.train_classifier)."""
