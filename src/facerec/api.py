@@ -26,8 +26,9 @@ def detect_faces(image, min_face_size: int = 20) -> list:
 def face_encodings(face_image, known_face_locations=None, num_jitters: int = 1, model="default",
                    flip: bool | None = None) -> list:
     """A list of unit-length embeddings, one float32 (D,) array per face (face_recognition's type;
-    np.array() of it is (N, D)), in the order of the faces given or found.  known_face_locations: Face objects from detect_faces, or face_recognition's (top,
-    right, bottom, left) boxes (from face_locations, or any detector); None finds the faces here.
+    np.array() of it is (N, D)), in the order of the faces given or found.  known_face_locations:
+    Face objects from detect_faces, or face_recognition's (top, right, bottom, left) boxes (from
+    face_locations, or any detector); None finds the faces here.
     num_jitters > 1 also embeds that many slightly moved, turned and scaled crops of each face and
     averages them (as face_recognition does; that many times slower).  model: the embedding network
     ('default' or a FaceNet model path); face_recognition's 'small' and 'large' mean the default.

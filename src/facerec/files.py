@@ -64,13 +64,7 @@ def remove_leftovers(path, suffix: str = ".tmp") -> None:
         return
     # Exactly .NAME.PID.XXXX<suffix>: .x.5.123.abc.tmp is x.5's, not x's.
     mine = re.compile(rf"^\.{re.escape(path.name)}\.(\d+)(\.[A-Za-z0-9_]+)?{re.escape(suffix)}$")
-    for leftover in path.parent.glob(f".{glob.escape(path.name)}.*{suffix}"):
-        match = mine.match(leftover.name)
-        if match and not _running(int(match.group(1))):
-            try:
-                leftover.unlink()
-            except OSError:
-                pass
+    _remove_dead(path.parent.glob(f".{glob.escape(path.name)}.*{suffix}"), mine)
 
 
 def remove_leftovers_under(folder, suffix: str = ".tmp") -> None:
@@ -82,8 +76,14 @@ def remove_leftovers_under(folder, suffix: str = ".tmp") -> None:
         return
     # Exactly .NAME.PID.XXXXXXXX<suffix>, mkstemp's eight characters: not a user's own .x.tmp.
     theirs = re.compile(rf"^\..+\.(\d+)\.[a-z0-9_]{{8}}{re.escape(suffix)}$")
-    for leftover in Path(folder).rglob(f".*{suffix}"):
-        match = theirs.match(leftover.name)
+    _remove_dead(Path(folder).rglob(f".*{suffix}"), theirs)
+
+
+def _remove_dead(candidates, pattern) -> None:
+    """Remove each candidate whose name matches pattern and whose writer (the pid, its first
+    group) no longer runs."""
+    for leftover in candidates:
+        match = pattern.match(leftover.name)
         if match and not _running(int(match.group(1))):
             try:
                 leftover.unlink()

@@ -42,8 +42,10 @@ def weights_path() -> Path:
 
 def fetch() -> Path:
     """Unpack the weights from the pinned mediapipe wheel (fetched by pip) unless already there."""
+    from ..files import atomic_write_bytes, file_digest
+
     dest = weights_path()
-    if dest.exists() and _digest(dest.read_bytes()) == SHA256:
+    if dest.exists() and file_digest(dest) == SHA256:
         return dest
     with tempfile.TemporaryDirectory() as tmp:
         # Any wheel of that release holds the same file: ask for one whatever this machine is.
@@ -57,16 +59,10 @@ def fetch() -> Path:
                              f"`python -m facerec.detection.blazeface` again to fetch it")
         with zipfile.ZipFile(wheels[0]) as z:
             data = z.read(MEMBER)
-    if _digest(data) != SHA256:
-        raise SystemExit(f"{WHEEL}: {MEMBER} is not the expected file (SHA-256 {_digest(data)})")
-    from ..files import atomic_write_bytes
-
+    if hashlib.sha256(data).hexdigest() != SHA256:
+        raise SystemExit(f"{WHEEL}: {MEMBER} is not the expected file (SHA-256 {hashlib.sha256(data).hexdigest()})")
     atomic_write_bytes(dest, data)
     return dest
-
-
-def _digest(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
 
 
 def available() -> bool:

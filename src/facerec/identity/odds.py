@@ -106,6 +106,7 @@ class AnswerOdds:
             lo, hi = (lo, mid) if self.strangers_named(mid, photos) <= false_accept else (mid, hi)
         return hi
 
+
 @lru_cache(maxsize=None)
 def shipped_odds(model_name: str) -> "AnswerOdds | None":
     """AnswerOdds from the statistics facerec ships for a model (None without them), built once:

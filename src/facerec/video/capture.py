@@ -3,12 +3,12 @@ enrolling, as many different from each other as there are.
 
 Frames in, no I/O (the command reads a file or a camera with video.sources, the service gives its
 camera's frames): every ``every``-th frame is searched, each face is followed across frames by the
-real-time tool's Tracker (a shot cut ends every track) and embedded.  The person is the track seen most, joined by every other
-track of the same person (never in view beside it, and on the whole within the model's split
-distance of it: someone who left the picture and came back).  Of their faces, those too small, too blurred or turned too far
-(detection.quality) are refused; of the rest, the sharpest frontal one is kept first and then, one
-at a time, the face farthest (by embedding) from every face kept so far: other poses, expressions
-and light, rather than twenty copies of one moment.
+real-time tool's Tracker (a shot cut ends every track) and embedded.  The person is the track
+seen most, joined by every other track of the same person (never in view beside it, and by the
+model's odds very likely them: someone who left the picture and came back).  Of their faces,
+those too small, too blurred or turned too far (detection.quality) are refused; of the rest, the
+sharpest frontal one is kept first and then, one at a time, the face farthest (by embedding) from
+every face kept so far: other poses, expressions and light, rather than twenty copies of one moment.
 """
 from __future__ import annotations
 
@@ -181,7 +181,6 @@ class FaceCapture:
                 person += faces
                 joined += 1
         return sorted(person, key=lambda c: c.frame)
-
 
     def _same_person(self, nearest: float, looks: int) -> bool:
         """Whether a track this near the nearest face of the person's looks (their tracks so far) is
