@@ -7,7 +7,11 @@ binned by its probability and compared with how often such answers were right: t
 calibration error (ECE, 10 bins), strangers named and known faces named right, for a Gallery and
 for a FaceClassifier trained on the same photos (2 people at least).  Half the probes are strangers,
 the prior facerec assumes; ECE is also given with strangers reweighted to 10% and 90% of the probes.
-Usage: python bench/probability.py [--out reliability.png] [--trials-scale 1.0]
+With --soft every probe (known and stranger) is first made soft: blurred (Gaussian, or motion
+along a random line) or shrunk to 14-32 px wide and back, redrawn until its sharpness is under
+detection.quality.SHARP, a mix unlike bench/soft_calibration.py's fixed renderings; answers are
+given with and without the soft flag (the model's soft-face statistics against the bare ones).
+Usage: python bench/probability.py [--out reliability.png] [--trials-scale 1.0] [--soft]
 """
 from __future__ import annotations
 
@@ -35,6 +39,51 @@ def _subjects(rec, folder):
     return np.array([k[0] for k in keep]), np.stack([k[1] for k in keep])
 
 
+def _soft_rendering(image, width, rng):
+    """The image made soft one random way: Gaussian blur, motion blur, or shrunk and grown back."""
+    import cv2
+
+    way = rng.integers(3)
+    if way == 0:
+        return cv2.GaussianBlur(image, (0, 0), float(rng.uniform(1.5, 3.5)))
+    if way == 1:
+        n = int(rng.integers(7, 15))
+        kernel = np.zeros((n, n), np.float32)
+        kernel[n // 2] = 1.0 / n
+        turn = cv2.getRotationMatrix2D((n / 2 - 0.5, n / 2 - 0.5), float(rng.uniform(0, 180)), 1.0)
+        kernel = cv2.warpAffine(kernel, turn, (n, n))
+        return cv2.filter2D(image, -1, kernel / max(kernel.sum(), 1e-6))
+    f = min(1.0, float(rng.uniform(14, 32)) / max(width, 1.0))
+    small = cv2.resize(image, None, fx=f, fy=f, interpolation=cv2.INTER_AREA)
+    return cv2.resize(small, (image.shape[1], image.shape[0]), interpolation=cv2.INTER_LINEAR)
+
+
+def _soft_subjects(rec, folder, rng, tries=4):
+    """Like _subjects, each photo's subject face made soft (_soft_rendering until its sharpness is
+    under SHARP; photos that never come out soft are left out)."""
+    from facerec.detection.quality import SHARP, sharpness
+    from facerec.images import load_image
+    from facerec.people_folders import read_people
+
+    names, vectors = [], []
+    pipe = rec.pipeline
+    for name, paths in read_people(folder):
+        for path, ff in zip(paths, rec.faces_of_files([str(p) for p in paths], progress=False)):
+            j = ff.subject() if len(ff) else None
+            if j is None:
+                continue
+            image, box, marks = load_image(path), ff.boxes[j:j + 1], ff.landmarks[j:j + 1]
+            vector = np.full(pipe.embedder.dim, np.nan, np.float32)  # in _subjects' order: NaN when never soft
+            for _ in range(tries):
+                chip = pipe.chips(_soft_rendering(image, float(box[0, 2] - box[0, 0]), rng), box, marks)
+                if sharpness(chip[0]) < SHARP:
+                    vector = pipe.embedder.embed(chip)[0]
+                    break
+            names.append(name)
+            vectors.append(vector)
+    return np.array(names), np.stack(vectors)
+
+
 def ece(prob, right, weight=None):
     """Expected calibration error over BINS equal-width probability bins."""
     weight = np.ones(len(prob)) if weight is None else weight
@@ -48,41 +97,49 @@ def ece(prob, right, weight=None):
     return float(total)
 
 
-def _trial(rng, size, dev_names, dev_emb, strangers):
+def _trial(rng, size, dev_names, dev_emb, strangers, dev_probes=None):
+    """One gallery (1-5 photos of each of size lfw-dev people) and its probes: the people's other
+    photos as dev_probes has them (dev_emb's photos made soft, NaN rows left out) and as many strangers."""
+    dev_probes = dev_emb if dev_probes is None else dev_probes
     people = rng.choice(np.unique(dev_names), size, replace=False)
     enrolled, labels, known, truth = [], [], [], []
     for p in people:
         idx = rng.permutation(np.flatnonzero(dev_names == p))
         k = int(rng.integers(1, 6))
         enrolled.append(dev_emb[idx[:k]]); labels += [p] * k
-        known.append(dev_emb[idx[k:]]); truth += [p] * (len(idx) - k)
+        known.append(dev_probes[idx[k:]]); truth += [p] * (len(idx) - k)
     known, truth = np.concatenate(known), np.array(truth)
-    pool = np.concatenate([strangers, dev_emb[~np.isin(dev_names, people)]])
+    whole = np.isfinite(known).all(axis=1)
+    known, truth = known[whole], truth[whole]
+    pool = np.concatenate([strangers, dev_probes[~np.isin(dev_names, people)]])
+    pool = pool[np.isfinite(pool).all(axis=1)]
     n = min(len(known), 200)
     ki, si = rng.choice(len(known), n, replace=False), rng.choice(len(pool), n, replace=False)
     probes = np.concatenate([known[ki], pool[si]])
     return np.concatenate(enrolled), np.array(labels), probes, np.concatenate([truth[ki], ["Unknown"] * n])
 
 
-def _answer(kind, rec, E, L, probes):
+def _answer(kind, rec, E, L, probes, soft=None):
     from facerec.identity.gallery import Gallery
 
     if kind == "gallery":
         g = Gallery.for_embedder(rec.embedder)
         g.add_many(list(L), E, [f"{n}#{i}" for i, n in enumerate(L)])
-        return g.identify(probes)
+        return g.identify(probes, soft=soft)
     from facerec.identity.classifier import FaceClassifier, embedder_info
     from facerec.identity.openset import shipped
 
     clf = FaceClassifier(distance_stats=shipped(rec.embedder.name), embedder_info=embedder_info(rec.embedder))
-    return clf.fit(E, L).identify(probes)
+    return clf.fit(E, L).identify(probes, soft=soft)
 
 
-def measure(rec, data, kind, size, trials, rng):
+def measure(rec, data, kind, size, trials, rng, soft=None):
+    """Answers over trials of one gallery size; soft: whether to flag the probes soft (None: data
+    has no soft probes, False: it has, weighed as sharp ones, True: weighed as soft)."""
     names, probs, truth = [], [], []
     for _ in range(trials):
         E, L, probes, t = _trial(rng, size, *data)
-        ids = _answer(kind, rec, E, L, probes)
+        ids = _answer(kind, rec, E, L, probes, None if soft is None else np.full(len(probes), soft))
         names += list(ids.names); probs.append(np.asarray(ids.probabilities, float)); truth.append(t)
     names, probs, truth = np.array(names), np.concatenate(probs), np.concatenate(truth)
     right, stranger = names == truth, truth == "Unknown"
@@ -124,6 +181,7 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", default="reliability.png", help="the reliability diagram (PNG)")
     ap.add_argument("--trials-scale", type=float, default=1.0, help="multiply every size's trials")
+    ap.add_argument("--soft", action="store_true", help="probes made soft, weighed as sharp and as soft faces")
     args = ap.parse_args(argv)
     if not (SHARED / "lfw-singles").is_dir():
         print(f"skipped: {SHARED} not available")
@@ -132,20 +190,31 @@ def main(argv=None):
 
     rec = Recognizer.for_model("default")
     dev_names, dev_emb = _subjects(rec, SHARED / "lfw-dev")
-    strangers = np.concatenate([_subjects(rec, SHARED / d)[1] for d in ("lfw-unknown", "lfw-singles")])
-    print(f"{'identifier':>10}{'people':>7}{'answers':>8}{'ECE':>7}{'ECE 10%':>8}{'ECE 90%':>8}"
+    parts = ("lfw-unknown", "lfw-singles")
+    if args.soft:
+        soft_rng = np.random.default_rng(7)
+        data = (dev_names, dev_emb, np.concatenate([_soft_subjects(rec, SHARED / d, soft_rng)[1] for d in parts]),
+                _soft_subjects(rec, SHARED / "lfw-dev", soft_rng)[1])
+        ways = (False, True)
+    else:
+        data, ways = (dev_names, dev_emb, np.concatenate([_subjects(rec, SHARED / d)[1] for d in parts])), (None,)
+    print(f"{'identifier':>10}{'people':>7}{'weighed':>8}{'answers':>8}{'ECE':>7}{'ECE 10%':>8}{'ECE 90%':>8}"
           f"{'strangers named':>16}{'known right':>12}")
     rows, curves = {}, {}
     for kind in ("gallery", "classifier"):
         for size, trials in SIZES.items():
             if kind == "classifier" and size < 2:
                 continue
-            rng = np.random.default_rng(size)
-            row, probs, right = measure(rec, (dev_names, dev_emb, strangers), kind, size,
-                                        max(1, round(trials * args.trials_scale)), rng)
-            rows[f"{kind}-{size}"], curves[(kind, size)] = row, (probs, right, row["ece"])
-            print(f"{kind:>10}{size:>7}{row['answers']:>8}{row['ece']:>7.3f}{row['ece_10pct_strangers']:>8.3f}"
-                  f"{row['ece_90pct_strangers']:>8.3f}{row['strangers_named']:>16.4f}{row['known_named_right']:>12.4f}")
+            for soft in ways:
+                rng = np.random.default_rng(size)
+                row, probs, right = measure(rec, data, kind, size, max(1, round(trials * args.trials_scale)), rng, soft)
+                rows[f"{kind}-{size}" + ("-soft" if soft else "")] = row
+                if soft is not False:
+                    curves[(kind, size)] = (probs, right, row["ece"])
+                weighed = {None: "", False: "sharp", True: "soft"}[soft]
+                print(f"{kind:>10}{size:>7}{weighed:>8}{row['answers']:>8}{row['ece']:>7.3f}"
+                      f"{row['ece_10pct_strangers']:>8.3f}{row['ece_90pct_strangers']:>8.3f}"
+                      f"{row['strangers_named']:>16.4f}{row['known_named_right']:>12.4f}")
     _plot(curves, args.out)
     print(f"reliability diagram: {args.out}")
     return rows

@@ -83,7 +83,7 @@ def entry(k=1, dim=DIM, seed=0):
     r = np.random.default_rng(seed)
     return {"boxes": r.random((k, 4), np.float32), "landmarks": r.random((k, 5, 2), np.float32),
             "embeddings": r.random((k, dim), np.float32), "image_size": np.array([16, 16], np.int64),
-            "masked": r.random(k).astype(np.float32)}
+            "masked": r.random(k).astype(np.float32), "sharpness": r.random(k).astype(np.float32) * 100}
 
 
 def test_swapped_blobs_are_misses(tmp_path):
@@ -152,7 +152,7 @@ def test_whole_entry_passes_the_check(tmp_path):
     assert all(np.array_equal(got[k], a[k]) for k in a)
     none = {"boxes": np.zeros((0, 4), np.float32), "landmarks": np.zeros((0, 5, 2), np.float32),
             "embeddings": np.zeros((0, DIM), np.float32), "image_size": np.array([5, 5], np.int64),
-            "masked": np.zeros(0, np.float32)}
+            "masked": np.zeros(0, np.float32), "sharpness": np.zeros(0, np.float32)}
     assert faces_entry_ok(none, DIM)  # a photo with no face is a valid entry
 
 

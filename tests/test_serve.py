@@ -80,7 +80,7 @@ def _identify(client, data, name="photo.jpg"):
 def test_identify_names_obama_and_not_a_stranger(client):
     faces = _identify(client, _photo("obama3.jpg"))
     assert [f["name"] for f in faces] == ["Barack_Obama"]
-    assert set(faces[0]) == {"box", "name", "probability", "distance", "masked"} and faces[0]["masked"] is False
+    assert set(faces[0]) == {"box", "name", "probability", "distance", "masked", "soft"} and faces[0]["masked"] is False
     assert len(faces[0]["box"]) == 4 and 0 < faces[0]["distance"] < 0.42
     stranger = _identify(client, _jpeg(astronaut()))
     assert [f["name"] for f in stranger] == ["Unknown"]

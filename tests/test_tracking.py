@@ -20,7 +20,7 @@ class ScriptedRecognizer:
         self.script = script  # frame number -> [(box, person or None for a stranger)]
         self.detections = []  # frame numbers detection ran on
         self.embedder = SimpleNamespace(name="scripted", same_person_distance=0.4)  # no shipped statistics
-        self.pipeline = SimpleNamespace(detect=self._detect, embed_faces=self._embed)
+        self.pipeline = SimpleNamespace(detect=self._detect, embed_and_measure=self._embed)
 
     def _faces(self, frame):
         return self.script.get(int(frame[0, 0, 0]), [])
@@ -34,9 +34,10 @@ class ScriptedRecognizer:
     def _embed(self, frame, boxes, landmarks):
         by_box = {tuple(np.round(b, 1)): who for b, who in self._faces(frame)}
         faces = {**PEOPLE, "lookalike": LOOKALIKE}
-        return np.stack([faces.get(by_box.get(tuple(np.round(b, 1))), STRANGER) for b in boxes])
+        vectors = np.stack([faces.get(by_box.get(tuple(np.round(b, 1))), STRANGER) for b in boxes])
+        return vectors, np.full(len(boxes), np.nan)  # sharpness not measured: sharp
 
-    def identify(self, vectors, masked=None):
+    def identify(self, vectors, masked=None, soft=None):
         names, dists = [], []
         for v in vectors:
             d = {n: float(np.linalg.norm(v - e)) for n, e in PEOPLE.items()}
@@ -117,7 +118,7 @@ def test_appearances_announce_rename_and_close_in_one_schema():
     assert left["start_s"] == 0.0 and left["end_s"] == 0.3 and left["frames"] == 4 and left["end"] >= left["start"]
     # A name that changes within one appearance is announced again.
     track = SimpleNamespace(id=7, name="alice", probability=0.9, distance=0.2, box=np.array(box), start_frame=0,
-                            last_seen=0, masked=False)
+                            last_seen=0, masked=False, soft=False)
     a = Appearances("door")
     first = a.update([track], [], 0, 0.0)
     track.name = "bob"
@@ -185,8 +186,8 @@ def test_a_face_whose_picture_changes_by_half_as_much_is_embedded_again_at_once(
     script = {i: [(box, "alice")] for i in range(8)}
     rec = ScriptedRecognizer(script)
     embedded = []
-    embed = rec.pipeline.embed_faces
-    rec.pipeline.embed_faces = lambda f, b, lm: (embedded.append(int(f[0, 0, 0])), embed(f, b, lm))[1]
+    embed = rec.pipeline.embed_and_measure
+    rec.pipeline.embed_and_measure = lambda f, b, lm: (embedded.append(int(f[0, 0, 0])), embed(f, b, lm))[1]
     tracker = FaceTracker(rec, detect_every=1, embed_every=5, min_face_size=20)
     face, other = data.astronaut()[0:64, 180:244].astype(float), data.coffee()[100:164, 200:264].astype(float)
     for i in range(8):

@@ -45,10 +45,13 @@ class FileFaces:
     scores: np.ndarray | None = None  # the detector's confidence per face, where it ran this time
     masked: np.ndarray | None = None  # the chance each face is masked (detection.mask_check)
     masked_embeddings: np.ndarray | None = None  # the faces rendered masked, when asked for (enrolment)
+    sharpness: np.ndarray | None = None  # each face's chip sharpness (detection.quality; NaN: not measured)
 
     def __post_init__(self):
         if self.masked is None:  # faces read back from where it was not kept (a faces file): bare
             self.masked = np.zeros(len(self.embeddings), np.float32)
+        if self.sharpness is None:  # nor sharpness: taken as sharp
+            self.sharpness = np.full(len(self.embeddings), np.nan, np.float32)
 
     def __len__(self):
         return len(self.embeddings)
@@ -159,6 +162,14 @@ class FacePipeline:
             return np.zeros((0, self.embedder.dim), np.float32)
         return self.embedder.embed(chips, flip=flip)
 
+    def embed_and_measure(self, image: np.ndarray, boxes, landmarks) -> tuple[np.ndarray, np.ndarray]:
+        """embed_faces, and each face's chip sharpness (N,) (detection.quality: a soft face is
+        weighed with other statistics), from one alignment."""
+        from .detection.quality import sharpnesses
+
+        chips = self.chips(image, boxes, landmarks)
+        return self._embed_chips(chips), sharpnesses(chips)
+
     def masked_chips(self, image: np.ndarray, boxes, landmarks) -> np.ndarray:
         """Each face's chip rendered in each of masks.RENDERINGS: (N * len(RENDERINGS), H, W, 3)."""
         from .masks import RENDERINGS, around_face, draw_mask
@@ -184,12 +195,13 @@ class FacePipeline:
         from .detection.mask_check import masked_chances
 
         det = self.detect(image)
+        embeddings, sharpness = self.embed_and_measure(image, det.boxes, det.landmarks)
         return FileFaces(path, np.asarray(det.boxes, np.float32).reshape(-1, 4),
                          np.asarray(det.landmarks, np.float32).reshape(-1, 5, 2),
-                         self.embed_faces(image, det.boxes, det.landmarks), image_size=tuple(image.shape[:2]),
+                         embeddings, image_size=tuple(image.shape[:2]),
                          scores=np.asarray(det.scores, np.float32), masked=masked_chances(image, det.landmarks),
                          masked_embeddings=self.masked_renderings(image, det.boxes, det.landmarks)
-                         if masked_renderings else None)
+                         if masked_renderings else None, sharpness=sharpness)
 
     # --- image files -------------------------------------------------------------------------
 
@@ -222,13 +234,14 @@ class FacePipeline:
 
     def _variant(self) -> str:
         # v2 stores the image size (which face is a photo's subject needs it), v3 the chance each
-        # face is masked (from the mask check's weights: refitted ones give other chances); a
-        # detector with other settings finds other faces: each is kept apart.
+        # face is masked (from the mask check's weights: refitted ones give other chances), v4 each
+        # face's sharpness (a soft face is named under other statistics); a detector with other
+        # settings finds other faces: each is kept apart.
         from .detection import MTCNN
         from .detection.mask_check import weights_id
 
         settings = self._detector.settings if self._detector is not None else MTCNN.describe()
-        return f"faces-v3:{settings}:{weights_id()}"
+        return f"faces-v4:{settings}:{weights_id()}"
 
     def _cached_or_located(self, path: str, mirrored: bool, store, masked_renderings: bool = False):
         """A FileFaces from the cache (store: the cache and this call's variant, or None), or for an
@@ -248,7 +261,7 @@ class FacePipeline:
                 and (not masked_renderings or "masked_embeddings" in hit):
             return FileFaces(path, hit["boxes"], hit["landmarks"], hit["embeddings"], hit.get("flipped"),
                              image_size=tuple(int(v) for v in hit["image_size"]), masked=hit["masked"],
-                             masked_embeddings=hit.get("masked_embeddings"))
+                             masked_embeddings=hit.get("masked_embeddings"), sharpness=hit["sharpness"])
         try:
             image = load_image(path)
         except UnreadableImage as exc:
@@ -285,6 +298,8 @@ class FacePipeline:
 
     def _embed_pending(self, pending, out, mirrored: bool, store) -> None:
         """One embedding call for the chips of every pending file; each file's FileFaces into out."""
+        from .detection.quality import sharpnesses
+
         if not pending:
             return
         dim = self.embedder.dim
@@ -300,7 +315,7 @@ class FacePipeline:
                            np.asarray(p.landmarks, np.float32).reshape(-1, 5, 2), emb[k:k + n],
                            emb_f[k:k + n] if mirrored else None, image_size=tuple(p.size), scores=p.scores,
                            masked=p.masked, masked_embeddings=None if p.mask_chips is None
-                           else _mean_per_face(self._embed_chips(p.mask_chips)))
+                           else _mean_per_face(self._embed_chips(p.mask_chips)), sharpness=sharpnesses(p.chips))
             k += n
             out[i] = ff
             if store:
@@ -317,6 +332,7 @@ def _remember(store, variant: str, digest: str, ff: FileFaces) -> None:
     if ff.masked_embeddings is not None:
         arrays["masked_embeddings"] = np.asarray(ff.masked_embeddings, np.float32)
     arrays["masked"] = np.asarray(ff.masked, np.float32)
+    arrays["sharpness"] = np.asarray(ff.sharpness, np.float32)
     store.put(digest, variant, arrays)
 
 

@@ -24,6 +24,7 @@ class RecognizedFace:
     distance: float
     embedding: np.ndarray = field(repr=False, default=None)
     masked: bool = False  # seen wearing a mask (compared with the enrolled faces rendered masked)
+    soft: bool = False  # too blurred or small to enrol (weighed with the model's soft-face statistics)
 
 
 @dataclass
@@ -97,27 +98,29 @@ class Recognizer:
 
     # --- naming -------------------------------------------------------------------------------
 
-    def identify(self, vectors, masked=None):
+    def identify(self, vectors, masked=None, soft=None):
         """Identities (names, probabilities, distances) of embeddings, from the identifier;
-        masked (N,) bool: the faces seen masked."""
+        masked (N,) bool: the faces seen masked; soft (N,) bool: those too blurred or small to enrol."""
         if self.identifier is None:
             raise FacerecError("this Recognizer has no gallery or classifier to name faces with")
-        return self.identifier.identify(vectors, masked)
+        return self.identifier.identify(vectors, masked, soft)
 
-    def _named(self, boxes, landmarks, vectors, masked_chances) -> list[RecognizedFace]:
+    def _named(self, boxes, landmarks, vectors, masked_chances, sharpness) -> list[RecognizedFace]:
         from .detection.mask_check import MASKED
+        from .detection.quality import soft_flags
 
-        masked = np.asarray(masked_chances) >= MASKED
-        names, probs, dists = self.identify(vectors, masked)
+        masked, soft = np.asarray(masked_chances) >= MASKED, soft_flags(sharpness)
+        names, probs, dists = self.identify(vectors, masked, soft)
         return [RecognizedFace(boxes[i], landmarks[i], names[i], float(probs[i]), float(dists[i]), vectors[i],
-                               bool(masked[i])) for i in range(len(names))]
+                               bool(masked[i]), bool(soft[i] and not masked[i])) for i in range(len(names))]
 
     def recognize(self, image) -> list[RecognizedFace]:
         """Every face in an image (uint8 RGB array, or a path), named."""
         from .loaded import as_image
 
         faces = self.pipeline.faces(as_image(image))
-        return self._named(faces.boxes, faces.landmarks, faces.embeddings, faces.masked) if len(faces) else []
+        return self._named(faces.boxes, faces.landmarks, faces.embeddings, faces.masked,
+                           faces.sharpness) if len(faces) else []
 
     def faces_of_files(self, paths, mirrored: bool = False, cache: bool = True, batch_size: int = 64,
                        progress: bool = True):
@@ -138,7 +141,7 @@ class Recognizer:
                 continue
             picks = ff.choose(rule)
             results.append(FileResult(ff.path, self._named(ff.boxes[picks], ff.landmarks[picks], ff.embeddings[picks],
-                                                           ff.masked[picks]) if picks else []))
+                                                           ff.masked[picks], ff.sharpness[picks]) if picks else []))
         return results
 
     # --- the commands' jobs ---------------------------------------------------------------------

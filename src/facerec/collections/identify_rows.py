@@ -11,10 +11,10 @@ def identify_rows(results) -> list[dict]:
     for res in results:
         if res.error or not res.faces:
             rows.append({"path": res.path, "face": None, "box": None, "name": None, "probability": None,
-                         "distance": None, "masked": None, "note": res.error or "no face found"})
+                         "distance": None, "masked": None, "soft": None, "note": res.error or "no face found"})
             continue
         for i, f in enumerate(res.faces):
             rows.append({"path": res.path, "face": i, "box": box_cell(f.box), "name": f.name,
                          "probability": round(f.probability, 4), "distance": round(f.distance, 4),
-                         "masked": f.masked, "note": ""})
+                         "masked": f.masked, "soft": f.soft, "note": ""})
     return rows

@@ -1,8 +1,8 @@
 """The results file of a photo collection: one row per face, as CSV or JSON lines.
 
 A row is a dict with ``path``, ``face`` (index in the photo), ``box`` and whatever names it
-(``name``, ``probability``, ``distance`` from a gallery or classifier, and ``masked``, whether
-the face wore a mask; ``cluster`` from
+(``name``, ``probability``, ``distance`` from a gallery or classifier; ``masked``, whether
+the face wore a mask, and ``soft``, whether it was too blurred or small to enrol; ``cluster`` from
 clustering); a photo with no face, or one that cannot be read, gets one row with an empty
 ``face`` and a ``note``.
 """
@@ -15,7 +15,7 @@ from pathlib import Path
 
 from ..errors import FacerecError
 
-IDENTIFY_COLUMNS = ["path", "face", "box", "name", "probability", "distance", "masked", "note"]
+IDENTIFY_COLUMNS = ["path", "face", "box", "name", "probability", "distance", "masked", "soft", "note"]
 CLUSTER_COLUMNS = ["path", "face", "box", "cluster", "note"]
 
 

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 
 MIN_SIZE = 40     # px: the narrowest face box worth enrolling
-SHARP = 15.0      # the least sharpness worth enrolling (see above)
+SHARP = 15.0      # the least sharpness worth enrolling (see above); a face under it is named as a
+                  # soft face, under the model's soft-face statistics (Gallery.soft_side)
 MAX_YAW = 0.35    # frontal to moderately turned
 MAX_ROLL = 30.0   # degrees
 
@@ -62,6 +63,18 @@ def sharpness(chip: np.ndarray) -> float:
     grey = cv2.cvtColor(np.ascontiguousarray(chip), cv2.COLOR_RGB2GRAY).astype(np.float32)
     middle = grey[int(h * 0.2):int(h * 0.87), int(w * 0.17):int(w * 0.83)]
     return float(cv2.Laplacian(cv2.resize(middle, (100, 100)), cv2.CV_32F).var())
+
+
+def sharpnesses(chips) -> np.ndarray:
+    """sharpness() of each of some chips (N,), float32."""
+    return np.asarray([sharpness(c) for c in chips], np.float32).reshape(-1)
+
+
+def soft_flags(sharpness_values) -> np.ndarray:
+    """Which faces are soft (too blurred or small to enrol: sharpness under SHARP); a face whose
+    sharpness was not measured (NaN: read back from an older file) counts as sharp."""
+    s = np.asarray(sharpness_values, np.float64).reshape(-1)
+    return np.nan_to_num(s, nan=np.inf) < SHARP
 
 
 def turn(landmarks: np.ndarray) -> tuple[float, float]:

@@ -58,11 +58,11 @@ def _decode(blob) -> dict | None:
 
 def faces_entry_ok(arrays: dict, dim: int) -> bool:
     """Whether a cached entry holds what FacePipeline.files builds a FileFaces from: for K faces, finite
-    float32 boxes (K, 4), landmarks (K, 5, 2), embeddings (K, dim), masked (K,) and optionally
+    float32 boxes (K, 4), landmarks (K, 5, 2), embeddings (K, dim), masked (K,), sharpness (K,) and optionally
     flipped and masked_embeddings (K, dim), and image_size as two non-negative integers."""
     try:
         k = len(arrays["embeddings"])
-        shapes = {"boxes": (k, 4), "landmarks": (k, 5, 2), "embeddings": (k, dim), "masked": (k,)}
+        shapes = {"boxes": (k, 4), "landmarks": (k, 5, 2), "embeddings": (k, dim), "masked": (k,), "sharpness": (k,)}
         for optional in ("flipped", "masked_embeddings"):
             if optional in arrays:
                 shapes[optional] = (k, dim)

@@ -53,7 +53,7 @@ class FaceClassifier(ClassifierMixin, BaseEstimator):
         masked (N, D): each row's face rendered masked, for naming masked faces (None: compared bare)."""
         X, y = np.asarray(X, np.float32), np.asarray(y).astype(str)  # names: Unknown is one too
         check_threshold(self.threshold)
-        self.floor_given_, self.masked_side_ = self.threshold, None
+        self.floor_given_, self.masked_side_, self.soft_floor_ = self.threshold, None, None
         if len(np.unique(y)) < 2:
             raise FacerecError(f"need faces of at least two people to train, found {len(np.unique(y))}"
                                + (f" ({y[0]})" if len(y) else ""))
@@ -162,36 +162,63 @@ class FaceClassifier(ClassifierMixin, BaseEstimator):
         return self.masked_side_
 
     @quiet_sklearn
-    def identify(self, X, masked=None) -> Identities:
+    def identify(self, X, masked=None, soft=None) -> Identities:
         """Each face's name (the SVM's person) or Unknown, the chance that answer is right (the
         SVM's probability for a model without distance statistics), and the distance to the
         nearest training face.  masked (N,) bool: faces seen masked, named by the nearest
-        training faces rendered masked (masked_side()), the SVM having seen none."""
+        training faces rendered masked (masked_side()), the SVM having seen none; soft (N,) bool:
+        faces too blurred or small to enrol, their chances weighed with the model's soft-face
+        statistics and held to the floor those give (as Gallery.soft_side)."""
         if len(X) == 0:
             return Identities.empty()
         X = self._checked(X)
-        masked = masked_flags(masked, len(X))
+        masked, soft = masked_flags(masked, len(X)), masked_flags(soft, len(X), "soft")
         side = self.masked_side() if masked.any() else False
         if side:
             names, probs, dists = side.identify(X[masked])
             names = [n if n == UNKNOWN else str(self.classes_[int(n)]) for n in names]  # class numbers back
-            return Identities.merged(masked, Identities(names, probs, dists), self.identify(X[~masked]))
+            return Identities.merged(masked, Identities(names, probs, dists),
+                                     self.identify(X[~masked], soft=soft[~masked]))
         best, prob = svm_names(self.svm_, X)
         if self.distance_stats is None:
             dist = nearest_distance(X, self.train_embeddings_)
             named = (prob >= self.threshold_) & (dist <= self.max_distance_)
         else:
-            from .odds import people_similarity
-
-            sims = people_similarity(X @ self.train_embeddings_.T, self.train_labels_, len(self.classes_))
-            dists = np.sqrt(np.maximum(2 - 2 * sims, 0))
-            p_people, p_stranger = self._odds().chances(dists, np.broadcast_to(self.photos_, dists.shape),
-                                                        len(self.classes_))
-            chance = p_people[np.arange(len(X)), best]
-            named = chance >= self.threshold_
-            prob, dist = np.where(named, chance, p_stranger), dists.min(axis=1)
+            chance, p_stranger, dist = self._chances(X, best, self._odds())
+            floor = np.full(len(X), self.threshold_)
+            soft_odds = self._soft_odds() if soft.any() else None
+            if soft_odds is not None:
+                chance[soft], p_stranger[soft], _ = self._chances(X[soft], best[soft], soft_odds)
+                floor[soft] = self._soft_floor(soft_odds)
+            named = chance >= floor
+            prob = np.where(named, chance, p_stranger)
         names = [str(self.classes_[b]) if ok else UNKNOWN for b, ok in zip(best, named)]
         return Identities(names, prob, dist)
+
+    def _chances(self, X, best, odds) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """For faces X and the SVM's people best: the chance each is that person, the chance each
+        is a stranger, and the distance to the nearest training face."""
+        from .odds import people_similarity
+
+        sims = people_similarity(X @ self.train_embeddings_.T, self.train_labels_, len(self.classes_))
+        dists = np.sqrt(np.maximum(2 - 2 * sims, 0))
+        p_people, p_stranger = odds.chances(dists, np.broadcast_to(self.photos_, dists.shape), len(self.classes_))
+        return p_people[np.arange(len(X)), best], p_stranger, dists.min(axis=1)
+
+    def _soft_odds(self):
+        """AnswerOdds under the model's soft-face statistics (None: the model has none)."""
+        from .odds import shipped_odds
+
+        return shipped_odds(f"{(self.embedder_info or {}).get('name') or self.distance_stats.model}-soft")
+
+    def _soft_floor(self, odds) -> float:
+        """The floor for soft faces: the one given, else the default rule under their statistics."""
+        given = getattr(self, "floor_given_", None)
+        if given is not None:
+            return float(given)
+        if getattr(self, "soft_floor_", None) is None:
+            self.soft_floor_ = odds.floor_for(self.photos_, self.false_accept)
+        return self.soft_floor_
 
     # --- the model it belongs to -------------------------------------------------------------
 
@@ -244,7 +271,7 @@ class FaceClassifier(ClassifierMixin, BaseEstimator):
         clf.photos_ = np.asarray(meta.get("photos") or np.bincount(clf.train_labels_), np.int64)
         clf.train_masked_ = a.get("train_masked", np.zeros_like(clf.train_embeddings_)).astype(np.float32)
         clf.floor_given_ = clf.threshold_ if clf.calibration_.get("given") else None
-        clf.masked_side_ = None
+        clf.masked_side_ = clf.soft_floor_ = None
         if meta["version"] < 2 and clf.distance_stats is not None:
             clf._adopt_probability_rule(path, log)
         clf._restore_svm(a, path, meta.get("sklearn", "?"), log)

@@ -33,11 +33,11 @@ def check_false_accept(value) -> None:
         raise FacerecError(f"false-accept rate {value} must be between 0 and 1 (a share of stranger faces)")
 
 
-def masked_flags(masked, n: int) -> np.ndarray:
-    """identify()'s masked argument as n booleans (None: none masked)."""
+def masked_flags(masked, n: int, what: str = "masked") -> np.ndarray:
+    """identify()'s masked (or soft) argument as n booleans (None: none)."""
     flags = np.zeros(n, bool) if masked is None else np.asarray(masked, bool).reshape(-1)
     if len(flags) != n:
-        raise FacerecError(f"identify: {len(flags)} masked flags for {n} faces")
+        raise FacerecError(f"identify: {len(flags)} {what} flags for {n} faces")
     return flags
 
 
@@ -98,7 +98,7 @@ class Gallery:
         self._stats = None
         self._odds = None
         self._people_cache = None
-        self._masked_view = None
+        self._views = {}  # the masked and soft sides, made when first asked for
         self.index_keeper = IndexKeeper()
 
     @property
@@ -196,7 +196,7 @@ class Gallery:
         self.masked_embeddings = np.concatenate([self.masked_embeddings, m])
         self.labels += list(labels)
         self.sources += [str(s) for s in sources]
-        self._people_cache = self._masked_view = None
+        self._people_cache, self._views = None, {}
         self.index_keeper.rows_added()
 
     def _kept_names(self, labels) -> list[str]:
@@ -224,7 +224,7 @@ class Gallery:
         self.masked_embeddings = self.masked_embeddings[keep] if len(keep) else self.masked_embeddings
         self.labels = [n for n, k in zip(self.labels, keep) if k]
         self.sources = [s for s, k in zip(self.sources, keep) if k]
-        self._people_cache = self._masked_view = None
+        self._people_cache, self._views = None, {}
         self.index_keeper.rows_forgotten(keep)
         return sorted(names - unknown)
 
@@ -291,15 +291,20 @@ class Gallery:
         check_threshold(threshold)
         self.threshold = threshold
 
-    def identify(self, X, masked=None) -> Identities:
+    def identify(self, X, masked=None, soft=None) -> Identities:
         """The likeliest enrolled person, or Unknown when the chance that person is right is under
         probability_floor(), for each face; probability: the chance the answer given is right
         (identity.odds); distance to the nearest enrolled face.  masked (N,) bool: faces seen
-        masked, compared with the enrolled faces rendered masked (masked_side())."""
+        masked, compared with the enrolled faces rendered masked (masked_side()); soft (N,) bool:
+        faces too blurred or small to enrol, weighed with the model's soft-face statistics
+        (soft_side()).  A face both masked and soft is weighed as masked."""
         X = np.asarray(X, np.float32).reshape(-1, self.embeddings.shape[1])
-        masked = masked_flags(masked, len(X))
+        masked, soft = masked_flags(masked, len(X)), masked_flags(soft, len(X), "soft")
         if masked.any() and len(X):
-            return Identities.merged(masked, self.masked_side().identify(X[masked]), self.identify(X[~masked]))
+            return Identities.merged(masked, self.masked_side().identify(X[masked]),
+                                     self.identify(X[~masked], soft=soft[~masked]))
+        if soft.any():
+            return Identities.merged(soft, self.soft_side().identify(X[soft]), self.identify(X[~soft]))
         if not len(X):
             return Identities.empty()
         if not len(self.labels):
@@ -317,23 +322,36 @@ class Gallery:
         """The gallery masked faces are named by: each enrolled face rendered masked (rows enrolled
         without their photos are left out), weighed with the model's masked-face statistics, so a
         probability and the default floor mean what they mean for bare faces."""
-        if self._masked_view is None:
-            from ..embedding.vectors import rendered_rows
+        from ..embedding.vectors import rendered_rows
+
+        # A model facerec has not measured masked, or someone enrolled before renderings (or from a
+        # faces file): masked faces are compared as bare ones, as before, rather than only with the
+        # people who have renderings (a masked face of anyone else could then only be Unknown or one
+        # of them).
+        return self._side("masked", self.masked_embeddings, rendered_rows(self.masked_embeddings).all())
+
+    def soft_side(self) -> "Gallery":
+        """The gallery soft faces (too blurred or small to enrol) are named by: the same faces,
+        weighed with the model's soft-face statistics (bench/soft_calibration.py), under which
+        one person's faces come farther apart and strangers nearer: a soft face's probability and
+        the default floor then mean what they mean for a sharp one.  Itself for a model without them."""
+        return self._side("soft", self.embeddings, True)
+
+    def _side(self, kind: str, embeddings: np.ndarray, usable: bool) -> "Gallery":
+        """A view of this gallery with these embeddings and the model's '-kind' statistics (itself
+        where there are none, or not usable), made once per change of the gallery."""
+        if kind not in self._views:
             from .openset import shipped
 
             view = Gallery(self.embedder_info, self.embeddings.shape[1], self.false_accept)
-            view.embeddings, view.labels, view.sources = self.masked_embeddings, list(self.labels), list(self.sources)
-            view.index_threshold, view.threshold = None, self.threshold
-            view._stats = shipped(f"{self.embedder_info.get('name', '')}-masked")
-            if view._stats is None or not rendered_rows(self.masked_embeddings).all():
-                # A model facerec has not measured masked, or someone enrolled before renderings
-                # (or from a faces file): masked faces are compared as bare ones, as before, rather
-                # than only with the people who have renderings (a masked face of anyone else
-                # could then only be Unknown or one of them).
-                view = self
-            self._masked_view = view
-        self._masked_view.threshold = self.threshold
-        return self._masked_view
+            view.embeddings, view.labels, view.sources = embeddings, list(self.labels), list(self.sources)
+            view.masked_embeddings = self.masked_embeddings
+            view.index_threshold = None
+            view._stats = shipped(f"{self.embedder_info.get('name', '')}-{kind}")
+            self._views[kind] = view if view._stats is not None and usable else self
+        view = self._views[kind]
+        view.threshold = self.threshold
+        return view
 
     def _index_wanted(self) -> bool:
         return self.index_threshold is not None and len(self.labels) >= self.index_threshold

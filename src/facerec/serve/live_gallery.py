@@ -52,8 +52,8 @@ class LiveGallery:
 
     # --- what a Recognizer asks of its identifier -----------------------------------------------
 
-    def identify(self, X, masked=None):
-        return self.latest().identify(X, masked)
+    def identify(self, X, masked=None, soft=None):
+        return self.latest().identify(X, masked, soft)
 
     def latest(self) -> Gallery:
         """The gallery as its file holds it: read again when another program (facerec enrol or

@@ -116,11 +116,11 @@ class Service:
                                decode_image(b, self.limits.max_pixels, "image_b"))
 
     def identify(self, image: np.ndarray) -> list[dict]:
-        """Every face of a photo: box, name (or Unknown), probability, distance, masked."""
+        """Every face of a photo: box, name (or Unknown), probability, distance, masked, soft."""
         return [{"box": [round(float(v), 1) for v in f.box], "name": f.name,
                  "probability": round(float(f.probability), 4),
                  "distance": round(float(f.distance), 4) if np.isfinite(f.distance) else None,
-                 "masked": f.masked}
+                 "masked": f.masked, "soft": f.soft}
                 for f in self.recognizer.recognize(image)]
 
     def verify(self, a: np.ndarray, b: np.ndarray) -> dict:

@@ -12,6 +12,8 @@ and closed ("left") when it ends.  Every event is a dict with the same keys:
     probability  the identifier's, for the name it considered
     distance     to the nearest enrolled face (null when there is none)
     masked       whether the face wore a mask (then compared with the enrolled faces rendered masked)
+    soft         whether most of its faces were too blurred or small to enrol (then weighed with the
+                 model's soft-face statistics: its probability is lower for the same distance)
     box          [x1, y1, x2, y2] where the face is (was, for left)
     start, end   wall-clock times (Unix seconds) the face was first seen and left (end: null before)
     start_s, end_s   the same as positions in the video, in seconds from its start
@@ -31,7 +33,7 @@ import numpy as np
 from ..errors import FacerecError
 from ..identity.protocol import PENDING
 
-EVENT_KEYS = ("type", "camera", "appearance", "track", "name", "probability", "distance", "masked", "box",
+EVENT_KEYS = ("type", "camera", "appearance", "track", "name", "probability", "distance", "masked", "soft", "box",
               "start", "end", "start_s", "end_s", "frames")
 
 
@@ -80,7 +82,7 @@ class Appearances:
         return {"type": kind, "camera": self.camera, "appearance": f"{self.camera}-{self.generation}-{track.id}",
                 "track": int(track.id), "name": track.name, "probability": round(float(track.probability), 4),
                 "distance": round(float(track.distance), 4) if np.isfinite(track.distance) else None,
-                "masked": bool(track.masked), "box": [round(float(v), 1) for v in track.box],
+                "masked": bool(track.masked), "soft": bool(track.soft and not track.masked), "box": [round(float(v), 1) for v in track.box],
                 "start": round(start, 3),
                 "end": None if end is None else round(end, 3), "start_s": round(start_s, 3),
                 "end_s": round(end_s, 3), "frames": int(track.last_seen - track.start_frame + 1)}

@@ -36,6 +36,7 @@ class Track:
     look: CutDetector = field(default_factory=lambda: CutDetector(BOX_PICTURE, BOX_COLOURS), repr=False)
     velocity: np.ndarray | None = None  # box change per frame, for where to look next
     masked_total: float = 0.0  # the sum of its faces' chances of being masked
+    soft_count: int = 0  # how many of its faces were too blurred or small to enrol
 
     def predicted_box(self, frame_index: int) -> np.ndarray:
         if self.velocity is None:
@@ -59,9 +60,16 @@ class Track:
 
         return self.count > 0 and self.masked_total / self.count >= MASKED
 
-    def add(self, vector: np.ndarray, masked: float = 0.0) -> None:
+    @property
+    def soft(self) -> bool:
+        """Whether most of the track's faces were too blurred or small to enrol (then weighed
+        with the model's soft-face statistics)."""
+        return self.count > 0 and self.soft_count * 2 > self.count
+
+    def add(self, vector: np.ndarray, masked: float = 0.0, soft: bool = False) -> None:
         self.total = vector.astype(np.float32) if self.total is None else self.total + vector
         self.masked_total += float(masked)
+        self.soft_count += bool(soft)
         self.count += 1
         self.recent = (self.recent + [vector])[-RECENT:]
 
@@ -217,11 +225,12 @@ class FaceTracker:
     def _embed(self, frame: np.ndarray, due: list, index: int) -> None:
         """Embed the due tracks' faces (one call), split off newcomers, name every track embedded now."""
         from ..detection.mask_check import masked_chances
+        from ..detection.quality import soft_flags
 
         rec = self.recognizer
-        vectors = rec.pipeline.embed_faces(frame, [t.box for t in due], [t.landmarks for t in due])
+        vectors, sharpness = rec.pipeline.embed_and_measure(frame, [t.box for t in due], [t.landmarks for t in due])
         masked = masked_chances(frame, np.asarray([t.landmarks for t in due]))
-        for t, e, m in zip(due, vectors, masked):
+        for t, e, m, soft in zip(due, vectors, masked, soft_flags(sharpness)):
             # A face farther from every one of its track's recent faces than two photos of one
             # person come (the model's measured statistics) is someone else, whatever its name.
             if t.recent and t.nearest_recent(e) > self.split_distance:
@@ -229,10 +238,11 @@ class FaceTracker:
                 # appearance rather than let the newcomer inherit its embedding.
                 self.ended.append(t)
                 t = self.tracks.restart(t, index)
-            t.add(e, m)
+            t.add(e, m, soft)
             t.last_embedded = index
         fresh = [t for t in self.tracks.tracks if t.last_embedded == index]
-        names, probs, dists = rec.identify(np.stack([t.embedding for t in fresh]), [t.masked for t in fresh])
+        names, probs, dists = rec.identify(np.stack([t.embedding for t in fresh]), [t.masked for t in fresh],
+                                           [t.soft for t in fresh])
         for t, name, p, d in zip(fresh, names, probs, dists):
             t.name, t.probability, t.distance = name, float(p), float(d)
 
