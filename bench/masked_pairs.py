@@ -100,9 +100,9 @@ def main(argv=None):
     bare = pair_faces(pipe, SHARED / "lfw-dev", paths, 1)
     masked_second = pair_faces(pipe, masked, paths, 1)
     print(f"{len(paths)} pairs, embedded in {time.perf_counter() - t:.0f} s")
-    from facerec.verification import masked_same_person_distance
+    from facerec.verification import same_person_distance_for
 
-    near, masked_near = emb.same_person_distance, masked_same_person_distance(emb, emb.same_person_distance)
+    near, masked_near = emb.same_person_distance, same_person_distance_for(emb, emb.same_person_distance, "masked")
     result = {}
     print(f"{'second photo':<34}{'no face (pairs)':>16}{'acc at distance':>16}{'same said same':>16}"
           f"{'10-fold':>9}{'seen masked':>13}")

@@ -119,14 +119,15 @@ def test_facenets_classifier_names_a_masked_face_and_not_a_masked_stranger(tmp_p
 
 
 def test_verify_compares_a_masked_face_with_the_other_rendered_masked(default_embedder):
-    from facerec.verification import masked_same_person_distance, verify_with
+    from facerec.verification import same_person_distance_for, verify_with
     from facerec.pipeline import FacePipeline
 
     pipe = FacePipeline(default_embedder)
     masked = _masked(sample("obama3.jpg"), "n95")[0]
     same = verify_with(pipe, sample("obama.jpg"), masked)
     assert same.same and same.masked_b and not same.masked_a
-    assert same.max_distance == masked_same_person_distance(default_embedder, default_embedder.same_person_distance)
+    assert same.max_distance == same_person_distance_for(default_embedder, default_embedder.same_person_distance,
+                                                         "masked")
     assert same.max_distance < default_embedder.same_person_distance  # as few strangers through as bare
     other = verify_with(pipe, sample("biden.jpg"), masked)
     assert not other.same

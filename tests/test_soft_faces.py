@@ -92,3 +92,19 @@ def test_the_cache_keeps_each_face_sharpness(tmp_path, default_embedder):
     again = pipe.files([tmp_path / "soft.png", tmp_path / "sharp.png"], progress=False)
     assert [float(f.sharpness[0]) for f in first] == [float(f.sharpness[0]) for f in again]
     assert first[0].sharpness[0] < 15 <= first[1].sharpness[0]
+
+
+def test_verify_compares_a_soft_face_under_the_soft_statistics(default_embedder):
+    from facerec.pipeline import FacePipeline
+    from facerec.verification import same_person_distance_for, verify_with
+
+    pipe = FacePipeline(default_embedder)
+    soft = cv2.GaussianBlur(sample("obama3.jpg"), (0, 0), 4)
+    same = verify_with(pipe, sample("obama.jpg"), soft)
+    assert same.soft_b and not same.soft_a and not same.masked_b
+    limit = same_person_distance_for(default_embedder, default_embedder.same_person_distance, "soft")
+    assert same.max_distance == limit < default_embedder.same_person_distance  # soft strangers come nearer
+    assert same.same and same.as_dict()["soft_b"] is True
+    assert not verify_with(pipe, sample("biden.jpg"), soft).same
+    sharp = verify_with(pipe, sample("obama.jpg"), sample("obama3.jpg"))
+    assert not (sharp.soft_a or sharp.soft_b) and sharp.max_distance == default_embedder.same_person_distance

@@ -3,7 +3,7 @@
 The distance decides by default (the model's same-person distance, or max_distance); threshold P
 decides on the chance instead.  The chance is Bayes' rule over "one person" and "two people" with
 even odds before looking, from the model's measured genuine and impostor distances (identity.odds),
-masked faces from its masked statistics.
+masked faces from its masked statistics, soft ones (too blurred or small to enrol) from its soft ones.
 """
 from __future__ import annotations
 
@@ -29,6 +29,8 @@ class Verification:
     masked_a: bool = False  # whether each compared face wore a mask
     masked_b: bool = False
     threshold: float | None = None  # the probability floor, when it decided
+    soft_a: bool = False  # whether each compared face was too blurred or small to enrol
+    soft_b: bool = False
 
     def as_dict(self) -> dict:
         """JSON-ready, as `facerec verify --json` and the service answer."""
@@ -36,7 +38,7 @@ class Verification:
                 "probability": round(float(self.probability), 4),
                 "max_distance": None if self.max_distance is None else round(float(self.max_distance), 4),
                 "threshold": self.threshold, "faces_a": self.faces_a, "faces_b": self.faces_b,
-                "masked_a": self.masked_a, "masked_b": self.masked_b}
+                "masked_a": self.masked_a, "masked_b": self.masked_b, "soft_a": self.soft_a, "soft_b": self.soft_b}
 
 
 def subject_face(pipeline, image, name):
@@ -66,12 +68,12 @@ def _rendered(pipeline, image, ff, j) -> np.ndarray:
     return pipeline.masked_renderings(as_image(image), ff.boxes[j:j + 1], ff.landmarks[j:j + 1])[0]
 
 
-def chance_same(embedder, distance: float, masked: bool = False) -> float:
-    """The chance two faces this far apart are one person (even odds before looking); None-free:
-    0.5 for a model without measured statistics."""
+def chance_same(embedder, distance: float, kind: str = "") -> float:
+    """The chance two faces this far apart are one person (even odds before looking), under the
+    model's statistics of that kind ("masked", "soft"; "" bare); 0.5 for a model without any."""
     from .identity.odds import shipped_odds
 
-    odds = (shipped_odds(f"{embedder.name}-masked") if masked else None) or shipped_odds(embedder.name)
+    odds = (shipped_odds(f"{embedder.name}-{kind}") if kind else None) or shipped_odds(embedder.name)
     if odds is None:
         return 0.5
     person, _ = odds.chances(np.array([[distance]]), np.array([[1]]), people=1)
@@ -91,36 +93,40 @@ def check_decision(threshold, max_distance) -> None:
 def verify_with(pipeline, a, b, threshold: float | None = None, max_distance: float | None = None) -> Verification:
     """api.verify with a given FacePipeline (a Recognizer's, the service's).  A masked face is
     compared with the other face rendered masked (or masked itself), at the distance that lets
-    masked strangers through as rarely as the model's same-person distance lets bare ones."""
-    from .loaded import same_person_distance
+    masked strangers through as rarely as the model's same-person distance lets bare ones; a soft
+    face (too blurred or small to enrol) likewise under the model's soft-face statistics."""
     from .detection.mask_check import MASKED
+    from .detection.quality import soft_flags
+    from .loaded import same_person_distance
 
     check_decision(threshold, max_distance)
     fa, ja = subject_face(pipeline, a, "first image")
     fb, jb = subject_face(pipeline, b, "second image")
     ma, mb = bool(fa.masked[ja] >= MASKED), bool(fb.masked[jb] >= MASKED)
+    sa, sb = (bool(soft_flags(f.sharpness[j:j + 1])[0]) for f, j in ((fa, ja), (fb, jb)))
     ea = _rendered(pipeline, a, fa, ja) if mb and not ma else fa.embeddings[ja]
     eb = _rendered(pipeline, b, fb, jb) if ma and not mb else fb.embeddings[jb]
     d = float(np.linalg.norm(ea - eb))
-    p_same = chance_same(pipeline.embedder, d, ma or mb)
+    kind = "masked" if ma or mb else "soft" if sa or sb else ""
+    p_same = chance_same(pipeline.embedder, d, kind)
     if threshold is not None:
         same, limit = p_same >= float(threshold), None
     else:
         limit = float(max_distance) if max_distance is not None else same_person_distance(pipeline.embedder)
-        if max_distance is None and (ma or mb):
-            limit = masked_same_person_distance(pipeline.embedder, limit)
+        if max_distance is None and kind:
+            limit = same_person_distance_for(pipeline.embedder, limit, kind)
         same = d <= limit
     return Verification(same, d, limit, p_same if same else 1 - p_same, len(fa), len(fb), ma, mb,
-                        None if threshold is None else float(threshold))
+                        None if threshold is None else float(threshold), sa and not ma, sb and not mb)
 
 
-def masked_same_person_distance(embedder, bare: float) -> float:
-    """The distance at which masked faces of different people meet as often as bare ones do at
-    bare (the model's masked statistics); bare itself for a model without them."""
+def same_person_distance_for(embedder, bare: float, kind: str) -> float:
+    """The distance at which faces of that kind ("masked", "soft") of different people meet as
+    often as bare ones do at bare (the model's statistics of that kind); bare without them."""
     from .identity.openset import equally_strict, shipped
 
-    plain, masked = shipped(embedder.name), shipped(f"{embedder.name}-masked")
-    return bare if plain is None or masked is None else equally_strict(bare, plain, masked)
+    plain, other = shipped(embedder.name), shipped(f"{embedder.name}-{kind}")
+    return bare if plain is None or other is None else equally_strict(bare, plain, other)
 
 
 def distance_matrix(pipeline, images) -> tuple[np.ndarray, list]:

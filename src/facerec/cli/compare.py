@@ -29,9 +29,11 @@ def cmd_verify(args) -> int:
         print(f"threshold:    {r.threshold:g} (the least chance of one person that answers 'same')")
     else:
         print(f"max distance: {r.max_distance:.4f}")
-    for path, masked in ((args.a, r.masked_a), (args.b, r.masked_b)):
+    for path, masked, soft in ((args.a, r.masked_a, r.soft_a), (args.b, r.masked_b, r.soft_b)):
         if masked:
             print(f"masked:       {path} (the faces compared as masked faces)")
+        elif soft:
+            print(f"soft:         {path} (too blurred or small to enrol: compared as a soft face)")
     for path, n in ((args.a, r.faces_a), (args.b, r.faces_b)):
         if n > 1:
             print(f"note: {path} holds {n} faces; the central one was compared")
