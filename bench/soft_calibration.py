@@ -4,9 +4,10 @@ A face too blurred or too small to enrol (detection.quality: its chip's sharpnes
 still named, but its embedding wanders: two photos of one person come farther apart and strangers
 a little nearer, so the bare statistics would make its answer sound surer than it is.  What
 Gallery.soft_side() weighs such a face with: every photo of the 2,499 shared LFW photos (lfw-dev,
-lfw-unknown, lfw-singles; 1,286 people), its subject face blurred (Gaussian sigma 1.5, 2, 3 px) and
-shrunk (to 32, 24, 16 px wide and back), each rendering that comes out soft as a probe against
-every other photo's bare face: pairs of one person are genuine, of two people impostors.
+lfw-unknown, lfw-singles; 1,286 people), its subject face blurred (Gaussian sigma 1.5, 2, 3 px),
+smeared as by motion (9 and 13 px, across and along) and shrunk (to 32, 24, 16 px wide and back),
+each rendering that comes out soft as a probe against every other photo's bare face: pairs of one
+person are genuine, of two people impostors.
 Usage: python bench/soft_calibration.py [--write]
 """
 from __future__ import annotations
@@ -20,6 +21,7 @@ HERE = Path(__file__).resolve().parent
 SHARED = HERE.parents[1] / "shared" / "data"
 PARTS = ("lfw-dev", "lfw-unknown", "lfw-singles")
 BLURS = (1.5, 2.0, 3.0)   # Gaussian sigma, px
+SMEARS = ((9, 0), (13, 90))  # motion blur: length px, direction degrees
 WIDTHS = (32, 24, 16)     # face width shrunk to, px
 
 
@@ -28,6 +30,11 @@ def renderings(image: np.ndarray, width: float) -> list[np.ndarray]:
     import cv2
 
     out = [cv2.GaussianBlur(image, (0, 0), s) for s in BLURS]
+    for n, angle in SMEARS:
+        line = np.zeros((n, n), np.float32)
+        line[n // 2] = 1.0
+        line = cv2.warpAffine(line, cv2.getRotationMatrix2D((n / 2 - 0.5, n / 2 - 0.5), angle, 1.0), (n, n))
+        out.append(cv2.filter2D(image, -1, line / line.sum()))
     for w in WIDTHS:
         f = min(1.0, w / max(width, 1.0))
         small = cv2.resize(image, None, fx=f, fy=f, interpolation=cv2.INTER_AREA)

@@ -162,3 +162,15 @@ def test_folds_follow_the_pairs_file_and_one_kind_of_pair_is_refused(tmp_path, m
     monkeypatch.setattr(embedding, "load_embedder", lambda *a, **k: pytest.fail("the model was loaded"))
     with pytest.raises(FacerecError, match="all same-person pairs; accuracy needs both kinds"):
         validate_pairs(tmp_path, same_only)
+
+
+def test_the_default_roc_never_replaces_a_file_already_there(tmp_path, monkeypatch):
+    from facerec.cli.validate import parse_arguments
+
+    monkeypatch.chdir(tmp_path)
+    argv = ["lfw", "default", "--lfw_pairs", "pairs.txt"]
+    assert parse_arguments(argv, "validate").roc == "roc.png"
+    (tmp_path / "roc.png").write_bytes(b"the user's own")
+    (tmp_path / "roc-2.png").write_bytes(b"an earlier run's")
+    assert parse_arguments(argv, "validate").roc == "roc-3.png"
+    assert parse_arguments(argv + ["--roc", "roc.png"], "validate").roc == "roc.png"  # named: replaced

@@ -45,6 +45,17 @@ def atomic_write_bytes(path, data: bytes, fsync: bool = True) -> None:
     atomic_write(path, lambda f: f.write(data), fsync)
 
 
+def unused_name(path) -> Path:
+    """path, or when something is already there the first free NAME-2.EXT, NAME-3.EXT ...: for
+    a file written under a default name the user did not choose, which must replace nothing."""
+    first = candidate = Path(path)
+    n = 1
+    while candidate.exists() or candidate.is_symlink():
+        n += 1
+        candidate = first.with_name(f"{first.stem}-{n}{first.suffix}")
+    return candidate
+
+
 def temporary_beside(path, suffix: str = ".tmp") -> tuple[int, Path]:
     """A new hidden file beside path for writing it whole before a rename: (fd, its path).  It is
     named .NAME.PID.XXXX<suffix>, so the next write of path removes those a killed program left."""

@@ -30,8 +30,14 @@ def parse_arguments(argv=None, prog="validate_on_lfw"):
     p.add_argument("--image_size", type=whole(1), default=None)
     p.add_argument("--distance_threshold", type=DISTANCE, default=None, help="also report accuracy at this "
                    "Euclidean distance (default: the model's same-person distance, what `facerec verify` uses)")
-    p.add_argument("--roc", default="roc.png", help="where to draw the ROC curve (default roc.png)")
-    return p.parse_args(argv)
+    p.add_argument("--roc", default=None, help="where to draw the ROC curve (default roc.png, or roc-2.png "
+                   "and so on when that is taken: a file already there is replaced only when named)")
+    a = p.parse_args(argv)
+    if a.roc is None:
+        from ..files import unused_name
+
+        a.roc = str(unused_name("roc.png"))
+    return a
 
 
 def main(argv=None, prog="validate_on_lfw") -> int:
