@@ -69,3 +69,13 @@ def test_a_script_run_by_a_python_without_facerec_says_what_to_do(tmp_path):
         p = subprocess.run([str(clean / "bin" / "python"), str(REPO / script), "--help"], capture_output=True,
                            text=True, cwd=tmp_path)
         assert p.returncode == 1 and p.stderr.count("\n") == 1 and "make install" in p.stderr, p.stderr
+
+
+def test_another_library_s_message_is_cut_at_a_sentence_or_a_whole_word():
+    from facerec.wording import brief
+
+    assert brief("Parquet magic bytes not found. Either the file is corrupted or this is not a parquet file.") \
+        == "Parquet magic bytes not found."
+    cut = brief("word " * 40, limit=30)
+    assert cut == "word word word word word word..." and len(cut) <= 33
+    assert brief("one line\nand a trace") == "one line" and brief("") == ""

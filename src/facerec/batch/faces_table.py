@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import FacerecError
+from ..wording import brief
 
 COLUMNS = ("path", "face", "box", "landmarks", "score", "masked", "embedding", "model", "error")
 
@@ -93,7 +94,7 @@ def _tables(output, columns=None) -> list:
         except Exception as exc:  # pyarrow raises its own types for damaged files
             if p.parent == parts_dir(output):
                 continue  # a part is written atomically; a bad one is redone, not trusted
-            raise FacerecError(f"{p}: not a readable Parquet file ({str(exc).splitlines()[0][:120]})") from None
+            raise FacerecError(f"{p}: not a readable Parquet file ({brief(exc)})") from None
     return tables
 
 

@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import FacerecError
+from ..wording import brief
 
 FORMAT = "facerec-gallery-index"
 FORMAT_VERSION = 1
@@ -132,7 +133,7 @@ class _Faiss:
             try:
                 ix = faiss.deserialize_index(np.ascontiguousarray(blob, np.uint8))
             except (RuntimeError, ValueError, TypeError) as exc:
-                raise IndexUnusable(f"FAISS cannot read it ({str(exc).splitlines()[0][:120]})") from None
+                raise IndexUnusable(f"FAISS cannot read it ({brief(exc)})") from None
             if not isinstance(ix, faiss.IndexHNSWFlat) or ix.d != dim \
                     or ix.metric_type != faiss.METRIC_INNER_PRODUCT:
                 raise IndexUnusable("it holds another kind of FAISS index")
@@ -185,7 +186,7 @@ class _Usearch:
             try:
                 ix = Index.restore(np.ascontiguousarray(blob, np.uint8).tobytes())
             except (RuntimeError, ValueError, TypeError, OSError) as exc:
-                raise IndexUnusable(f"usearch cannot read it ({str(exc).splitlines()[0][:120]})") from None
+                raise IndexUnusable(f"usearch cannot read it ({brief(exc)})") from None
             if ix is None or ix.ndim != dim or ix.metric_kind.name != "IP":
                 raise IndexUnusable("it holds another kind of usearch index")
             self.ix = ix

@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import FacerecError
+from ..wording import brief
 from ..video.sources import frames_in, is_live
 
 CAMERA_NAME = re.compile(r"[A-Za-z0-9_-]{1,32}")
@@ -114,7 +115,7 @@ class Camera:
                 # behind, its cadences (detect, embed, give up on a face) stay per frame named.
                 visible = tracker.step(np.ascontiguousarray(frame[:, :, ::-1]))
             except Exception as exc:  # noqa: BLE001 - the model thread stopped, say: report, go on
-                self.last_error = f"naming failed: {' '.join(str(exc).split())[:200]}"
+                self.last_error = f"naming failed: {brief(exc, 200)}"
                 self._stop.wait(0.5)
                 continue
             self.last_error = None
