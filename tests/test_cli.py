@@ -13,6 +13,7 @@ def _run(*args):
 
 @pytest.mark.parametrize("args, message", [
     (["model", "/no/such/model.pb"], "no such model file"),
+    (["model", "default", "--standardization", "prewhiten"], "is for FaceNet's models"),
     (["download", "lfw", "--url", "http://127.0.0.1:9/lfw.tgz"], "download of"),
 ])
 def test_errors_are_one_line(args, message, tmp_path):
@@ -39,6 +40,7 @@ def test_model_describes_the_default():
     assert p.returncode == 0, p.stderr
     assert "dlib-resnet-v1" in p.stdout and "150x150" in p.stdout and "128-d" in p.stdout
     assert "checked by dlib's detector and BlazeFace" in p.stdout  # make install fetched its weights
+    assert "same person:     within 0.42" in p.stdout
 
 
 def _subcommands():

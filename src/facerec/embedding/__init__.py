@@ -38,6 +38,10 @@ def _load(spec, standardization, image_size, threads=None) -> Embedder:
     if str(spec) in _DEFAULT_NAMES:  # runs through LiteRT: no TensorFlow once its cache exists
         from .dlib_resnet import DlibResNetEmbedder
 
+        if standardization not in (None, "dlib"):
+            raise FacerecError(f"standardization '{standardization}' is for FaceNet's models: the default model "
+                               f"takes its pixels as dlib does, and nothing else")
+
         return _check_size(DlibResNetEmbedder(threads=threads), image_size, spec)
 
     path = Path(spec).expanduser()
