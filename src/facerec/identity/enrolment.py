@@ -9,7 +9,7 @@ import numpy as np
 from ..errors import FacerecError
 from ..pipeline import FaceChoice, FacePipeline
 from ..wording import counted
-from .enrolment_checks import left_out_strays
+from .enrolment_checks import left_out_strays, quality_problem
 from .protocol import person_name
 
 
@@ -47,20 +47,6 @@ def choose_person_faces(name: str, files, known: np.ndarray, problem=None) -> tu
     return chosen, sources, notes, masked
 
 
-def file_problem(pipeline):
-    """problem(ff, j) for choose_person_faces, for photo files: each read again to measure its face."""
-    from ..images import UnreadableImage, load_image
-    from .enrolment_checks import quality_problem
-
-    def problem(ff, j: int) -> str:
-        try:
-            return quality_problem(pipeline, load_image(ff.path), ff.boxes[j], ff.landmarks[j])
-        except UnreadableImage as exc:  # changed since it was embedded
-            return f"unreadable now ({exc})"
-
-    return problem
-
-
 def enrol_people(gallery, pipeline, people, progress: bool = True) -> list[str]:
     """Add or update each (name, photo paths) with a FacePipeline (or an Embedder); returns notes."""
     pipeline = FacePipeline.of(pipeline)
@@ -71,7 +57,7 @@ def enrol_people(gallery, pipeline, people, progress: bool = True) -> list[str]:
         # Each face also rendered masked, for masked faces to be compared with (Gallery.masked_side).
         files = pipeline.files(list(paths), progress=progress, masked_renderings=True)
         chosen, sources, found, masked = choose_person_faces(name, files, gallery.faces_of(name),
-                                                             file_problem(pipeline))
+                                                             quality_problem)
         chosen, sources, masked, strays = left_out_strays(name, chosen, sources, masked, np.zeros((0, 1)),
                                                           pipeline.embedder)
         notes += found + strays

@@ -11,13 +11,14 @@ from __future__ import annotations
 import numpy as np
 
 
-def quality_problem(pipeline, image: np.ndarray, box, landmarks) -> str:
-    """Why one face of a photo is not worth enrolling ('' when it is): too small or too blurred by
-    detection.quality's measures on the chip the model would embed (a turned face still helps)."""
-    from ..detection.quality import measure
+def quality_problem(ff, j: int) -> str:
+    """Why the j-th face of a FileFaces is not worth enrolling ('' when it is): too small or too
+    blurred by detection.quality's measures, as taken on the chip the model embedded when the face
+    was found (a turned face still helps; a face whose sharpness was not measured counts as sharp)."""
+    from ..detection.quality import FaceQuality
 
-    chip = pipeline.chips(image, [box], [landmarks])[0]
-    return measure(chip, box, landmarks).unusable
+    box, sharp = ff.boxes[j], float(ff.sharpness[j])
+    return FaceQuality(float(box[2] - box[0]), sharp if np.isfinite(sharp) else np.inf, 0.0, 0.0).unusable
 
 
 def strays(embeddings: np.ndarray, limit: float, known: np.ndarray | None = None) -> list[tuple[int, float]]:

@@ -154,16 +154,14 @@ class Service:
             raise Refused(400, "send one or more photos in the form field 'photos'")
         if len(photos) > self.limits.max_photos:
             raise Refused(413, f"{len(photos)} photos: at most {self.limits.max_photos} per request")
-        files, problems = [], {}
+        files = []
         pipeline = self.recognizer.pipeline
         for label, field, data in photos:
             with self.photo_slot():
                 image = decode_image(data, self.limits.max_pixels, field)
                 files.append(pipeline.faces(image, path=label, masked_renderings=True))
-                problems[id(files[-1])] = [quality_problem(pipeline, image, b, m)
-                                           for b, m in zip(files[-1].boxes, files[-1].landmarks)]
         known = self.gallery.current.faces_of(name) if not replace else np.zeros((0, self.embedder.dim), np.float32)
-        vectors, sources, notes, masked = choose_person_faces(name, files, known, lambda ff, j: problems[id(ff)][j])
+        vectors, sources, notes, masked = choose_person_faces(name, files, known, quality_problem)
         vectors, sources, masked, strays = left_out_strays(name, vectors, sources, masked, known, self.embedder)
         notes += strays
         if not vectors:
