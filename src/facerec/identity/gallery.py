@@ -99,6 +99,7 @@ class Gallery:
         self._odds = None
         self._people_cache = None
         self._views = {}  # the masked and soft sides, made when first asked for
+        self._also_named_by = None  # a soft side's gallery, whose rule must name a face too
         self.index_keeper = IndexKeeper()
 
     @property
@@ -311,10 +312,15 @@ class Gallery:
             return Identities.nobody(len(X))
         people = self._people()
         codes, dist = self._nearest_people(X)
-        p_people, p_stranger = self.odds.chances(dist, people.photos[np.maximum(codes, 0)], len(people.names))
+        photos = people.photos[np.maximum(codes, 0)]
+        p_people, p_stranger = self.odds.chances(dist, photos, len(people.names))
         best = p_people.argmax(axis=1)
         p_best = p_people[np.arange(len(X)), best]
         named = p_best >= self.probability_floor()
+        if self._also_named_by is not None:  # a soft side: never names where a sharp face would not be
+            sharp = self._also_named_by
+            named &= sharp.odds.chances(dist, photos, len(people.names))[0][np.arange(len(X)), best] \
+                >= sharp.probability_floor()
         names = [people.names[codes[i, b]] if named[i] else UNKNOWN for i, b in enumerate(best)]
         return Identities(names, np.where(named, p_best, p_stranger), dist[:, 0])
 
@@ -334,8 +340,15 @@ class Gallery:
         """The gallery soft faces (too blurred or small to enrol) are named by: the same faces,
         weighed with the model's soft-face statistics (bench/soft_calibration.py), under which
         one person's faces come farther apart and strangers nearer: a soft face's probability and
-        the default floor then mean what they mean for a sharp one.  Itself for a model without them."""
-        return self._side("soft", self.embeddings, True)
+        the default floor then mean what they mean for a sharp one.  A soft face is named only where
+        a sharp one at the same distances would be too: the statistics make its answer honest, not
+        its name likelier (bench/probability.py --soft: without this, a gallery of one person named
+        1.14% of soft strangers where weighing them as sharp named 0.80%).  Itself for a model
+        without them."""
+        view = self._side("soft", self.embeddings, True)
+        if view is not self:
+            view._also_named_by = self
+        return view
 
     def _side(self, kind: str, embeddings: np.ndarray, usable: bool) -> "Gallery":
         """A view of this gallery with these embeddings and the model's '-kind' statistics (itself
