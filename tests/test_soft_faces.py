@@ -41,6 +41,9 @@ def test_a_gallery_weighs_a_soft_face_with_the_soft_statistics(people):
     assert g.soft_side().strangers_named() <= 0.01
     near = _at(people[0], 0.3)[None]
     assert g.identify(near, soft=[True]).names == ["Ann"]
+    # Masked and soft at once: weighed as masked (the masked side has its own statistics).
+    both = g.identify(np.concatenate([far, far]), masked=[True, False], soft=[True, True])
+    assert both.probabilities[1] == pytest.approx(soft.probabilities[0])
     # Never named where a sharp face would not be: here the soft statistics alone would name Bob
     # (the chance they give is over their floor), the sharp rule does not.
     g.add_many(["Bob"] * 3, np.stack([people[1], _at(people[1], 0.3, 1), _at(people[1], 0.3, 2)]), ["b1", "b2", "b3"])
@@ -48,9 +51,6 @@ def test_a_gallery_weighs_a_soft_face_with_the_soft_statistics(people):
     assert g.identify(probe).names == ["Unknown"]
     guarded = g.identify(probe, soft=[True])
     assert guarded.names == ["Unknown"] and 1 - guarded.probabilities[0] >= g.soft_side().probability_floor()
-    # Masked and soft at once: weighed as masked (the masked side has its own statistics).
-    both = g.identify(np.concatenate([far, far]), masked=[True, False], soft=[True, True])
-    assert both.probabilities[1] == pytest.approx(soft.probabilities[0])
 
 
 def test_a_classifier_weighs_a_soft_face_with_the_soft_statistics(people):
