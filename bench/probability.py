@@ -2,7 +2,8 @@
 
 Galleries of 1, 3, 12 and 86 lfw-dev people with 1-5 photos each (chosen at random per trial);
 probes: as many of the enrolled people's other photos as strangers (lfw-unknown, lfw-singles and
-the lfw-dev people not enrolled), each photo's subject face.  Every answer (a name or Unknown) is
+the lfw-dev people not enrolled), each photo's subject face, weighed as soft where it is (as the
+front ends do: 1.5% of lfw-dev's faces are).  Every answer (a name or Unknown) is
 binned by its probability and compared with how often such answers were right: the expected
 calibration error (ECE, 10 bins), strangers named and known faces named right, for a Gallery and
 for a FaceClassifier trained on the same photos (2 people at least).  Half the probes are strangers,
@@ -28,6 +29,8 @@ COLOURS = ("tab:blue", "tab:orange", "tab:green", "tab:red")
 
 
 def _subjects(rec, folder):
+    """Each photo's subject face: (names, embeddings, whether each is soft, as the front ends judge it)."""
+    from facerec.detection.quality import soft_flags
     from facerec.people_folders import read_people
 
     names, paths = [], []
@@ -35,8 +38,9 @@ def _subjects(rec, folder):
         names += [name] * len(ps)
         paths += [str(p) for p in ps]
     files = rec.faces_of_files(paths, progress=False)
-    keep = [(n, f.embeddings[f.subject()]) for n, f in zip(names, files) if len(f) and f.subject() is not None]
-    return np.array([k[0] for k in keep]), np.stack([k[1] for k in keep])
+    keep = [(n, f.embeddings[f.subject()], f.sharpness[f.subject()]) for n, f in zip(names, files)
+            if len(f) and f.subject() is not None]
+    return np.array([k[0] for k in keep]), np.stack([k[1] for k in keep]), soft_flags([k[2] for k in keep])
 
 
 def _soft_rendering(image, width, rng):
@@ -60,7 +64,7 @@ def _soft_rendering(image, width, rng):
 
 def _soft_subjects(rec, folder, rng, tries=4):
     """Like _subjects, each photo's subject face made soft (_soft_rendering until its sharpness is
-    under SHARP; photos that never come out soft are left out)."""
+    under SHARP; a photo that never comes out soft has a NaN row)."""
     from facerec.detection.quality import SHARP, sharpness
     from facerec.images import load_image
     from facerec.people_folders import read_people
@@ -81,7 +85,7 @@ def _soft_subjects(rec, folder, rng, tries=4):
                     break
             names.append(name)
             vectors.append(vector)
-    return np.array(names), np.stack(vectors)
+    return np.array(names), np.stack(vectors), np.ones(len(names), bool)
 
 
 def ece(prob, right, weight=None):
@@ -97,26 +101,29 @@ def ece(prob, right, weight=None):
     return float(total)
 
 
-def _trial(rng, size, dev_names, dev_emb, strangers, dev_probes=None):
-    """One gallery (1-5 photos of each of size lfw-dev people) and its probes: the people's other
-    photos as dev_probes has them (dev_emb's photos made soft, NaN rows left out) and as many strangers."""
-    dev_probes = dev_emb if dev_probes is None else dev_probes
+def _trial(rng, size, dev_names, dev_emb, strangers, dev_probes):
+    """One gallery (1-5 photos of each of size lfw-dev people, dev_emb) and its probes: the people's
+    other photos as dev_probes has them (vectors, soft flags: bare, or made soft with NaN rows left
+    out) and as many strangers (vectors, soft flags).  Returns (gallery vectors, their names,
+    probes, the probes' soft flags, the probes' true names)."""
     people = rng.choice(np.unique(dev_names), size, replace=False)
-    enrolled, labels, known, truth = [], [], [], []
+    enrolled, labels, known = [], [], []
     for p in people:
         idx = rng.permutation(np.flatnonzero(dev_names == p))
         k = int(rng.integers(1, 6))
         enrolled.append(dev_emb[idx[:k]]); labels += [p] * k
-        known.append(dev_probes[idx[k:]]); truth += [p] * (len(idx) - k)
-    known, truth = np.concatenate(known), np.array(truth)
-    whole = np.isfinite(known).all(axis=1)
-    known, truth = known[whole], truth[whole]
-    pool = np.concatenate([strangers, dev_probes[~np.isin(dev_names, people)]])
-    pool = pool[np.isfinite(pool).all(axis=1)]
+        known.append(idx[k:])
+    known = np.concatenate(known)
+    known = known[np.isfinite(dev_probes[0][known]).all(axis=1)]
+    others = np.flatnonzero(~np.isin(dev_names, people))
+    pool = (np.concatenate([strangers[0], dev_probes[0][others]]), np.concatenate([strangers[1], dev_probes[1][others]]))
+    whole = np.isfinite(pool[0]).all(axis=1)
+    pool = (pool[0][whole], pool[1][whole])
     n = min(len(known), 200)
-    ki, si = rng.choice(len(known), n, replace=False), rng.choice(len(pool), n, replace=False)
-    probes = np.concatenate([known[ki], pool[si]])
-    return np.concatenate(enrolled), np.array(labels), probes, np.concatenate([truth[ki], ["Unknown"] * n])
+    ki, si = rng.choice(known, n, replace=False), rng.choice(len(pool[0]), n, replace=False)
+    probes = np.concatenate([dev_probes[0][ki], pool[0][si]])
+    soft = np.concatenate([dev_probes[1][ki], pool[1][si]])
+    return np.concatenate(enrolled), np.array(labels), probes, soft, np.concatenate([dev_names[ki], ["Unknown"] * n])
 
 
 def _answer(kind, rec, E, L, probes, soft=None):
@@ -134,12 +141,12 @@ def _answer(kind, rec, E, L, probes, soft=None):
 
 
 def measure(rec, data, kind, size, trials, rng, soft=None):
-    """Answers over trials of one gallery size; soft: whether to flag the probes soft (None: data
-    has no soft probes, False: it has, weighed as sharp ones, True: weighed as soft)."""
+    """Answers over trials of one gallery size; soft: how the probes are weighed (None: soft where
+    their sharpness says so, as the front ends do; False: all as sharp; True: all as soft)."""
     names, probs, truth = [], [], []
     for _ in range(trials):
-        E, L, probes, t = _trial(rng, size, *data)
-        ids = _answer(kind, rec, E, L, probes, None if soft is None else np.full(len(probes), soft))
+        E, L, probes, flags, t = _trial(rng, size, *data)
+        ids = _answer(kind, rec, E, L, probes, flags if soft is None else np.full(len(probes), soft))
         names += list(ids.names); probs.append(np.asarray(ids.probabilities, float)); truth.append(t)
     names, probs, truth = np.array(names), np.concatenate(probs), np.concatenate(truth)
     right, stranger = names == truth, truth == "Unknown"
@@ -189,15 +196,16 @@ def main(argv=None):
     from facerec.recognizer import Recognizer
 
     rec = Recognizer.for_model("default")
-    dev_names, dev_emb = _subjects(rec, SHARED / "lfw-dev")
+    dev_names, dev_emb, dev_soft = _subjects(rec, SHARED / "lfw-dev")
     parts = ("lfw-unknown", "lfw-singles")
     if args.soft:
         soft_rng = np.random.default_rng(7)
-        data = (dev_names, dev_emb, np.concatenate([_soft_subjects(rec, SHARED / d, soft_rng)[1] for d in parts]),
-                _soft_subjects(rec, SHARED / "lfw-dev", soft_rng)[1])
-        ways = (False, True)
+        strangers = [_soft_subjects(rec, SHARED / d, soft_rng)[1:] for d in parts]
+        dev_probes, ways = _soft_subjects(rec, SHARED / "lfw-dev", soft_rng)[1:], (False, True)
     else:
-        data, ways = (dev_names, dev_emb, np.concatenate([_subjects(rec, SHARED / d)[1] for d in parts])), (None,)
+        strangers = [_subjects(rec, SHARED / d)[1:] for d in parts]
+        dev_probes, ways = (dev_emb, dev_soft), (None,)
+    data = (dev_names, dev_emb, tuple(np.concatenate(a) for a in zip(*strangers)), dev_probes)
     print(f"{'identifier':>10}{'people':>7}{'weighed':>8}{'answers':>8}{'ECE':>7}{'ECE 10%':>8}{'ECE 90%':>8}"
           f"{'strangers named':>16}{'known right':>12}")
     rows, curves = {}, {}
