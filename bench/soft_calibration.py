@@ -1,6 +1,6 @@
 """The default model's distances for soft faces (identity/calibration/dlib-resnet-v1-soft.json).
 
-A face too blurred or too small to enrol (detection.quality: its chip's sharpness under SHARP) is
+A face too blurred to enrol (detection.quality: its chip's sharpness under SHARP) is
 still named, but its embedding wanders: two photos of one person come farther apart and strangers
 a little nearer, so the bare statistics would make its answer sound surer than it is.  What
 Gallery.soft_side() weighs such a face with: every photo of the 2,499 shared LFW photos (lfw-dev,

@@ -1,4 +1,4 @@
-"""Soft faces: a face too blurred or small to enrol is still named, but weighed with the model's
+"""Soft faces: a face too blurred to enrol is still named, but weighed with the model's
 soft-face statistics (identity/calibration/dlib-resnet-v1-soft.json), so its probability says how
 often such an answer is right: one person's soft faces come farther from their photos than sharp
 ones do, and a soft face far from everyone is less surely a stranger."""
@@ -41,9 +41,10 @@ def test_a_gallery_weighs_a_soft_face_with_the_soft_statistics(people):
     assert g.soft_side().strangers_named() <= 0.01
     near = _at(people[0], 0.3)[None]
     assert g.identify(near, soft=[True]).names == ["Ann"]
-    # Masked and soft at once: weighed as masked (the masked side has its own statistics).
+    # Masked and soft at once, in a gallery without masked renderings (enrolled from a faces
+    # file): compared as a bare face would be, so weighed as soft.
     both = g.identify(np.concatenate([far, far]), masked=[True, False], soft=[True, True])
-    assert both.probabilities[1] == pytest.approx(soft.probabilities[0])
+    assert both.probabilities == pytest.approx([soft.probabilities[0]] * 2)
     # Never named where a sharp face would not be: here the soft statistics alone would name Bob
     # (the chance they give is over their floor), the sharp rule does not.
     g.add_many(["Bob"] * 3, np.stack([people[1], _at(people[1], 0.3, 1), _at(people[1], 0.3, 2)]), ["b1", "b2", "b3"])
@@ -65,6 +66,11 @@ def test_a_classifier_weighs_a_soft_face_with_the_soft_statistics(people):
     assert sharp.names == soft.names == ["Unknown"]
     assert soft.probabilities[0] < sharp.probabilities[0]
     assert clf.identify(np.stack([_at(people[1], 0.25, 7)]), soft=[True]).names == ["Bob"]
+    # Never named where a sharp face would not be, though the soft statistics alone would name Bob.
+    probe = np.stack([_at(people[1], 0.385, 5)])
+    assert clf.identify(probe).names == ["Unknown"]
+    guarded = clf.identify(probe, soft=[True])
+    assert guarded.names == ["Unknown"] and 1 - guarded.probabilities[0] >= clf._soft_floor(clf._soft_odds())
 
 
 def test_a_blurred_photo_is_named_as_a_soft_face(default_embedder):
@@ -96,6 +102,7 @@ def test_the_cache_keeps_each_face_sharpness(tmp_path, default_embedder):
     atomic_save_image(tmp_path / "sharp.png", sample("obama.jpg"))
     pipe = FacePipeline(default_embedder)
     first = pipe.files([tmp_path / "soft.png", tmp_path / "sharp.png"], progress=False)
+    pipe.detect = None  # the second time every face comes from the cache: nothing is detected again
     again = pipe.files([tmp_path / "soft.png", tmp_path / "sharp.png"], progress=False)
     assert [float(f.sharpness[0]) for f in first] == [float(f.sharpness[0]) for f in again]
     assert first[0].sharpness[0] < 15 <= first[1].sharpness[0]
@@ -115,3 +122,27 @@ def test_verify_compares_a_soft_face_under_the_soft_statistics(default_embedder)
     assert not verify_with(pipe, sample("biden.jpg"), soft).same
     sharp = verify_with(pipe, sample("obama.jpg"), sample("obama3.jpg"))
     assert not (sharp.soft_a or sharp.soft_b) and sharp.max_distance == default_embedder.same_person_distance
+    from test_masked_faces import _masked
+
+    masked = verify_with(pipe, _masked(sample("obama.jpg"), "n95")[0], soft)  # weighed as masked, not soft
+    assert masked.masked_a and not masked.soft_b and masked.as_dict()["soft_b"] is False
+
+
+def test_a_video_track_of_soft_faces_says_so(tmp_path, default_embedder):
+    from facerec.demo import render_clip
+    from facerec.identity.enrolment import enrol_people
+    from facerec.identity.gallery import Gallery
+    from facerec.recognizer import Recognizer
+    from facerec.samples import find
+    from facerec.video.realtime import run_video
+
+    sample("obama.jpg")
+    g = Gallery.for_embedder(default_embedder)
+    enrol_people(g, default_embedder, [("Barack_Obama", [find() / "obama.jpg", find() / "obama2.jpg"])],
+                 progress=False)
+    rec = Recognizer(g, default_embedder)
+    for picture, soft in ((sample("obama3.jpg"), False), (cv2.GaussianBlur(sample("obama3.jpg"), (0, 0), 5), True)):
+        stats = run_video(str(render_clip([picture], tmp_path / f"{soft}.mp4")), rec, display=False)
+        left = [e for e in stats.events if e["type"] == "left"]
+        assert left and {e["soft"] for e in left} == {soft}
+        assert {e["name"] for e in left} == {"Barack_Obama"}

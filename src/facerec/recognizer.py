@@ -24,7 +24,7 @@ class RecognizedFace:
     distance: float
     embedding: np.ndarray = field(repr=False, default=None)
     masked: bool = False  # seen wearing a mask (compared with the enrolled faces rendered masked)
-    soft: bool = False  # too blurred or small to enrol (weighed with the model's soft-face statistics)
+    soft: bool = False  # too blurred to enrol (weighed with the model's soft-face statistics)
 
 
 @dataclass
@@ -100,16 +100,16 @@ class Recognizer:
 
     def identify(self, vectors, masked=None, soft=None):
         """Identities (names, probabilities, distances) of embeddings, from the identifier;
-        masked (N,) bool: the faces seen masked; soft (N,) bool: those too blurred or small to enrol."""
+        masked (N,) bool: the faces seen masked; soft (N,) bool: those too blurred to enrol."""
         if self.identifier is None:
             raise FacerecError("this Recognizer has no gallery or classifier to name faces with")
         return self.identifier.identify(vectors, masked, soft)
 
     def _named(self, boxes, landmarks, vectors, masked_chances, sharpness) -> list[RecognizedFace]:
         from .detection.mask_check import MASKED
-        from .detection.quality import soft_flags
+        from .identity.odds import soft_faces
 
-        masked, soft = np.asarray(masked_chances) >= MASKED, soft_flags(sharpness)
+        masked, soft = np.asarray(masked_chances) >= MASKED, soft_faces(self.embedder.name, sharpness)
         names, probs, dists = self.identify(vectors, masked, soft)
         return [RecognizedFace(boxes[i], landmarks[i], names[i], float(probs[i]), float(dists[i]), vectors[i],
                                bool(masked[i]), bool(soft[i] and not masked[i])) for i in range(len(names))]

@@ -3,7 +3,7 @@
 The distance decides by default (the model's same-person distance, or max_distance); threshold P
 decides on the chance instead.  The chance is Bayes' rule over "one person" and "two people" with
 even odds before looking, from the model's measured genuine and impostor distances (identity.odds),
-masked faces from its masked statistics, soft ones (too blurred or small to enrol) from its soft ones.
+masked faces from its masked statistics, soft ones (too blurred to enrol) from its soft ones.
 """
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ class Verification:
     masked_a: bool = False  # whether each compared face wore a mask
     masked_b: bool = False
     threshold: float | None = None  # the probability floor, when it decided
-    soft_a: bool = False  # whether each compared face was too blurred or small to enrol
+    soft_a: bool = False  # whether each compared face was too blurred to enrol
     soft_b: bool = False
 
     def as_dict(self) -> dict:
@@ -94,16 +94,16 @@ def verify_with(pipeline, a, b, threshold: float | None = None, max_distance: fl
     """api.verify with a given FacePipeline (a Recognizer's, the service's).  A masked face is
     compared with the other face rendered masked (or masked itself), at the distance that lets
     masked strangers through as rarely as the model's same-person distance lets bare ones; a soft
-    face (too blurred or small to enrol) likewise under the model's soft-face statistics."""
+    face (too blurred to enrol) likewise under the model's soft-face statistics."""
     from .detection.mask_check import MASKED
-    from .detection.quality import soft_flags
+    from .identity.odds import soft_faces
     from .loaded import same_person_distance
 
     check_decision(threshold, max_distance)
     fa, ja = subject_face(pipeline, a, "first image")
     fb, jb = subject_face(pipeline, b, "second image")
     ma, mb = bool(fa.masked[ja] >= MASKED), bool(fb.masked[jb] >= MASKED)
-    sa, sb = (bool(soft_flags(f.sharpness[j:j + 1])[0]) for f, j in ((fa, ja), (fb, jb)))
+    sa, sb = (bool(soft_faces(pipeline.embedder.name, f.sharpness[j:j + 1])[0]) for f, j in ((fa, ja), (fb, jb)))
     ea = _rendered(pipeline, a, fa, ja) if mb and not ma else fa.embeddings[ja]
     eb = _rendered(pipeline, b, fb, jb) if ma and not mb else fb.embeddings[jb]
     d = float(np.linalg.norm(ea - eb))
@@ -117,7 +117,8 @@ def verify_with(pipeline, a, b, threshold: float | None = None, max_distance: fl
             limit = same_person_distance_for(pipeline.embedder, limit, kind)
         same = d <= limit
     return Verification(same, d, limit, p_same if same else 1 - p_same, len(fa), len(fb), ma, mb,
-                        None if threshold is None else float(threshold), sa and not ma, sb and not mb)
+                        None if threshold is None else float(threshold), sa and not kind == "masked",
+                        sb and not kind == "masked")
 
 
 def same_person_distance_for(embedder, bare: float, kind: str) -> float:

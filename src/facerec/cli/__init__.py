@@ -62,7 +62,7 @@ def _cmd_model(args) -> int:
     print(f"alignment:       {a.kind}, {a.size} px, {extra}")
     print(f"mirror average:  {'on' if emb.flip else 'off'}")
     if emb.same_person_distance is not None:
-        print(f"same person:     within {emb.same_person_distance:g} (what verify and compare decide by)")
+        print(f"same person:     within {emb.same_person_distance:g} (what verify decides by)")
     where = getattr(emb, "loaded_from", None)
     print(f"loaded in:       {took:.2f} s" + (f" ({where})" if where else ""))
     print(f"detection:       {_detection_line()}")

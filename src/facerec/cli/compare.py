@@ -33,7 +33,7 @@ def cmd_verify(args) -> int:
         if masked:
             print(f"masked:       {path} (the faces compared as masked faces)")
         elif soft:
-            print(f"soft:         {path} (too blurred or small to enrol: compared as a soft face)")
+            print(f"soft:         {path} (too blurred to enrol: compared as a soft face)")
     for path, n in ((args.a, r.faces_a), (args.b, r.faces_b)):
         if n > 1:
             print(f"note: {path} holds {n} faces; the central one was compared")

@@ -8,6 +8,14 @@ from ..identity.protocol import is_named
 from .results_file import box_cell
 
 
+def _named(gallery, ff, model_name: str) -> list:
+    """The names a gallery gives a photo's faces, masked and soft ones weighed as identify weighs them."""
+    from ..detection.mask_check import MASKED
+    from ..identity.odds import soft_faces
+
+    return gallery.identify(ff.embeddings, ff.masked >= MASKED, soft_faces(model_name, ff.sharpness)).names
+
+
 def cluster_files(files, model_name: str, gallery=None, pair_rate: float | None = None) -> list[dict]:
     """Rows with ``cluster`` (1, 2, ... largest first; None for a face that matches no one) for
     faces already embedded (FileFaces: from photos or a faces file).  With a gallery, the faces it
@@ -24,7 +32,7 @@ def cluster_files(files, model_name: str, gallery=None, pair_rate: float | None 
             rows.append({"path": ff.path, "face": None, "box": None, "cluster": None,
                          "note": ff.error or "no face found"})
             continue
-        names = gallery.identify(ff.embeddings)[0] if gallery is not None else [None] * len(ff)
+        names = _named(gallery, ff, model_name) if gallery is not None else [None] * len(ff)
         for i in range(len(ff)):
             named = is_named(names[i])
             rows.append({"path": ff.path, "face": i, "box": box_cell(ff.boxes[i]), "cluster": None,

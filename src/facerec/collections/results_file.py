@@ -2,7 +2,7 @@
 
 A row is a dict with ``path``, ``face`` (index in the photo), ``box`` and whatever names it
 (``name``, ``probability``, ``distance`` from a gallery or classifier; ``masked``, whether
-the face wore a mask, and ``soft``, whether it was too blurred or small to enrol; ``cluster`` from
+the face wore a mask, and ``soft``, whether it was too blurred to enrol; ``cluster`` from
 clustering); a photo with no face, or one that cannot be read, gets one row with an empty
 ``face`` and a ``note``.
 """

@@ -71,7 +71,7 @@ def sharpnesses(chips) -> np.ndarray:
 
 
 def soft_flags(sharpness_values) -> np.ndarray:
-    """Which faces are soft (too blurred or small to enrol: sharpness under SHARP); a face whose
+    """Which faces are soft (too blurred to enrol: sharpness under SHARP); a face whose
     sharpness was not measured (NaN: read back from an older file) counts as sharp."""
     s = np.asarray(sharpness_values, np.float64).reshape(-1)
     return np.nan_to_num(s, nan=np.inf) < SHARP

@@ -167,7 +167,7 @@ class FaceClassifier(ClassifierMixin, BaseEstimator):
         SVM's probability for a model without distance statistics), and the distance to the
         nearest training face.  masked (N,) bool: faces seen masked, named by the nearest
         training faces rendered masked (masked_side()), the SVM having seen none; soft (N,) bool:
-        faces too blurred or small to enrol, their chances weighed with the model's soft-face
+        faces too blurred to enrol, their chances weighed with the model's soft-face
         statistics and held to the floor those give as well as the sharp one (as Gallery.soft_side)."""
         if len(X) == 0:
             return Identities.empty()

@@ -98,7 +98,6 @@ class Gallery:
         self._stats = None
         self._odds = None
         self._people_cache = None
-        self._views = {}  # the masked and soft sides, made when first asked for
         self._also_named_by = None  # a soft side's gallery, whose rule must name a face too
         self.index_keeper = IndexKeeper()
 
@@ -111,6 +110,7 @@ class Gallery:
     def false_accept(self, value: float) -> None:
         check_false_accept(value)
         self._false_accept = float(value)
+        self._views = {}  # the sides take the target when made
 
     @classmethod
     def for_embedder(cls, embedder, false_accept: float = 0.01) -> "Gallery":
@@ -297,13 +297,14 @@ class Gallery:
         probability_floor(), for each face; probability: the chance the answer given is right
         (identity.odds); distance to the nearest enrolled face.  masked (N,) bool: faces seen
         masked, compared with the enrolled faces rendered masked (masked_side()); soft (N,) bool:
-        faces too blurred or small to enrol, weighed with the model's soft-face statistics
+        faces too blurred to enrol, weighed with the model's soft-face statistics
         (soft_side()).  A face both masked and soft is weighed as masked."""
         X = np.asarray(X, np.float32).reshape(-1, self.embeddings.shape[1])
         masked, soft = masked_flags(masked, len(X)), masked_flags(soft, len(X), "soft")
-        if masked.any() and len(X):
-            return Identities.merged(masked, self.masked_side().identify(X[masked]),
-                                     self.identify(X[~masked], soft=soft[~masked]))
+        side = self.masked_side() if masked.any() and len(X) else self
+        if side is not self:
+            return Identities.merged(masked, side.identify(X[masked]), self.identify(X[~masked], soft=soft[~masked]))
+        # Masked faces with no masked side to go to are compared as bare ones, soft where they are.
         if soft.any():
             return Identities.merged(soft, self.soft_side().identify(X[soft]), self.identify(X[~soft]))
         if not len(X):
@@ -337,7 +338,7 @@ class Gallery:
         return self._side("masked", self.masked_embeddings, rendered_rows(self.masked_embeddings).all())
 
     def soft_side(self) -> "Gallery":
-        """The gallery soft faces (too blurred or small to enrol) are named by: the same faces,
+        """The gallery soft faces (too blurred to enrol) are named by: the same faces,
         weighed with the model's soft-face statistics (bench/soft_calibration.py), under which
         one person's faces come farther apart and strangers nearer: a soft face's probability and
         the default floor then mean what they mean for a sharp one.  A soft face is named only where

@@ -117,6 +117,16 @@ def shipped_odds(model_name: str) -> "AnswerOdds | None":
     return None if stats is None else AnswerOdds(stats)
 
 
+def soft_faces(model_name: str, sharpness) -> np.ndarray:
+    """Which faces are weighed as soft (N,): too blurred to enrol (detection.quality.soft_flags),
+    for a model facerec has soft-face statistics for; for any other model, none."""
+    from ..detection.quality import soft_flags
+    from .openset import shipped
+
+    flags = soft_flags(sharpness)
+    return flags if shipped(f"{model_name}-soft") is not None else np.zeros_like(flags)
+
+
 def people_similarity(sims: np.ndarray, codes: np.ndarray, people: int) -> np.ndarray:
     """Dot products (N, F) with enrolled faces of person codes (F,), each of 0..people-1 present:
     the largest per person (N, people), i.e. each person's nearest photo."""

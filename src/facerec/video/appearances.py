@@ -12,8 +12,8 @@ and closed ("left") when it ends.  Every event is a dict with the same keys:
     probability  the identifier's, for the name it considered
     distance     to the nearest enrolled face (null when there is none)
     masked       whether the face wore a mask (then compared with the enrolled faces rendered masked)
-    soft         whether most of its faces were too blurred or small to enrol (then weighed with the
-                 model's soft-face statistics: its probability is lower for the same distance)
+    soft         whether most of its faces were too blurred to enrol (then weighed with the
+                 model's soft-face statistics, and named only where a sharp face would be)
     box          [x1, y1, x2, y2] where the face is (was, for left)
     start, end   wall-clock times (Unix seconds) the face was first seen and left (end: null before)
     start_s, end_s   the same as positions in the video, in seconds from its start

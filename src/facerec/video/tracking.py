@@ -36,7 +36,7 @@ class Track:
     look: CutDetector = field(default_factory=lambda: CutDetector(BOX_PICTURE, BOX_COLOURS), repr=False)
     velocity: np.ndarray | None = None  # box change per frame, for where to look next
     masked_total: float = 0.0  # the sum of its faces' chances of being masked
-    soft_count: int = 0  # how many of its faces were too blurred or small to enrol
+    soft_count: int = 0  # how many of its faces were too blurred to enrol
 
     def predicted_box(self, frame_index: int) -> np.ndarray:
         if self.velocity is None:
@@ -62,7 +62,7 @@ class Track:
 
     @property
     def soft(self) -> bool:
-        """Whether most of the track's faces were too blurred or small to enrol (then weighed
+        """Whether most of the track's faces were too blurred to enrol (then weighed
         with the model's soft-face statistics)."""
         return self.count > 0 and self.soft_count * 2 > self.count
 
@@ -225,12 +225,12 @@ class FaceTracker:
     def _embed(self, frame: np.ndarray, due: list, index: int) -> None:
         """Embed the due tracks' faces (one call), split off newcomers, name every track embedded now."""
         from ..detection.mask_check import masked_chances
-        from ..detection.quality import soft_flags
+        from ..identity.odds import soft_faces
 
         rec = self.recognizer
         vectors, sharpness = rec.pipeline.embed_and_measure(frame, [t.box for t in due], [t.landmarks for t in due])
         masked = masked_chances(frame, np.asarray([t.landmarks for t in due]))
-        for t, e, m, soft in zip(due, vectors, masked, soft_flags(sharpness)):
+        for t, e, m, soft in zip(due, vectors, masked, soft_faces(rec.embedder.name, sharpness)):
             # A face farther from every one of its track's recent faces than two photos of one
             # person come (the model's measured statistics) is someone else, whatever its name.
             if t.recent and t.nearest_recent(e) > self.split_distance:
