@@ -29,7 +29,8 @@ def parse_arguments(argv=None, prog="validate_on_lfw"):
                    "gains nothing from it)")
     p.add_argument("--image_size", type=whole(1), default=None)
     p.add_argument("--distance_threshold", type=DISTANCE, default=None, help="also report accuracy at this "
-                   "Euclidean distance (default: the model's same-person distance, what `facerec verify` uses)")
+                   "Euclidean distance (default: the model's same-person distance, what `facerec verify` uses for sharp, "
+                   "unmasked faces)")
     p.add_argument("--roc", default=None, help="where to draw the ROC curve (default roc.png, or roc-2.png "
                    "and so on when that is taken: a file already there is replaced only when named)")
     a = p.parse_args(argv)
