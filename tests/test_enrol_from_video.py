@@ -5,7 +5,7 @@ import cv2
 import numpy as np
 import pytest
 
-from faces import astronaut, sample
+from faces import sample
 
 
 @pytest.fixture(autouse=True)

@@ -32,7 +32,6 @@ def service(tmp_path, default_embedder):
 def test_preview_then_enrol_the_faces_shown(service):
     from fastapi.testclient import TestClient
 
-    from facerec.identity.gallery import Gallery
     from facerec.serve.app import create_app
 
     with TestClient(create_app(service)) as client:
