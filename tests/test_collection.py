@@ -150,6 +150,13 @@ def test_outputs_are_checked_before_any_work(world, capsys):
     assert "csv or .jsonl" in capsys.readouterr().err
     assert main(["identify", str(world / "family.npz"), str(world / "nowhere")]) == 1
     assert "no such file or folder" in capsys.readouterr().err
+    taken = world / "taken.txt"
+    taken.write_text("mine")
+    assert main(["identify", str(world / "family.npz"), str(world / "photos"), "--sort-into", str(taken)]) == 1
+    assert "is a file, not a folder" in capsys.readouterr().err and taken.read_text() == "mine"
+    same = str(world / "same.csv")
+    assert main(["identify", str(world / "family.npz"), str(world / "photos"), "-o", same, "--sort-into", same]) == 1
+    assert "is also the --output file" in capsys.readouterr().err and not Path(same).exists()
 
 
 def test_threshold_is_the_chance_a_name_is_right(world, capsys):

@@ -52,6 +52,10 @@ def test_a_gallery_weighs_a_soft_face_with_the_soft_statistics(people):
     assert g.identify(probe).names == ["Unknown"]
     guarded = g.identify(probe, soft=[True])
     assert guarded.names == ["Unknown"] and 1 - guarded.probabilities[0] >= g.soft_side().probability_floor()
+    # A floor the user gives is the chance alone, for a soft face as for any: 0.5 names Bob here.
+    g.use_threshold(0.5)
+    given = g.identify(probe, soft=[True])
+    assert given.names == ["Bob"] and given.probabilities[0] == pytest.approx(1 - guarded.probabilities[0], abs=0.02)
 
 
 def test_a_classifier_weighs_a_soft_face_with_the_soft_statistics(people):
@@ -71,6 +75,8 @@ def test_a_classifier_weighs_a_soft_face_with_the_soft_statistics(people):
     assert clf.identify(probe).names == ["Unknown"]
     guarded = clf.identify(probe, soft=[True])
     assert guarded.names == ["Unknown"] and 1 - guarded.probabilities[0] >= clf._soft_floor(clf._soft_odds())
+    clf.use_threshold(0.5)
+    assert clf.identify(probe, soft=[True]).names == ["Bob"]
 
 
 def test_a_blurred_photo_is_named_as_a_soft_face(default_embedder):
@@ -125,7 +131,9 @@ def test_verify_compares_a_soft_face_under_the_soft_statistics(default_embedder)
     from test_masked_faces import _masked
 
     masked = verify_with(pipe, _masked(sample("obama.jpg"), "n95")[0], soft)  # weighed as masked, not soft
-    assert masked.masked_a and not masked.soft_b and masked.as_dict()["soft_b"] is False
+    assert masked.masked_a and masked.soft_b and masked.as_dict()["soft_b"] is True  # what each face is
+    assert masked.max_distance == same_person_distance_for(default_embedder, default_embedder.same_person_distance,
+                                                           "masked")
 
 
 def test_a_video_track_of_soft_faces_says_so(tmp_path, default_embedder):

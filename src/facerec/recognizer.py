@@ -112,7 +112,7 @@ class Recognizer:
         masked, soft = np.asarray(masked_chances) >= MASKED, soft_faces(self.embedder.name, sharpness)
         names, probs, dists = self.identify(vectors, masked, soft)
         return [RecognizedFace(boxes[i], landmarks[i], names[i], float(probs[i]), float(dists[i]), vectors[i],
-                               bool(masked[i]), bool(soft[i] and not masked[i])) for i in range(len(names))]
+                               bool(masked[i]), bool(soft[i])) for i in range(len(names))]
 
     def recognize(self, image) -> list[RecognizedFace]:
         """Every face in an image (uint8 RGB array, or a path), named."""

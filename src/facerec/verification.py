@@ -117,8 +117,7 @@ def verify_with(pipeline, a, b, threshold: float | None = None, max_distance: fl
             limit = same_person_distance_for(pipeline.embedder, limit, kind)
         same = d <= limit
     return Verification(same, d, limit, p_same if same else 1 - p_same, len(fa), len(fb), ma, mb,
-                        None if threshold is None else float(threshold), sa and not kind == "masked",
-                        sb and not kind == "masked")
+                        None if threshold is None else float(threshold), sa, sb)
 
 
 def same_person_distance_for(embedder, bare: float, kind: str) -> float:

@@ -20,6 +20,11 @@ def _check_outputs(args) -> None:
         raise FacerecError(f"{args.html}: the page is written as .html")
     if args.copy and not args.sort_into:
         raise FacerecError("--copy goes with --sort-into DIR")
+    if args.sort_into and Path(args.sort_into).exists() and not Path(args.sort_into).is_dir():
+        raise FacerecError(f"--sort-into {args.sort_into}: is a file, not a folder")
+    for option, path in (("--sort-into", args.sort_into), ("--html", args.html)):
+        if path and args.output and Path(path).resolve() == Path(args.output).resolve():
+            raise FacerecError(f"{option} {path} is also the --output file")
     recognition = getattr(args, "recognition_file", None) or getattr(args, "gallery", None)
     refuse_outputs_over_inputs([("--output", args.output, False), ("--html", args.html, False),
                                 ("--report", getattr(args, "report", None), True)], args.paths,
@@ -52,7 +57,7 @@ def _deliver(args, rows, columns, column: str, title: str, subtitle: str) -> Non
 
     if args.output:
         write_rows(args.output, rows, columns)
-        print(f"Results written to {args.output} ({len(rows)} rows)")
+        print(f"Results written to {args.output} ({counted(len(rows), 'row')})")
     if args.sort_into:
         from ..collections.sorting import sort_into
 
@@ -85,7 +90,9 @@ def cmd_identify(args) -> int:
     rows = identify_rows(rec.recognize_files(photos, cache=not args.no_cache, batch_size=args.batch_size))
     for r in rows:
         if r["face"] is not None:
-            print(f"{r['path']}  face {r['face']}: {r['name']} {r['probability']:.3f} (distance {r['distance']:.3f})")
+            seen = "".join(f" [{k}]" for k in ("masked", "soft") if r[k])
+            print(f"{r['path']}  face {r['face']}: {r['name']} {r['probability']:.3f} "
+                  f"(distance {r['distance']:.3f}){seen}")
     _problems(rows)
     summary = _identify_summary(photos, rows)
     print(summary)

@@ -34,6 +34,8 @@ def cmd_verify(args) -> int:
             print(f"masked:       {path} (the faces compared as masked faces)")
         elif soft:
             print(f"soft:         {path} (too blurred to enrol: compared as a soft face)")
+        if masked and soft:
+            print(f"soft:         {path} (too blurred to enrol; compared as masked, which comes first)")
     for path, n in ((args.a, r.faces_a), (args.b, r.faces_b)):
         if n > 1:
             print(f"note: {path} holds {n} faces; the central one was compared")

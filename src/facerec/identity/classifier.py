@@ -168,7 +168,8 @@ class FaceClassifier(ClassifierMixin, BaseEstimator):
         nearest training face.  masked (N,) bool: faces seen masked, named by the nearest
         training faces rendered masked (masked_side()), the SVM having seen none; soft (N,) bool:
         faces too blurred to enrol, their chances weighed with the model's soft-face
-        statistics and held to the floor those give as well as the sharp one (as Gallery.soft_side)."""
+        statistics and held to the floor those give, and under the default floor to the sharp one
+        too (as Gallery.soft_side)."""
         if len(X) == 0:
             return Identities.empty()
         X = self._checked(X)
@@ -185,11 +186,14 @@ class FaceClassifier(ClassifierMixin, BaseEstimator):
             named = (prob >= self.threshold_) & (dist <= self.max_distance_)
         else:
             chance, p_stranger, dist = self._chances(X, best, self._odds())
-            named = chance >= self.threshold_  # a soft face too: never named where a sharp one would not be
+            named = chance >= self.threshold_
             soft_odds = self._soft_odds() if soft.any() else None
             if soft_odds is not None:
                 chance[soft], p_stranger[soft], _ = self._chances(X[soft], best[soft], soft_odds)
-                named[soft] &= chance[soft] >= self._soft_floor(soft_odds)
+                # Under the default floor a soft face is never named where a sharp one would not
+                # be (Gallery.soft_side); a floor the user gave is the chance alone.
+                guard = named[soft] if getattr(self, "floor_given_", None) is None else True
+                named[soft] = guard & (chance[soft] >= self._soft_floor(soft_odds))
             prob = np.where(named, chance, p_stranger)
         names = [str(self.classes_[b]) if ok else UNKNOWN for b, ok in zip(best, named)]
         return Identities(names, prob, dist)

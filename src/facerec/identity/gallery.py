@@ -318,7 +318,8 @@ class Gallery:
         best = p_people.argmax(axis=1)
         p_best = p_people[np.arange(len(X)), best]
         named = p_best >= self.probability_floor()
-        if self._also_named_by is not None:  # a soft side: never names where a sharp face would not be
+        if self._also_named_by is not None and self.threshold is None:
+            # A soft side under the default floor: never names where a sharp face would not be.
             sharp = self._also_named_by
             named &= sharp.odds.chances(dist, photos, len(people.names))[0][np.arange(len(X)), best] \
                 >= sharp.probability_floor()
@@ -341,11 +342,12 @@ class Gallery:
         """The gallery soft faces (too blurred to enrol) are named by: the same faces,
         weighed with the model's soft-face statistics (bench/soft_calibration.py), under which
         one person's faces come farther apart and strangers nearer: a soft face's probability and
-        the default floor then mean what they mean for a sharp one.  A soft face is named only where
-        a sharp one at the same distances would be too: the statistics make its answer honest, not
-        its name likelier (bench/probability.py --soft: without this, a gallery of one person named
-        1.14% of soft strangers where weighing them as sharp named 0.80%).  Itself for a model
-        without them."""
+        the default floor then mean what they mean for a sharp one.  Under the default floor a soft
+        face is named only where a sharp one at the same distances would be too: the statistics
+        make its answer honest, not its name likelier (bench/probability.py --soft: without this,
+        a gallery of one person named 1.14% of soft strangers where weighing them as sharp named
+        0.80%).  A floor the user gives is the chance alone, as for every face.  Itself for a
+        model without them."""
         view = self._side("soft", self.embeddings, True)
         if view is not self:
             view._also_named_by = self

@@ -82,7 +82,7 @@ class Appearances:
         return {"type": kind, "camera": self.camera, "appearance": f"{self.camera}-{self.generation}-{track.id}",
                 "track": int(track.id), "name": track.name, "probability": round(float(track.probability), 4),
                 "distance": round(float(track.distance), 4) if np.isfinite(track.distance) else None,
-                "masked": bool(track.masked), "soft": bool(track.soft and not track.masked), "box": [round(float(v), 1) for v in track.box],
+                "masked": bool(track.masked), "soft": bool(track.soft), "box": [round(float(v), 1) for v in track.box],
                 "start": round(start, 3),
                 "end": None if end is None else round(end, 3), "start_s": round(start_s, 3),
                 "end_s": round(end_s, 3), "frames": int(track.last_seen - track.start_frame + 1)}
