@@ -119,12 +119,12 @@ def shipped_odds(model_name: str) -> "AnswerOdds | None":
 
 def soft_faces(model_name: str, sharpness) -> np.ndarray:
     """Which faces are weighed as soft (N,): too blurred to enrol (detection.quality.soft_flags),
-    for a model facerec has soft-face statistics for; for any other model, none."""
+    for a model facerec has soft-face statistics for; for any other model, none.  Asked per frame
+    and per photo: the statistics are read once (shipped_odds)."""
     from ..detection.quality import soft_flags
-    from .openset import shipped
 
     flags = soft_flags(sharpness)
-    return flags if shipped(f"{model_name}-soft") is not None else np.zeros_like(flags)
+    return flags if shipped_odds(f"{model_name}-soft") is not None else np.zeros_like(flags)
 
 
 def people_similarity(sims: np.ndarray, codes: np.ndarray, people: int) -> np.ndarray:
