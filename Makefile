@@ -6,7 +6,9 @@ STAMP  := $(VENV)/.installed
 
 .PHONY: install test demo bench clean
 
-BLAZE  := $(VENV)/share/facerec-models/face_detection_short_range.tflite
+# Both BlazeFace models: a .venv that has only the first fetches the second.
+BLAZE  := $(VENV)/share/facerec-models/face_detection_short_range.tflite \
+          $(VENV)/share/facerec-models/face_detection_full_range_sparse.tflite
 
 install: $(STAMP) $(BLAZE)
 
@@ -17,8 +19,8 @@ $(STAMP): setup.cfg pyproject.toml
 	$(BIN)/python -m facerec.samples
 	touch $(STAMP)
 
-# BlazeFace's weights, one file of the mediapipe wheel (facerec/detection/blazeface.py); its own
-# target, so a .venv made before it was needed gets it too.
+# BlazeFace's weights, two files of the mediapipe wheel (facerec/detection/blazeface.py); its own
+# target, so a .venv made before they were needed gets them too (one run fetches both).
 $(BLAZE): | $(STAMP)
 	$(BIN)/python -m facerec.detection.blazeface
 

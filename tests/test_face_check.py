@@ -76,7 +76,7 @@ def test_a_face_p_net_never_proposes_is_found_by_the_second_look_from_blazeface(
         assert np.abs(again.boxes[0] - bare.boxes[0]).max() < 0.15 * (bare.boxes[0, 2] - bare.boxes[0, 0])
     monkeypatch.setattr(face_check, "dlib_scores", lambda image, boxes: np.full(len(boxes), -5.0))
     assert not len(MTCNN().detect(astronaut()))  # BlazeFace alone: not enough
-    monkeypatch.setattr(BlazeFace, "load", staticmethod(lambda: None))
+    monkeypatch.setattr(BlazeFace, "load", staticmethod(lambda model=None: None))
     assert not len(MTCNN().detect(masked))
 
 
@@ -91,3 +91,22 @@ def test_blazeface_agreeing_keeps_an_unsure_face_without_asking_dlib(monkeypatch
     monkeypatch.setattr(face_check, "dlib_scores", no_dlib)
     unsure = Detections(found.boxes, np.array([0.9], np.float32), found.landmarks)
     assert len(face_check.faces_only(astronaut(), unsure)) == 1
+
+
+def test_the_full_range_model_is_asked_about_an_unsure_face_the_short_range_one_missed(monkeypatch):
+    """BlazeFace's full-range model (smaller faces, farther away) is a witness too: an unsure
+    first-look face the short-range model did not find is kept when it finds it, without asking
+    dlib; without its weights dlib decides, as before."""
+    from facerec.detection import MTCNN, face_check
+    from facerec.detection.blazeface import FULL_RANGE, BlazeFace
+    from facerec.detection.mtcnn import Detections
+
+    assert BlazeFace.load(FULL_RANGE) is not None, "run `make install` (python -m facerec.detection.blazeface)"
+    asked = []
+    monkeypatch.setattr(face_check, "dlib_scores", lambda image, boxes: asked.append(len(boxes)) or np.full(len(boxes), -5.0))
+    found = MTCNN().detect(astronaut())
+    unsure = Detections(found.boxes, np.array([0.9], np.float32), found.landmarks, blazeface=np.array([False]))
+    assert len(face_check.faces_only(astronaut(), unsure)) == 1 and not asked
+    real = BlazeFace.load
+    monkeypatch.setattr(BlazeFace, "load", staticmethod(lambda model=None: None if model is FULL_RANGE else real()))
+    assert len(face_check.faces_only(astronaut(), unsure)) == 0 and asked == [1]

@@ -70,12 +70,15 @@ def _cmd_model(args) -> int:
 
 
 def _detection_line() -> str:
-    from ..detection.blazeface import available, weights_path
+    from ..detection.blazeface import FULL_RANGE, SHORT_RANGE, available, weights_path
 
-    if available():
-        return "MTCNN; faces checked by dlib's detector and BlazeFace, which also finds masked faces MTCNN misses"
-    return (f"MTCNN; faces checked by dlib's detector (BlazeFace's weights are not at {weights_path()}: "
-            f"masked faces are found less often; `python -m facerec.detection.blazeface` fetches them)")
+    missing = [str(weights_path(m)) for m in (SHORT_RANGE, FULL_RANGE) if not available(m)]
+    if not missing:
+        return ("MTCNN; faces checked by dlib's detector and BlazeFace (short and full range), "
+                "which also finds masked faces MTCNN misses")
+    return (f"MTCNN; faces checked by dlib's detector (BlazeFace's weights are not at {' or '.join(missing)}: "
+            f"fewer faces are kept and masked faces are found less often; "
+            f"`python -m facerec.detection.blazeface` fetches them)")
 
 
 FIRM_PAIRS = 10  # different-person pairs under an acceptance distance for it to be more than a guess

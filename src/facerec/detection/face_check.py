@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .blazeface import FULL_RANGE, SHORT_RANGE, Model
+
 SURE = 0.995       # MTCNN scores from which a detection is not checked
 MIN_SCORE = -1.0   # dlib's best score near the centre under which a checked detection is dropped
 # ... and under which a masked face only the second look found is dropped: masked faces score
@@ -32,7 +34,7 @@ MASKED_LIKELY = 0.5
 OVERLAP = 0.3  # an unsure detection that overlaps a likelier one this much is the same face again
 FACE_SIZES = (72, 88, 108)  # the face's size (px) in the crops dlib is shown
 CROP = 176         # the crop's side (px): the face and its surroundings
-VERSION = "check-v4"  # in MTCNN.settings: cached faces found before this check are not reused
+VERSION = "check-v5"  # in MTCNN.settings: cached faces found before this check are not reused
 
 
 def dlib_scores(image: np.ndarray, boxes: np.ndarray) -> np.ndarray:
@@ -88,10 +90,15 @@ def faces_only(image: np.ndarray, detections):
         agreed = detections.blazeface
         if agreed is None:  # detections made elsewhere: ask BlazeFace now
             agreed = _blazeface_agrees(image, boxes)
-        agreed = np.asarray(agreed, bool)
+        agreed = np.array(agreed, bool)
         # BlazeFace's word alone is taken for first-look faces only: of the 103 non-faces MTCNN
-        # is unsure of in bench/ghost_faces.py's set it finds none (and 594 of its 994 faces),
-        # but what only the second look finds includes its own false finds (a row of windows).
+        # is unsure of in bench/ghost_faces.py's set neither model finds any (the short-range
+        # one finds 594 of its 994 faces), but what only the second look finds includes the
+        # short-range model's own false finds (a row of windows).  The full-range model, which
+        # sees smaller faces, is asked about the first-look faces the short-range one missed.
+        unsettled = checked[~agreed[checked] & ~second[checked]]
+        if len(unsettled):
+            agreed[unsettled] = _blazeface_agrees(image, boxes[unsettled], FULL_RANGE)
         keep[checked] = agreed[checked] & ~second[checked]
         doubtful = checked[~keep[checked]]
         keep[doubtful] = _face_like(image, detections, doubtful, second[doubtful], agreed[doubtful])
@@ -99,11 +106,11 @@ def faces_only(image: np.ndarray, detections):
     return detections if keep.all() else detections.subset(keep)
 
 
-def _blazeface_agrees(image: np.ndarray, boxes: np.ndarray) -> np.ndarray:
-    """Whether BlazeFace (blazeface.py) finds a face on each box."""
+def _blazeface_agrees(image: np.ndarray, boxes: np.ndarray, model: Model = SHORT_RANGE) -> np.ndarray:
+    """Whether BlazeFace's model (blazeface.py) finds a face on each box."""
     from .blazeface import BlazeFace, agreeing
 
-    net = BlazeFace.load()
+    net = BlazeFace.load(model)
     return agreeing(boxes, net.boxes(image)) if net is not None else np.zeros(len(boxes), bool)
 
 

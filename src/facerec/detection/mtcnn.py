@@ -154,10 +154,11 @@ class MTCNN:
     def describe(min_face_size=20, thresholds=(0.6, 0.7, 0.7), scale_factor=0.709, max_side=1600,
                  check_faces=True) -> str:
         """The settings string of a detector made with these arguments (the defaults: FaceNet's)."""
-        from .blazeface import available
+        from .blazeface import FULL_RANGE, available
         from .face_check import VERSION
 
-        checked = f"/{VERSION}" + ("+blazeface" if available() else "") if check_faces else ""
+        witnesses = ("+blazeface" if available() else "") + ("+full-range" if available(FULL_RANGE) else "")
+        checked = f"/{VERSION}{witnesses}" if check_faces else ""
         return f"{min_face_size}/{tuple(thresholds)}/{scale_factor}/{max_side}" + checked
 
     def detect(self, image: np.ndarray) -> Detections:
