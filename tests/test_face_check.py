@@ -61,10 +61,11 @@ def test_blazeface_is_installed_and_finds_a_face_with_its_landmarks_in_mtcnns_or
 def test_a_face_p_net_never_proposes_is_found_by_the_second_look_from_blazeface(monkeypatch):
     """A mask hides what P-Net looks for (one masked LFW face in twenty was never proposed): with
     P-Net proposing nothing, BlazeFace's box still reaches R-Net and O-Net, and the face is kept
-    as a second-look face on a second witness (masked, or dlib's detector agreeing), never on
-    BlazeFace's word alone; without BlazeFace nothing is found."""
+    as a second-look face on a second witness (masked, dlib's detector agreeing, or BlazeFace's
+    full-range model finding it too), never on the short-range model's word alone; without
+    BlazeFace nothing is found."""
     from facerec.detection import MTCNN, face_check
-    from facerec.detection.blazeface import BlazeFace
+    from facerec.detection.blazeface import FULL_RANGE, BlazeFace
     from facerec.masks import draw_mask
 
     bare = MTCNN().detect(astronaut())
@@ -75,7 +76,10 @@ def test_a_face_p_net_never_proposes_is_found_by_the_second_look_from_blazeface(
         assert len(again) == 1 and again.second_look[0]
         assert np.abs(again.boxes[0] - bare.boxes[0]).max() < 0.15 * (bare.boxes[0, 2] - bare.boxes[0, 0])
     monkeypatch.setattr(face_check, "dlib_scores", lambda image, boxes: np.full(len(boxes), -5.0))
-    assert not len(MTCNN().detect(astronaut()))  # BlazeFace alone: not enough
+    assert len(MTCNN().detect(astronaut())) == 1  # both BlazeFace models find it: two witnesses
+    real = BlazeFace.load
+    monkeypatch.setattr(BlazeFace, "load", staticmethod(lambda model=None: None if model is FULL_RANGE else real()))
+    assert not len(MTCNN().detect(astronaut()))  # the short-range model alone: not enough
     monkeypatch.setattr(BlazeFace, "load", staticmethod(lambda model=None: None))
     assert not len(MTCNN().detect(masked))
 
