@@ -116,11 +116,10 @@ class BlazeFace:
         self._lock = threading.Lock()
 
     @staticmethod
-    @lru_cache(maxsize=1)
     def load(model: Model = SHORT_RANGE) -> "BlazeFace | None":
-        """The network, or None when its weights are not installed (asked once per process, so
-        what a detector's settings say and what it does stay the same)."""
-        return BlazeFace(weights_path(model), model) if weights_path(model).exists() else None
+        """The network, or None when its weights are not installed (asked once per process and
+        model, so what a detector's settings say and what it does stay the same)."""
+        return _loaded(model)
 
     def boxes(self, image: np.ndarray) -> np.ndarray:
         """Face boxes (N, 4) x1, y1, x2, y2 in pixels of one RGB image (uint8 or float 0-255)."""
@@ -162,6 +161,11 @@ class BlazeFace:
         keep = nms_strict(boxes.astype(np.float32), logits, OVERLAP, "union")
         return (boxes[keep].astype(np.float32), (1 / (1 + np.exp(-logits[keep]))).astype(np.float32),
                 _five(points[keep]).astype(np.float32))
+
+
+@lru_cache(maxsize=None)
+def _loaded(model: Model) -> "BlazeFace | None":
+    return BlazeFace(weights_path(model), model) if weights_path(model).exists() else None
 
 
 def _five(points: np.ndarray) -> np.ndarray:
