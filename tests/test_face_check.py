@@ -106,6 +106,8 @@ def test_the_full_range_model_is_asked_about_an_unsure_face_the_short_range_one_
     from facerec.detection.mtcnn import Detections
 
     assert BlazeFace.load(FULL_RANGE) is not None, "run `make install` (python -m facerec.detection.blazeface)"
+    short = BlazeFace.load()
+    assert BlazeFace.load(model=FULL_RANGE) is BlazeFace.load(FULL_RANGE) and BlazeFace.load() is short  # built once each
     asked = []
     monkeypatch.setattr(face_check, "dlib_scores", lambda image, boxes: asked.append(len(boxes)) or np.full(len(boxes), -5.0))
     found = MTCNN().detect(astronaut())
