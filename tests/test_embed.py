@@ -208,3 +208,28 @@ def test_a_ray_address_nothing_answers_at_is_refused_at_once(tmp_path):
         port = s.getsockname()[1]
     p = _embed([tmp_path, "-o", tmp_path / "f.parquet", "--engine", "ray", "--address", f"127.0.0.1:{port}"])
     assert p.returncode == 1 and "no Ray head answers there" in p.stderr and len(p.stderr.strip().splitlines()) == 1
+
+
+def test_the_faces_file_keeps_each_faces_sharpness_and_reads_it_back(tmp_path):
+    """A blurred face is soft in the faces file as in the photo (weighed so when named from it);
+    a file written before the column existed reads as not measured (NaN), not as sharp."""
+    import cv2
+    from PIL import Image
+
+    from facerec.batch.embed_photos import embed_photos
+    from facerec.batch.faces_table import read_files
+    from facerec.detection.quality import SHARP
+    from facerec.embedding import load_embedder
+
+    photos = _photos(tmp_path / "photos", n=0)
+    blurred = photos / "obama_blurred.jpg"
+    Image.fromarray(cv2.GaussianBlur(np.asarray(Image.open(photos / "obama.jpg").convert("RGB")), (0, 0), 10)).save(blurred)
+    faces = tmp_path / "faces.parquet"
+    embed_photos([str(photos / "obama.jpg"), str(blurred)], faces, workers=1, progress=False)
+    rows = {Path(r["path"]).name: r["sharpness"] for r in pq.read_table(faces).to_pylist()}
+    assert rows["obama_blurred.jpg"] < SHARP < rows["obama.jpg"]
+    back = {Path(ff.path).name: ff.sharpness[0] for ff in read_files(faces, load_embedder("default"))[0]}
+    assert back == pytest.approx(rows)
+    t = pq.read_table(faces)
+    pq.write_table(t.drop(["sharpness"]), faces)
+    assert all(np.isnan(ff.sharpness).all() for ff in read_files(faces, load_embedder("default"))[0])

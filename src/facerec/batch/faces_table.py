@@ -1,7 +1,8 @@
 """Every face of a photo collection as one Parquet table (pyarrow): the output of `facerec embed`.
 
 One row per face: path, face (its index in the photo), box, landmarks (five x,y pairs), score,
-masked (the chance the face wears a mask), embedding and the model (its name and key, as
+masked (the chance the face wears a mask), sharpness (of its aligned chip: under
+detection.quality.SHARP it is soft, and weighed so when named), embedding and the model (its name and key, as
 "dlib-resnet-v1 f886db739aa9dfe82267": files of facerec before 0.1 hold the key alone); a photo that gives no
 face, or cannot be read, gets one row with face null and the reason in error.  Parquet because Ray, pandas, DuckDB and Spark read it as it is.
 
@@ -19,7 +20,7 @@ import numpy as np
 from ..errors import FacerecError
 from ..wording import brief
 
-COLUMNS = ("path", "face", "box", "landmarks", "score", "masked", "embedding", "model", "error")
+COLUMNS = ("path", "face", "box", "landmarks", "score", "masked", "sharpness", "embedding", "model", "error")
 
 
 def _pa():
@@ -35,7 +36,8 @@ def schema(dim: int):
     pa, _ = _pa()
     return pa.schema([("path", pa.string()), ("face", pa.int32()), ("box", pa.list_(pa.float32(), 4)),
                       ("landmarks", pa.list_(pa.float32(), 10)), ("score", pa.float32()),
-                      ("masked", pa.float32()), ("embedding", pa.list_(pa.float32(), dim)), ("model", pa.string()),
+                      ("masked", pa.float32()), ("sharpness", pa.float32()), ("embedding", pa.list_(pa.float32(), dim)),
+                      ("model", pa.string()),
                       ("error", pa.string())])
 
 
@@ -54,19 +56,22 @@ def table_of(files, label: str, dim: int):
     pa, _ = _pa()
     cols = {c: [] for c in COLUMNS}
 
-    def row(path, face=None, box=None, landmarks=None, score=None, masked=None, embedding=None, error=None):
-        for c, v in zip(COLUMNS, (path, face, box, landmarks, score, masked, embedding, label, error)):
+    def row(path, face=None, box=None, landmarks=None, score=None, masked=None, sharpness=None, embedding=None,
+            error=None):
+        for c, v in zip(COLUMNS, (path, face, box, landmarks, score, masked, sharpness, embedding, label, error)):
             cols[c].append(v)
+
+    def measured(values, k):  # NaN (not measured where the faces came from) is written as null
+        return None if values is None or np.isnan(values[k]) else float(values[k])
 
     for ff in files:
         if ff.error or not len(ff):
             row(ff.path, error=ff.error or "no face found")
             continue
         for k in range(len(ff)):
-            score = None if ff.scores is None or np.isnan(ff.scores[k]) else float(ff.scores[k])
             row(ff.path, k, ff.boxes[k].astype(np.float32).tolist(),
-                ff.landmarks[k].astype(np.float32).reshape(-1).tolist(), score, float(ff.masked[k]),
-                np.asarray(ff.embeddings[k], np.float32).tolist())
+                ff.landmarks[k].astype(np.float32).reshape(-1).tolist(), measured(ff.scores, k), float(ff.masked[k]),
+                measured(ff.sharpness, k), np.asarray(ff.embeddings[k], np.float32).tolist())
     return pa.Table.from_pydict(cols, schema=schema(dim))
 
 
@@ -164,11 +169,12 @@ def finish(output, dim: int) -> int:
 
 
 def _as_schema(table, wanted):
-    """A table in this version's columns: one written before faces were checked for masks gets
-    an empty masked column (unknown, not bare)."""
+    """A table in this version's columns: one written before faces were checked for masks, or
+    measured for sharpness, gets that column empty (unknown, not bare or sharp)."""
     pa, _ = _pa()
-    if "masked" not in table.column_names:
-        table = table.append_column("masked", pa.nulls(table.num_rows, pa.float32()))
+    for column in ("masked", "sharpness"):
+        if column not in table.column_names:
+            table = table.append_column(column, pa.nulls(table.num_rows, pa.float32()))
     return table.select(wanted.names).cast(wanted)
 
 
@@ -201,7 +207,8 @@ def read_files(path, embedder=None):
         boxes = t.column("box").to_pylist()
         marks = t.column("landmarks").to_pylist()
         scores = t.column("score").to_pylist()
-        masked = t.column("masked").to_pylist() if "masked" in t.column_names else [None] * t.num_rows
+        masked, sharpness = ([None] * t.num_rows if c not in t.column_names else t.column(c).to_pylist()
+                             for c in ("masked", "sharpness"))
         vectors = np.asarray(emb.flatten(), np.float32).reshape(-1, dim)  # the non-null rows only
         valid = np.asarray(emb.is_valid())
         at = np.cumsum(valid) - 1  # a row's place among them
@@ -229,5 +236,7 @@ def read_files(path, embedder=None):
                                vectors[at[rows]],
                                scores=np.asarray([np.nan if scores[i] is None else scores[i] for i in rows],
                                                  np.float32),
-                               masked=np.asarray([masked[i] or 0.0 for i in rows], np.float32)))
+                               masked=np.asarray([masked[i] or 0.0 for i in rows], np.float32),
+                               sharpness=np.asarray([np.nan if sharpness[i] is None else sharpness[i] for i in rows],
+                                                    np.float32)))
     return files, models
