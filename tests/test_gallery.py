@@ -89,3 +89,44 @@ def test_a_gallery_file_loads_without_scikit_learn(tmp_path):
              f"g = load_identifier({str(tmp_path / 'g.npz')!r}); print(g.people(), 'sklearn' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[('alice', 1)] False"
+
+
+def test_enrolling_a_folder_adds_to_what_a_person_has_and_replaces_only_when_asked(tmp_path):
+    """A folder's faces join the person's enrolled ones: a second folder adds, the same folder again
+    adds nothing, a photo of someone else is judged against the faces already enrolled and left
+    out; --replace makes the folder all the person has.  A folder with no usable face is an error
+    that writes nothing."""
+    import shutil
+
+    from facerec.samples import find
+
+    root = find()
+    if root is None:
+        pytest.skip("face_recognition sample photos not fetched (run: python -m facerec.samples)")
+    for folder, photos in (("first", ["obama.jpg", "obama2.jpg"]), ("more", ["obama3.jpg"]), ("wrong", ["biden.jpg"])):
+        (tmp_path / folder / "Obama").mkdir(parents=True)
+        for photo in photos:
+            shutil.copy(root / photo, tmp_path / folder / "Obama" / photo)
+    (tmp_path / "bad" / "Nobody").mkdir(parents=True)
+    (tmp_path / "bad" / "Nobody" / "broken.jpg").write_bytes(b"not a photo")
+    gallery = tmp_path / "g.npz"
+
+    def faces():
+        return _run("people", gallery).stdout.splitlines()[0]
+
+    assert _run("enrol", gallery, tmp_path / "first").returncode == 0 and faces() == "Obama\t2"
+    p = _run("enrol", gallery, tmp_path / "more")
+    assert p.returncode == 0 and "(1 face added)" in p.stdout and faces() == "Obama\t3"
+    p = _run("enrol", gallery, tmp_path / "first")
+    assert "2 photos already enrolled" in p.stdout and "(0 faces added)" in p.stdout and faces() == "Obama\t3"
+    p = _run("enrol", gallery, tmp_path / "wrong")
+    assert "biden.jpg: far from Obama's other faces" in p.stdout and faces() == "Obama\t3"
+    p = _run("enrol", gallery, tmp_path / "more", "--replace")
+    assert p.returncode == 0 and faces() == "Obama\t1"
+    before = gallery.read_bytes()
+    p = _run("enrol", gallery, tmp_path / "bad")
+    assert p.returncode == 1 and "no usable face" in p.stderr and gallery.read_bytes() == before
+    p = _run("enrol", tmp_path / "new.npz", tmp_path / "bad")
+    assert p.returncode == 1 and not (tmp_path / "new.npz").exists()
+    p = _run("enrol", gallery, "--from-video", tmp_path / "x.mp4", "--name", "A", "--replace")
+    assert p.returncode == 1 and "--replace goes with a PEOPLE_DIR" in p.stderr

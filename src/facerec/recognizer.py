@@ -159,11 +159,12 @@ class Recognizer:
 
         return distance_matrix(self.pipeline, images)
 
-    def enrol(self, gallery, people, progress: bool = True) -> list[str]:
-        """Add or update each (name, photo paths) in gallery (enrolment.enrol_people); notes."""
+    def enrol(self, gallery, people, progress: bool = True, replace: bool = False) -> list[str]:
+        """Add each (name, photo paths) to gallery, or with replace make them all each person has
+        (enrolment.enrol_people); notes."""
         from .identity.enrolment import enrol_people
 
-        return enrol_people(gallery, self.pipeline, people, progress=progress)
+        return enrol_people(gallery, self.pipeline, people, progress=progress, replace=replace)
 
     def cluster(self, photos, gallery=None, pair_rate: float | None = None, cache: bool = True,
                 batch_size: int = 64, progress: bool = True) -> list[dict]:

@@ -22,10 +22,14 @@ def _check_sources(args) -> None:
 
     filmed = args.from_video is not None or args.camera is not None
     if filmed:
+        if args.replace:
+            raise FacerecError("--replace goes with a PEOPLE_DIR (filming adds faces to the person)")
         _check_filming(args)
         return
     if args.seconds is not None or args.save_faces or args.start:
         raise FacerecError("--seconds, --start and --save-faces go with --from-video or --camera")
+    if args.replace and not args.people_dir:
+        raise FacerecError("--replace goes with a PEOPLE_DIR (every other source adds faces)")
     sources = [args.people_dir is not None, args.from_clusters is not None, args.names is not None]
     if sum(sources) != 1 or (args.names and not args.from_parquet):
         raise FacerecError("give a PEOPLE_DIR, or --from-clusters FILE with --name N=NAME, or "
@@ -118,12 +122,13 @@ def _enrolment(args):
         return lambda g, rec: (enrol_named_faces(g, _faces_file(args, rec).values(), named),
                                sorted({n for _, _, n in named}))
     people, left_out = read_people(args.people_dir), passed_over(args.people_dir)
-    return lambda g, rec: (left_out + rec.enrol(g, people), [n for n, p in people if p])
+    return lambda g, rec: (left_out + rec.enrol(g, people, replace=args.replace), [n for n, p in people if p])
 
 
 def cmd_enrol(args) -> int:
     import time
 
+    from ..errors import FacerecError
     from ..identity.gallery import check_false_accept
     from ..identity.gallery_change import change_gallery, merge_people
     from ..recognizer import Recognizer
@@ -135,15 +140,19 @@ def cmd_enrol(args) -> int:
     path = Path(args.gallery)
     rec = Recognizer.for_gallery(path, args.model, args.false_accept)
     draft = rec.identifier  # embedded into without the lock: photos take long, other writers wait for none of it
-    before = None if args.people_dir else len(draft.labels)  # clusters, names and filming add; a folder replaces
+    before = None if args.replace else len(draft.labels)  # every source adds, unless --replace
     t = time.perf_counter()
     notes, enrolled = enrol(draft, rec)
     for note in notes:
         print(f"  {note}")
     enrolled = [n for n in enrolled if len(draft.person(n)[0])]  # people with at least one face found
+    if not enrolled:
+        raise FacerecError(f"no usable face of anyone (see above): {path} "
+                           + ("left as it was" if path.exists() else "not written"))
     _, gallery = change_gallery(path, lambda g: merge_people(g, draft, enrolled, rec.embedder, before),
                                 new=lambda: draft)
-    print(f"Enrolled {counted(len(enrolled), 'person')} in {time.perf_counter() - t:.1f} s; {path} now holds "
+    added = "" if before is None else f" ({counted(len(draft.labels) - before, 'face')} added)"
+    print(f"Enrolled {counted(len(enrolled), 'person')}{added} in {time.perf_counter() - t:.1f} s; {path} now holds "
           f"{counted(len(gallery.people()), 'person')}, {counted(len(gallery.labels), 'face')}")
     print(describe_rule(gallery))
     return 0
@@ -196,9 +205,13 @@ def cmd_people(args) -> int:
 
 def add_commands(sub, command) -> None:
     """Register enrol, forget and people on the facerec parser."""
-    e = command(sub, "enrol", "add or update the people of a folder (one sub-folder each) in a gallery")
+    e = command(sub, "enrol", "add the people of a folder (one sub-folder each) to a gallery, or more photos "
+                "of people it has")
     e.add_argument("gallery", help="gallery file (.npz), created if missing")
-    e.add_argument("people_dir", nargs="?", help="one sub-folder of photos per person to add or update")
+    e.add_argument("people_dir", nargs="?", help="one sub-folder of photos per person: their faces are added to "
+                   "what the gallery has for them (a photo already enrolled is not added twice)")
+    e.add_argument("--replace", action="store_true", help="with PEOPLE_DIR: each sub-folder's faces become all "
+                   "its person has, replacing the faces enrolled before")
     e.add_argument("--from-clusters", metavar="FILE", help="enrol clusters of a facerec cluster --output file")
     e.add_argument("--from-parquet", metavar="FACES", help="take the faces' embeddings from this facerec "
                    "embed file instead of embedding the photos again (with --names or --from-clusters)")

@@ -47,25 +47,46 @@ def choose_person_faces(name: str, files, known: np.ndarray, problem=None) -> tu
     return chosen, sources, notes, masked
 
 
-def enrol_people(gallery, pipeline, people, progress: bool = True) -> list[str]:
-    """Add or update each (name, photo paths) with a FacePipeline (or an Embedder); returns notes."""
+def enrol_people(gallery, pipeline, people, progress: bool = True, replace: bool = False) -> list[str]:
+    """Add each (name, photo paths) to gallery with a FacePipeline (or an Embedder): a person's
+    new faces join the ones they have, a photo already enrolled for them is not added twice, and
+    a face far from all of them is left out; with replace, the photos' faces become all the
+    person has (a folder that is the whole truth).  Returns notes."""
     pipeline = FacePipeline.of(pipeline)
     notes = []
     for name, _ in people:  # every name before any photo is embedded
         person_name(name)
     for name, paths in people:
+        known, enrolled = (np.zeros((0, 1)), set()) if replace else _enrolled(gallery, name)
+        new = [p for p in paths if _same_file_key(p) not in enrolled]
+        if len(new) < len(paths):
+            notes.append(f"{name}: {counted(len(paths) - len(new), 'photo')} already enrolled; not added again")
+        if not new:
+            continue
         # Each face also rendered masked, for masked faces to be compared with (Gallery.masked_side).
-        files = pipeline.files(list(paths), progress=progress, masked_renderings=True)
+        files = pipeline.files(list(new), progress=progress, masked_renderings=True)
         chosen, sources, found, masked = choose_person_faces(name, files, gallery.faces_of(name),
                                                              quality_problem)
-        chosen, sources, masked, strays = left_out_strays(name, chosen, sources, masked, np.zeros((0, 1)),
-                                                          pipeline.embedder)
+        chosen, sources, masked, strays = left_out_strays(name, chosen, sources, masked, known, pipeline.embedder)
         notes += found + strays
         if not chosen:
             notes.append(f"{name}: no usable face; not enrolled")
             continue
-        gallery.enrol(name, np.stack(chosen), sources, np.stack(masked))
+        (gallery.enrol if replace else gallery.add)(name, np.stack(chosen), sources, np.stack(masked))
     return notes
+
+
+def _enrolled(gallery, name: str) -> tuple[np.ndarray, set]:
+    """A person's enrolled faces (K x D) and the photos they came from (as _same_file_key)."""
+    faces, sources = gallery.person(name)
+    return faces, {_same_file_key(s) for s in sources}
+
+
+def _same_file_key(path) -> str:
+    """One key for a photo however its path was written (relative, absolute, with ..)."""
+    import os
+
+    return os.path.normcase(os.path.abspath(str(path)))
 
 
 def filmed_faces(pipeline, name: str, capture, source: str, known: np.ndarray) -> tuple:

@@ -30,7 +30,7 @@ def strays(embeddings: np.ndarray, limit: float, known: np.ndarray | None = None
     known = np.zeros((0, x.shape[1] if x.ndim == 2 else 1), np.float32) if known is None or not len(known) \
         else np.asarray(known, np.float32)
     inside, out = list(range(len(x))), []
-    while len(inside) + len(known) >= 3:  # each face needs two others
+    while inside and len(inside) + len(known) >= 3:  # each face needs two others
         others = x[inside].sum(axis=0) + known.sum(axis=0) - x[inside]  # the sum of each face's others
         centres = others / np.maximum(np.linalg.norm(others, axis=1, keepdims=True), 1e-12)
         d = np.linalg.norm(x[inside] - centres, axis=1)
