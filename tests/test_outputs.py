@@ -176,3 +176,53 @@ def test_embed_refuses_its_faces_file_as_an_input(tmp_path, capsys):
     assert main(["embed", str(faces), "--output", str(faces)]) == 1
     assert "refusing to write over it" in capsys.readouterr().err
     assert _digests(faces) == before
+
+
+def test_results_pages_reports_logs_videos_and_figures_never_replace_the_users_files(tmp_path, capsys):
+    """identify's --output, --html and --report, the real-time tool's --log and --output, and
+    validate's --roc refuse a file of another kind under their name before any work (the user's
+    contacts.csv was replaced); their own earlier outputs are replaced (or added to) on a rerun."""
+    from facerec.cli import main
+    from facerec.cli.realtime import main as realtime
+    people = _people(tmp_path)
+    gallery = tmp_path / "g.npz"
+    contacts, page, notes = tmp_path / "contacts.csv", tmp_path / "mine.html", tmp_path / "rep" / "summary.txt"
+    contacts.write_text("name,phone\nAnn,1\n")
+    page.write_text("<html>my page</html>")
+    notes.parent.mkdir()
+    notes.write_text("my notes\n")
+    clip, drawing = tmp_path / "clip.mp4", tmp_path / "drawing.png"
+    clip.write_bytes(b"\x00\x00\x00\x1cftypisom a video")
+    drawing.write_bytes(b"\x89PNG\r\n\x1a\n my drawing")
+    before = _digests(contacts, page, notes, drawing)
+    photo = str(people / "Ann_Lee" / "Ann_Lee_0001.jpg")
+    runs = [(main, ["identify", str(gallery), photo, "--output", str(contacts)]),
+            (main, ["identify", str(gallery), photo, "--html", str(page)]),
+            (main, ["identify", str(gallery), photo, "--report", str(notes.parent)]),
+            (main, ["cluster", photo, "--output", str(contacts)]),
+            (realtime, ["--source", str(clip), "--gallery", str(gallery), "--no-display", "--log", str(contacts)]),
+            (realtime, ["--source", str(clip), "--gallery", str(gallery), "--no-display", "--output", str(page)]),
+            (main, ["validate", str(people), str(tmp_path / "pairs.txt"), "--roc", str(drawing)])]
+    for run, argv in runs:
+        assert run(argv) != 0, argv
+        err = capsys.readouterr().err
+        assert "exists and is not" in err and "refusing to write over it" in err, (argv, err)
+    assert _digests(contacts, page, notes, drawing) == before
+
+
+def test_what_results_pages_reports_logs_videos_and_figures_take_for_their_own():
+    from facerec.collections.html_page import looks_like_page
+    from facerec.collections.results_file import looks_like_results
+    from facerec.evaluation import looks_like_figure
+    from facerec.video.appearances import looks_like_events
+    from facerec.video.realtime import looks_like_video
+
+    assert looks_like_results(b"path,face,box,name\n") and looks_like_results(b'{"path": "a.jpg", "face": 0}')
+    assert not looks_like_results(b"name,phone\n") and not looks_like_results(b'{"paths": 1}')
+    assert looks_like_page(b"<!doctype html><html><head><meta charset='utf-8'><title>People")
+    assert not looks_like_page(b"<html>my page</html>")
+    assert looks_like_events(b'{"type": "left", "camera": "0"}') and not looks_like_events(b"name,phone\n")
+    assert looks_like_video(b"\x00\x00\x00\x1cftypisom") and looks_like_video(b"RIFF\x00\x00\x00\x00AVI LIST")
+    assert not looks_like_video(b"<html>") and not looks_like_video(b"\xff\xd8\xff\xe0")
+    assert looks_like_figure(b"\x89PNG\r\n\x1a\n....tEXtSoftware\x00Matplotlib version3")
+    assert looks_like_figure(b"%PDF-1.4\n%\xac\xdc \xab\xba\n1 0 obj") and not looks_like_figure(b"%PDF-1.5\n%\xe2\xe3")

@@ -152,6 +152,12 @@ def figure_format(path) -> str:
     return kind
 
 
+def looks_like_figure(head: bytes) -> bool:
+    """Whether a file's first bytes are matplotlib's (PNG and SVG name it; its PDFs open with its
+    own binary comment line): a rerun may replace its figure, not a document of the user's."""
+    return b"atplotlib" in head or (head.startswith(b"%PDF-") and b"\n%\xac\xdc \xab\xba\n" in head[:32])
+
+
 def plot_roc(result: dict, path, title: str) -> Path:
     import matplotlib
 

@@ -254,7 +254,7 @@ def refuse_replacing_another_kind(path, is_ours, what: str, option: str) -> None
     try:
         with open(path, "rb") as f:
             head = f.read(4096)
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):  # nothing there to lose (writing will say why it cannot)
         return
     except OSError as exc:
         raise FacerecError(f"{named}: cannot read what is there ({exc.strerror or exc})") from None

@@ -140,11 +140,11 @@ def _write_outputs(args, results, rows, identifier) -> None:
 
 
 def classify(args) -> int:
-    from ..collections.results_file import check_output_name
+    from ..collections.results_file import check_output_name, refuse_replacing_other_files
     from ..embedding import load_embedder
     from ..identity.loading import load_identifier
     from ..recognizer import Recognizer
-    from ..collections.report import REPORT_FILES
+    from ..collections.report import REPORT_FILES, refuse_replacing_report_files
     from ..files import refuse_outputs_over_inputs
 
     check_output_name(args.output)
@@ -152,6 +152,9 @@ def classify(args) -> int:
                                [p for p in (args.data_dir, args.unknown_dir) if p],
                                [(args.classifier_filename, "the classifier"), (args.model, "the model")],
                                REPORT_FILES)
+    refuse_replacing_other_files(args.output)
+    if args.report:
+        refuse_replacing_report_files(args.report)
     clf = load_identifier(args.classifier_filename)  # refuse a bad file before loading models
     clf.use_threshold(args.threshold)
     classes, unlabelled = _photos_to_classify(args, clf.class_names)

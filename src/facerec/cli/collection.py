@@ -11,9 +11,10 @@ from .options import SHARE, add_threshold, whole
 
 def _check_outputs(args) -> None:
     """Refuse output names that cannot work before any photo is read."""
-    from ..collections.report import REPORT_FILES
-    from ..collections.results_file import check_output_name
-    from ..files import refuse_outputs_over_inputs
+    from ..collections.html_page import looks_like_page
+    from ..collections.report import REPORT_FILES, refuse_replacing_report_files
+    from ..collections.results_file import check_output_name, refuse_replacing_other_files
+    from ..files import refuse_outputs_over_inputs, refuse_replacing_another_kind
 
     check_output_name(args.output)
     if args.html and Path(args.html).suffix.lower() not in (".html", ".htm"):
@@ -29,6 +30,12 @@ def _check_outputs(args) -> None:
     refuse_outputs_over_inputs([("--output", args.output, False), ("--html", args.html, False),
                                 ("--report", getattr(args, "report", None), True)], args.paths,
                                [(recognition, "the gallery or classifier")] if recognition else [], REPORT_FILES)
+    # Then a file of the user's under an output's name (an earlier run's output may be replaced).
+    refuse_replacing_other_files(args.output)
+    if args.html:
+        refuse_replacing_another_kind(args.html, looks_like_page, "a facerec page", "--html")
+    if getattr(args, "report", None):
+        refuse_replacing_report_files(args.report)
 
 
 def _photos(args) -> list[str]:

@@ -27,9 +27,12 @@ def parse_arguments(argv=None, prog="real_time_face_recognition.py"):
 
 
 def check_outputs(args) -> None:
-    """Refuse --output or --log that is an input (or each other) before anything is read: written
-    over, the video or classifier would be lost and the run would not notice."""
-    from ..files import refuse_output_over_input
+    """Refuse --output or --log that is an input (or each other), or a file there of another kind
+    (a document under the log's name), before anything is read: written over, it would be lost
+    and the run would not notice.  An earlier run's video or events log may be replaced."""
+    from ..files import refuse_output_over_input, refuse_replacing_another_kind
+    from ..video.appearances import looks_like_events
+    from ..video.realtime import looks_like_video
     from ..video.sources import is_live
 
     inputs = [(args.classifier, "the --classifier (--gallery)"), (args.model, "the --model")]
@@ -37,6 +40,10 @@ def check_outputs(args) -> None:
         inputs.append((args.source, "the --source"))
     refuse_output_over_input(args.output, inputs, "--output")
     refuse_output_over_input(args.log, inputs + [(args.output, "the --output")], "--log")
+    if args.output:
+        refuse_replacing_another_kind(args.output, looks_like_video, "a video", "--output")
+    if args.log:
+        refuse_replacing_another_kind(args.log, looks_like_events, "an events log", "--log")
 
 
 def main(argv=None, prog="real_time_face_recognition.py") -> int:

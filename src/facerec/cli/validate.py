@@ -45,13 +45,14 @@ def main(argv=None, prog="validate_on_lfw") -> int:
     from . import run_main
 
     def _run(argv):
-        from ..evaluation import figure_format, plot_roc, validate_pairs
-        from ..files import refuse_output_over_input
+        from ..evaluation import figure_format, looks_like_figure, plot_roc, validate_pairs
+        from ..files import refuse_output_over_input, refuse_replacing_another_kind
 
         a = parse_arguments(argv, prog)
         if a.roc:
             figure_format(a.roc)
             refuse_output_over_input(a.roc, [(a.lfw_pairs, "the pairs file")], "--roc")
+            refuse_replacing_another_kind(a.roc, looks_like_figure, "a figure facerec drew", "--roc")
         print(f"Running forward pass on the images of {a.lfw_pairs}")
         r = validate_pairs(a.lfw_dir, a.lfw_pairs, a.model, n_folds=a.lfw_nrof_folds, metric=a.distance_metric,
                            subtract_mean=a.subtract_mean, use_flipped_images=a.use_flipped_images,

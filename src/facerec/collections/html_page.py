@@ -44,6 +44,14 @@ def _thumbnail(image: np.ndarray, box) -> str:
     return "data:image/jpeg;base64," + base64.b64encode(jpg.tobytes()).decode()
 
 
+PAGE_START = "<!doctype html><html><head><meta charset='utf-8'>"  # how every page begins
+
+
+def looks_like_page(head: bytes) -> bool:
+    """Whether a file's first bytes are a page write_page wrote (a rerun may replace it)."""
+    return head.startswith(PAGE_START.encode())
+
+
 def write_page(path, title: str, subtitle: str, groups) -> None:
     """groups: (heading, faces, is_unknown) with faces as (photo path, box, tooltip); written atomically."""
     from ..files import atomic_write_bytes
@@ -61,7 +69,7 @@ def write_page(path, title: str, subtitle: str, groups) -> None:
                 images[photo] = None
         return images[photo]
 
-    parts = [f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
+    parts = [f"{PAGE_START}<title>{html.escape(title)}</title>"
              f"<style>{STYLE}</style></head><body><h1>{html.escape(title)}</h1>"
              f"<p class='sub'>{html.escape(subtitle)}</p>"]
     for heading, faces, unknown in groups:

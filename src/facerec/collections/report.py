@@ -12,6 +12,19 @@ from ..wording import counted
 REPORT_FILES = ("summary.txt", "distances.png", "report.txt", "confusion.png")
 
 
+# What each report file begins with (its first 4 kB), so a rerun replaces only its own files.
+_OURS = {"summary.txt": lambda head: head.startswith(b"name "), "report.txt": lambda head: b"precision" in head,
+         "distances.png": lambda head: b"atplotlib" in head, "confusion.png": lambda head: b"atplotlib" in head}
+
+
+def refuse_replacing_report_files(folder) -> None:
+    """Refuse a --report folder holding, under a report file's name, a file this did not write."""
+    from ..files import refuse_replacing_another_kind
+
+    for name in REPORT_FILES:
+        refuse_replacing_another_kind(Path(folder) / name, _OURS[name], "a facerec report file", "--report")
+
+
 def write_report(folder, rows, class_names) -> Path:
     """rows: (true name, predicted name or None). Writes report.txt and confusion.png; returns folder."""
     from sklearn.metrics import classification_report, confusion_matrix

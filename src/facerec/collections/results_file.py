@@ -57,6 +57,19 @@ def check_output_name(path) -> None:
         raise FacerecError(f"{path}: results are written as .csv or .jsonl")
 
 
+def refuse_replacing_other_files(path) -> None:
+    """Refuse an --output where a file is that no earlier run wrote (the user's own CSV would be lost)."""
+    from ..files import refuse_replacing_another_kind
+
+    if path is not None:
+        refuse_replacing_another_kind(path, looks_like_results, "a facerec results file", "--output")
+
+
+def looks_like_results(head: bytes) -> bool:
+    """Whether a file's first bytes are write_rows' (every results and clusters file starts path, face)."""
+    return head.startswith((b"path,face,", b'{"path": '))
+
+
 def read_rows(path) -> list[dict]:
     """Rows from a results or clusters file written by write_rows (face as int or None)."""
     p = Path(path)

@@ -37,6 +37,11 @@ EVENT_KEYS = ("type", "camera", "appearance", "track", "name", "probability", "d
               "start", "end", "start_s", "end_s", "frames")
 
 
+def looks_like_events(head: bytes) -> bool:
+    """Whether a file's first bytes are an events log's (a log is added to; a document is not)."""
+    return head.startswith(b'{"type": ')
+
+
 class Appearances:
     """Turns a FaceTracker's tracks, frame after frame, into appearance events.
 

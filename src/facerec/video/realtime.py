@@ -38,6 +38,12 @@ class RunStats:
         return self.frames / self.seconds if self.seconds > 0 else 0.0
 
 
+def looks_like_video(head: bytes) -> bool:
+    """Whether a file's first bytes are a video container's (MP4/MOV, AVI, Matroska): an earlier
+    annotated video may be replaced, a document under that name may not."""
+    return head[4:8] == b"ftyp" or (head[:4] == b"RIFF" and head[8:12] == b"AVI ") or head[:4] == b"\x1aE\xdf\xa3"
+
+
 class AnnotatedVideo:
     """The annotated video, written under a hidden name beside output and renamed to output once
     finished (also when the run ends early: what was written is a playable video), so a killed
