@@ -85,7 +85,7 @@ def test_mask_command_copies_a_folder_masked(tmp_path, capsys):
     before = {p: p.read_bytes() for p in people.rglob("*") if p.is_file()}
     assert main(["mask", str(people), str(tmp_path / "masked"), "--quiet"]) == 0
     out = capsys.readouterr().out
-    assert "Wrote 1 masked photos (1 faces)" in out and "1 without a face found" in out and "broken.jpg" in out
+    assert "Wrote 1 masked photo (1 face)" in out and "1 without a face found" in out and "broken.jpg" in out
     copy = tmp_path / "masked" / "Eileen" / "a.jpg"
     assert copy.is_file() and not (tmp_path / "masked" / "Eileen" / "wall.png").exists()
     first = copy.read_bytes()
@@ -96,3 +96,10 @@ def test_mask_command_copies_a_folder_masked(tmp_path, capsys):
     # the copy may not land in its own photos
     assert main(["mask", str(people), str(people / "masked")]) == 1
     assert "inside" in capsys.readouterr().err and not (people / "masked").exists()
+    # and each other wrong folder in one line saying what is wrong
+    (tmp_path / "empty").mkdir()
+    for argv, says in (([tmp_path / "empty", tmp_path / "m"], "no photos in it"),
+                       ([people / "Eileen" / "a.jpg", tmp_path / "m"], "a file, not a folder"),
+                       ([people, people], "is the input folder")):
+        assert main(["mask", *map(str, argv)]) == 1
+        assert says in capsys.readouterr().err and not (tmp_path / "m").exists()

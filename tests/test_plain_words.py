@@ -79,3 +79,21 @@ def test_another_library_s_message_is_cut_at_a_sentence_or_a_whole_word():
     cut = brief("word " * 40, limit=30)
     assert cut == "word word word word word word..." and len(cut) <= 33
     assert brief("one line\nand a trace") == "one line" and brief("") == ""
+
+
+def test_a_batch_where_nothing_could_be_read_fails_and_a_flat_folder_says_what_it_needs(tmp_path, capsys):
+    """identify goes on past a broken photo (exit 0), but one where no photo could be read exits 1;
+    enrolling a folder whose photos are not in per-person sub-folders says so."""
+    from facerec.cli import main
+    from facerec.identity.gallery import Gallery
+    from facerec.embedding import load_embedder
+
+    gallery = tmp_path / "g.npz"
+    Gallery.for_embedder(load_embedder("default")).save(gallery)
+    (tmp_path / "broken.jpg").write_bytes(b"not a photo")
+    assert main(["identify", str(gallery), str(tmp_path / "broken.jpg")]) == 1
+    (tmp_path / "flat").mkdir()
+    (tmp_path / "flat" / "me.jpg").write_bytes(b"\xff\xd8 a photo")
+    capsys.readouterr()
+    assert main(["enrol", str(tmp_path / "new.npz"), str(tmp_path / "flat")]) == 1
+    assert "1 photo but no sub-folders" in capsys.readouterr().err

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import FacerecError
+from .wording import counted
 
 
 def _stranger():
@@ -126,7 +127,7 @@ def run_demo(out_dir="demo_output", log=print) -> dict:
     clip = render_clip([load_image(p) for p in photos], out / "clip.mp4")
     annotated, events = out / "annotated.mp4", out / "events.jsonl"
     stats = run_video(str(clip), rec, output=annotated, log=events, display=False)
-    log(f"Processed {stats.frames} frames in {stats.seconds:.1f} s ({stats.fps:.1f} fps)")
+    log(f"Processed {counted(stats.frames, 'frame')} in {stats.seconds:.1f} s ({stats.fps:.1f} fps)")
     for e in sorted(stats.events, key=lambda e: e["start_s"]):
         log(f"  {e['start_s']:5.1f}-{e['end_s']:5.1f} s  {e['name']} ({e['probability']:.2f})")
     log(f"\nAnnotated video: {annotated.resolve()}\nEvents log:      {events.resolve()}")

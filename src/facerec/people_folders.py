@@ -9,6 +9,7 @@ import numpy as np
 
 from .errors import FacerecError
 from .images import is_image_name
+from .wording import counted
 
 SIDECAR_SUFFIX = ".json"
 
@@ -94,7 +95,10 @@ def read_people(folder, split: Split | None = None, part: str = "train") -> list
     dataset = get_dataset(root)
     if split is None:
         if not any(len(c) for c in dataset):
-            raise FacerecError(f"{root}: no photos found (expected one sub-folder of photos per person)")
+            top = [f for f in root.iterdir() if f.is_file() and is_image_name(f)]
+            raise FacerecError(f"{root}: " + (f"{counted(len(top), 'photo')} but no sub-folders: put each person's "
+                                              f"photos in a sub-folder named after them" if top else
+                                              "no photos found (expected one sub-folder of photos per person)"))
         return [(c.name, list(c.image_paths)) for c in dataset]
     train, test = split_dataset(dataset, split.min_images, split.train_images, split.seed)
     chosen = train if part == "train" else test

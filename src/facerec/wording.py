@@ -1,7 +1,7 @@
 """Counts in messages, in words a person would write: "1 photo", "3 photos", "1 person", "2 people"."""
 from __future__ import annotations
 
-_IRREGULAR = {"person": "people", "face that matches": "faces that match"}
+_IRREGULAR = {"person": "people", "face that matches": "faces that match", "new copy": "new copies"}
 
 
 def counted(n: int, noun: str) -> str:

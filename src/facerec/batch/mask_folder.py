@@ -39,9 +39,11 @@ def check_folders(src, dst) -> tuple[Path, Path]:
     """Both folders, checked before any work: the copy must not land in the photos it is made of."""
     src, dst = Path(src), Path(dst)
     if not src.is_dir():
-        raise FacerecError(f"{src}: no such folder")
+        raise FacerecError(f"{src}: " + ("a file, not a folder of photos" if src.exists() else "no such folder"))
     s, d = src.resolve(), dst.resolve()
-    if d == s or s in d.parents:
+    if d == s:
+        raise FacerecError(f"{dst} is the input folder: write the masked copy somewhere else")
+    if s in d.parents:
         raise FacerecError(f"{dst} is inside {src}: write the masked copy somewhere else")
     if d in s.parents:
         raise FacerecError(f"{src} is inside {dst}: write the masked copy somewhere else")

@@ -70,8 +70,8 @@ def _deliver(args, rows, columns, column: str, title: str, subtitle: str) -> Non
 
         placements = [(g, r["path"]) for r in rows if (g := group_of(r, column)) is not None]
         done = sort_into(args.sort_into, placements, copy=args.copy)
-        kind = "copies" if args.copy else "links"
-        print(f"Sorted into {args.sort_into}: {len(done.folders)} folders, {done.made} new {kind}"
+        made = counted(done.made, "new copy" if args.copy else "new link")
+        print(f"Sorted into {args.sort_into}: {counted(len(done.folders), 'folder')}, {made}"
               + (f", {done.kept} already there" if done.kept else "") + "; the originals are untouched")
     if args.html:
         from ..collections.html_page import write_page
@@ -109,7 +109,8 @@ def cmd_identify(args) -> int:
 
         print(f"Report written to {write_collection_report(args.report, rows, rec.identifier)}")
     unreadable = sum(r["face"] is None and r["note"] != "no face found" for r in rows)
-    return 1 if unreadable and args.strict else 0
+    # A batch goes on past a broken photo; one where nothing could be read did nothing.
+    return 1 if unreadable and (args.strict or unreadable == len({r["path"] for r in rows})) else 0
 
 
 def _identify_summary(photos, rows) -> str:
@@ -189,7 +190,8 @@ def add_commands(sub, command) -> None:
     _common(i)
     i.add_argument("--report", metavar="DIR", help="faces per person and how close the named ones came "
                    "(summary.txt, distances.png)")
-    i.add_argument("--strict", action="store_true", help="exit 1 when a photo could not be read")
+    i.add_argument("--strict", action="store_true",
+                   help="exit 1 when a photo could not be read (without it: only when none could)")
     add_threshold(i)
     i.set_defaults(func=cmd_identify)
     c = command(sub, "cluster", "group the faces of a photo collection by person, to name each person once")

@@ -1,6 +1,7 @@
 """facerec mask: a masked copy of a folder of photos, to test a gallery on masked faces."""
 from __future__ import annotations
 
+from ..wording import counted
 from .options import whole
 
 
@@ -8,8 +9,13 @@ def cmd_mask(args) -> int:
     from ..batch.mask_folder import check_folders, mask_folder, photos_under
     from ..progress import progress
 
+    from ..errors import FacerecError
+
     src, dst = check_folders(args.input, args.output)
-    bar = progress(len(photos_under(src)), "Masking", enabled=not args.quiet)
+    photos = photos_under(src)
+    if not photos:
+        raise FacerecError(f"{src}: no photos in it (or its sub-folders)")
+    bar = progress(len(photos), "Masking", enabled=not args.quiet)
     try:
         done = mask_folder(src, dst, kind=None if args.kind == "mixed" else args.kind, seed=args.seed,
                            progress=bar)
@@ -17,7 +23,7 @@ def cmd_mask(args) -> int:
         bar.close()
     for path, why in done.failed:
         print(f"  skipped {path}: {why}")
-    print(f"Wrote {done.written} masked photos ({done.faces} faces) to {dst}"
+    print(f"Wrote {counted(done.written, 'masked photo')} ({counted(done.faces, 'face')}) to {dst}"
           + (f"; {done.kept} already there, left as they were" if done.kept else "")
           + (f"; {len(done.no_face)} without a face found, not copied" if done.no_face else "")
           + (f"; {len(done.failed)} unreadable" if done.failed else ""))

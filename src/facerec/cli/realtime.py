@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import sys
 
+from ..wording import counted
 from .options import POSITIVE, Parser, add_threshold, whole
 
 
@@ -63,7 +64,7 @@ def main(argv=None, prog="real_time_face_recognition.py") -> int:
                           min_face_size=args.min_face_size)
         for note in stats.notes:
             print(f"{prog}: note: {note}", file=sys.stderr)
-        print(f"Processed {stats.frames} frames in {stats.seconds:.1f} s ({stats.fps:.1f} fps)")
+        print(f"Processed {counted(stats.frames, 'frame')} in {stats.seconds:.1f} s ({stats.fps:.1f} fps)")
         for e in sorted(stats.events, key=lambda e: e["start_s"]):
             print(f"  {e['start_s']:6.1f}-{e['end_s']:6.1f} s  {e['name']} ({e['probability']:.2f})")
         if stats.dropped:

@@ -11,12 +11,17 @@ of its own so that decoding overlaps with recognition.
 """
 from __future__ import annotations
 
+import os
 import queue
 import threading
 import time
 from pathlib import Path
 
 from ..errors import FacerecError
+
+# FFmpeg's own complaints ("[mjpeg @ 0x...] No JPEG data found") went to the terminal before the
+# one-line error that says the same; a user who wants them sets the variable themselves.
+os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
 
 
 def is_live(source) -> bool:
