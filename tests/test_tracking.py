@@ -17,7 +17,7 @@ class ScriptedRecognizer:
     """Frames carry their number in pixel (0, 0); the script says which faces each shows."""
 
     def __init__(self, script):
-        self.script = script  # frame number -> [(box, person or None for a stranger)]
+        self.script = script  # frame number -> [(box, person or None for a stranger[, detector score])]
         self.detections = []  # frame numbers detection ran on
         self.embedder = SimpleNamespace(name="scripted", same_person_distance=0.4)  # no shipped statistics
         self.pipeline = SimpleNamespace(detect=self._detect, embed_and_measure=self._embed)
@@ -28,11 +28,12 @@ class ScriptedRecognizer:
     def _detect(self, frame):
         self.detections.append(int(frame[0, 0, 0]))
         faces = self._faces(frame)
-        boxes = np.array([b for b, _ in faces], np.float32).reshape(-1, 4)
-        return SimpleNamespace(boxes=boxes, landmarks=np.zeros((len(boxes), 5, 2), np.float32))
+        boxes = np.array([f[0] for f in faces], np.float32).reshape(-1, 4)
+        scores = np.array([f[2] if len(f) > 2 else 1.0 for f in faces], np.float32)
+        return SimpleNamespace(boxes=boxes, landmarks=np.zeros((len(boxes), 5, 2), np.float32), scores=scores)
 
     def _embed(self, frame, boxes, landmarks):
-        by_box = {tuple(np.round(b, 1)): who for b, who in self._faces(frame)}
+        by_box = {tuple(np.round(f[0], 1)): f[1] for f in self._faces(frame)}
         faces = {**PEOPLE, "lookalike": LOOKALIKE}
         vectors = np.stack([faces.get(by_box.get(tuple(np.round(b, 1))), STRANGER) for b in boxes])
         return vectors, np.full(len(boxes), np.nan)  # sharpness not measured: sharp
@@ -69,6 +70,18 @@ def test_a_moving_face_keeps_one_track_and_one_name():
     _, _, seen, ended = run(script, range(10))
     assert {ids for frame_tracks in seen for ids, _ in frame_tracks} == {0}
     assert seen[-1] == [(0, "alice")] and not ended
+
+
+def test_a_face_the_detector_was_unsure_of_appears_only_when_found_again():
+    """A detection under the face check's SURE score that the check let through (a hand, once) is
+    not shown, named or reported until a later detection finds it again; a sure one at once."""
+    hand, face, other = (10, 20, 60, 70), (90, 20, 140, 70), (10, 80, 50, 118)
+    script = {0: [(hand, None, 0.9), (face, "alice", 0.999)], 1: [(face, "alice"), (other, None, 0.9)],
+              2: [(face, "alice"), (other, None, 0.9)], 3: [(face, "alice")]}
+    _, _, seen, _ = run(script, range(4))
+    assert seen[0] == seen[1] == [(1, "alice")]  # the hand, and the other face at its first detection
+    assert sorted(seen[2]) == [(1, "alice"), (2, "Unknown")]  # found again: shown
+    assert all(track != 0 for frame_tracks in seen for track, _ in frame_tracks)  # the hand never
 
 
 def test_another_person_in_the_same_box_starts_a_new_appearance():

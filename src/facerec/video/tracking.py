@@ -37,6 +37,7 @@ class Track:
     velocity: np.ndarray | None = None  # box change per frame, for where to look next
     masked_total: float = 0.0  # the sum of its faces' chances of being masked
     soft_count: int = 0  # how many of its faces were too blurred to enrol
+    confirmed: bool = True  # shown, named and reported: see Tracker.update
 
     def predicted_box(self, frame_index: int) -> np.ndarray:
         if self.velocity is None:
@@ -86,8 +87,14 @@ class Tracker:
         self.tracks: list[Track] = []
         self.next_id = 0
 
-    def update(self, frame_index: int, boxes: np.ndarray, landmarks: np.ndarray) -> list[Track]:
-        """Match this frame's detections; returns the tracks that ended."""
+    def update(self, frame_index: int, boxes: np.ndarray, landmarks: np.ndarray,
+               scores: np.ndarray | None = None) -> list[Track]:
+        """Match this frame's detections; returns the tracks that ended.  With the detector's
+        scores, a new track whose face it was unsure of (under face_check.SURE: the face check's
+        second opinion kept it) is confirmed only when a later detection finds it again: a hand
+        or a patch of fabric that passes the check once does not become an appearance."""
+        from ..detection.face_check import SURE
+
         # Where each track's face should be now: a small face crossing the frame moves more than
         # its own width between detections, and its last box alone would lose it.
         current = np.array([t.predicted_box(frame_index) for t in self.tracks]).reshape(-1, 4)
@@ -105,9 +112,12 @@ class Tracker:
                     continue
                 matched_t.add(ti); matched_d.add(di)
                 self.tracks[ti].move(boxes[di], landmarks[di], frame_index)
+                self.tracks[ti].confirmed = True
         for di in range(len(boxes)):
             if di not in matched_d:
-                self.tracks.append(Track(self.next_id, boxes[di], landmarks[di], frame_index, frame_index))
+                sure = scores is None or scores[di] >= SURE
+                self.tracks.append(Track(self.next_id, boxes[di], landmarks[di], frame_index, frame_index,
+                                         confirmed=sure))
                 self.next_id += 1
         ended = [t for t in self.tracks if frame_index - t.last_seen > self.max_missed]
         self.tracks = [t for t in self.tracks if frame_index - t.last_seen <= self.max_missed]
@@ -126,7 +136,7 @@ class Tracker:
         return new
 
     def visible(self, frame_index: int, within: int) -> list[Track]:
-        return [t for t in self.tracks if frame_index - t.last_seen <= within]
+        return [t for t in self.tracks if t.confirmed and frame_index - t.last_seen <= within]
 
 
 RECENT = 5  # faces of a track its newest face is compared with
@@ -189,10 +199,10 @@ class FaceTracker:
         if index % self.detect_every == 0 or not tracker.tracks or self._undetected >= self.detect_every:
             self._undetected = 0
             det = self.recognizer.pipeline.detect(self._scaled(frame))
-            self.ended += tracker.update(index, det.boxes / self.scale, det.landmarks / self.scale)
+            self.ended += tracker.update(index, det.boxes / self.scale, det.landmarks / self.scale, det.scores)
             self._split_changed_faces(frame, index)
             due = [t for t in tracker.tracks
-                   if t.last_seen == index and index - t.last_embedded >= self.embed_every]
+                   if t.confirmed and t.last_seen == index and index - t.last_embedded >= self.embed_every]
             if due:
                 self._embed(frame, due, index)
         return tracker.visible(index, self.detect_every)
