@@ -43,7 +43,7 @@ def world(tmp_path_factory):
     enrol_people(g, emb, [("Obama", [root / "people/Obama/obama.jpg"])], progress=False)
     g.save(root / "g.npz")
     render_clip([load_image(find() / "obama3.jpg")], root / "clip.mp4")
-    (root / "old.mp4").write_bytes(b"an older video")
+    (root / "old.mp4").write_bytes(b"\x00\x00\x00\x1cftypisom an older video")  # a video: one it may replace
     _lfw_named(root / "lfw")
     (root / "pairs.txt").write_text("2\t1\nAnn\t1\t2\nBob\t2\tCyd\t2\nCyd\t1\t2\nAnn\t2\tDee\t1\n")
     (root / "served").mkdir()
