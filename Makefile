@@ -20,7 +20,8 @@ $(STAMP): setup.cfg pyproject.toml
 	touch $(STAMP)
 
 # BlazeFace's weights, two files of the mediapipe wheel (facerec/detection/blazeface.py); its own
-# target, so a .venv made before they were needed gets them too (one run fetches both).
+# target, so a .venv made before they were needed gets them too (one run fetches both; make may
+# start it once per missing file, and the second finds both there).
 $(BLAZE): | $(STAMP)
 	$(BIN)/python -m facerec.detection.blazeface
 

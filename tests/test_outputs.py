@@ -221,8 +221,20 @@ def test_what_results_pages_reports_logs_videos_and_figures_take_for_their_own()
     assert not looks_like_results(b"name,phone\n") and not looks_like_results(b'{"paths": 1}')
     assert looks_like_page(b"<!doctype html><html><head><meta charset='utf-8'><title>People")
     assert not looks_like_page(b"<html>my page</html>")
-    assert looks_like_events(b'{"type": "left", "camera": "0"}') and not looks_like_events(b"name,phone\n")
+    assert looks_like_events(b'{"type": "left", "camera": "0", "appearance": "0-0-1"}\n')
+    assert not looks_like_events(b'{"type": "FeatureCollection", "features": []}') and not looks_like_events(b"a,b\n")
     assert looks_like_video(b"\x00\x00\x00\x1cftypisom") and looks_like_video(b"RIFF\x00\x00\x00\x00AVI LIST")
+    assert looks_like_video(b"\x00\x00\x01\xba\x44") and looks_like_video(b"G@" + bytes(186) + b"G@")
     assert not looks_like_video(b"<html>") and not looks_like_video(b"\xff\xd8\xff\xe0")
     assert looks_like_figure(b"\x89PNG\r\n\x1a\n....tEXtSoftware\x00Matplotlib version3")
     assert looks_like_figure(b"%PDF-1.4\n%\xac\xdc \xab\xba\n1 0 obj") and not looks_like_figure(b"%PDF-1.5\n%\xe2\xe3")
+
+
+def test_a_pipe_as_an_output_is_written_to_not_read(tmp_path):
+    """A FIFO named as --log (a reader at its other end) holds nothing to lose: the check returns
+    at once rather than wait to read from it."""
+    from facerec.files import refuse_replacing_another_kind
+
+    fifo = tmp_path / "events.fifo"
+    os.mkfifo(fifo)
+    refuse_replacing_another_kind(fifo, lambda head: False, "an events log", "--log")

@@ -94,11 +94,12 @@ def test_sources_that_cannot_be_opened(tmp_path, classifier, source, message, ca
     with pytest.raises(FacerecError, match=message):
         recognise_video(src, classifier, display=False)
     old_log = tmp_path / "events.jsonl"
-    old_log.write_text('{"type": "left", "name": "kept"}\n')
+    kept = '{"type": "left", "camera": "0", "appearance": "0-0-0", "name": "kept"}\n'
+    old_log.write_text(kept)
     rc = realtime_main(["--source", src, "--classifier", str(classifier), "--no-display", "--log", str(old_log)])
     err = capsys.readouterr().err
     assert rc == 1 and message in err and len(err.strip().splitlines()) == 1
-    assert old_log.read_text() == '{"type": "left", "name": "kept"}\n'  # a mistyped source empties no earlier log
+    assert old_log.read_text() == kept  # a mistyped source empties no earlier log
 
 
 def test_cli_prints_the_summary(tmp_path, classifier, capsys):

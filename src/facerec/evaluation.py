@@ -153,8 +153,9 @@ def figure_format(path) -> str:
 
 
 def looks_like_figure(head: bytes) -> bool:
-    """Whether a file's first bytes are matplotlib's (PNG and SVG name it; its PDFs open with its
-    own binary comment line): a rerun may replace its figure, not a document of the user's."""
+    """Whether a file's first bytes are matplotlib's (PNG and SVG name it, plot_roc's JPEGs in a
+    comment; its PDFs open with its own binary comment line): a rerun may replace its figure, not a
+    document of the user's."""
     return b"atplotlib" in head or (head.startswith(b"%PDF-") and b"\n%\xac\xdc \xab\xba\n" in head[:32])
 
 
@@ -175,7 +176,10 @@ def plot_roc(result: dict, path, title: str) -> Path:
     ax.legend(loc="lower right")
     fig.tight_layout()
     try:  # whole or not at all: a full disk keeps an older curve of that name as it was
-        atomic_write(path, lambda f: fig.savefig(f, format=figure_format(path), dpi=110), fsync=False)
+        kind = figure_format(path)
+        # A JPEG carries no maker's name unless given one; with it, a rerun knows the file is its own.
+        marked = {"pil_kwargs": {"comment": b"Matplotlib figure by facerec"}} if kind in ("jpg", "jpeg") else {}
+        atomic_write(path, lambda f: fig.savefig(f, format=kind, dpi=110, **marked), fsync=False)
     finally:
         plt.close(fig)
     return Path(path)

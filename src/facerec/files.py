@@ -251,6 +251,8 @@ def refuse_replacing_another_kind(path, is_ours, what: str, option: str) -> None
     named = f"{option} {path}" if option else str(path)
     if path.is_dir():
         raise FacerecError(f"{named} is a folder; name the file to write")
+    if path.exists() and not path.is_file():  # a pipe or a device: nothing to lose, and reading would wait
+        return
     try:
         with open(path, "rb") as f:
             head = f.read(4096)

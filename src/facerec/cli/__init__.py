@@ -73,12 +73,15 @@ def _detection_line() -> str:
     from ..detection.blazeface import FULL_RANGE, SHORT_RANGE, available, weights_path
 
     missing = [str(weights_path(m)) for m in (SHORT_RANGE, FULL_RANGE) if not available(m)]
+    fetch = "`python -m facerec.detection.blazeface` fetches them"
     if not missing:
         return ("MTCNN; faces checked by dlib's detector and BlazeFace (short and full range), "
                 "which also finds masked faces MTCNN misses")
+    if available(SHORT_RANGE):
+        return (f"MTCNN; faces checked by dlib's detector and BlazeFace's short-range model (the full-range "
+                f"model's weights are not at {missing[0]}: fewer unsure faces are kept; {fetch})")
     return (f"MTCNN; faces checked by dlib's detector (BlazeFace's weights are not at {' or '.join(missing)}: "
-            f"fewer faces are kept and masked faces are found less often; "
-            f"`python -m facerec.detection.blazeface` fetches them)")
+            f"fewer faces are kept and masked faces are found less often; {fetch})")
 
 
 FIRM_PAIRS = 10  # different-person pairs under an acceptance distance for it to be more than a guess

@@ -146,7 +146,7 @@ def cmd_enrol(args) -> int:
     for note in notes:
         print(f"  {note}")
     enrolled = [n for n in enrolled if len(draft.person(n)[0])]  # people with at least one face found
-    if not enrolled:
+    if _nothing_usable(draft, enrolled, notes, before):
         raise FacerecError(f"no usable face of anyone (see above): {path} "
                            + ("left as it was" if path.exists() else "not written"))
     _, gallery = change_gallery(path, lambda g: merge_people(g, draft, enrolled, rec.embedder, before),
@@ -156,6 +156,15 @@ def cmd_enrol(args) -> int:
           f"{counted(len(gallery.people()), 'person')}, {counted(len(gallery.labels), 'face')}")
     print(describe_rule(gallery))
     return 0
+
+
+def _nothing_usable(draft, enrolled: list, notes: list, before: int | None) -> bool:
+    """Whether this run found no usable face: nobody has any, or faces were to be added, none was,
+    and someone's photos gave none (photos all enrolled before are a rerun, not a failure)."""
+    from ..identity.enrolment import NO_USABLE_FACE
+
+    added_none = before is not None and len(draft.labels) == before
+    return not enrolled or (added_none and any(note.endswith(NO_USABLE_FACE) for note in notes))
 
 
 def _read_names(path) -> list:

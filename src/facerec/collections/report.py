@@ -18,9 +18,13 @@ _OURS = {"summary.txt": lambda head: head.startswith(b"name "), "report.txt": la
 
 
 def refuse_replacing_report_files(folder) -> None:
-    """Refuse a --report folder holding, under a report file's name, a file this did not write."""
+    """Refuse a --report that is a file, or a folder holding, under a report file's name, a file
+    this did not write."""
+    from ..errors import FacerecError
     from ..files import refuse_replacing_another_kind
 
+    if Path(folder).exists() and not Path(folder).is_dir():
+        raise FacerecError(f"--report {folder}: is a file; name a folder for the report")
     for name in REPORT_FILES:
         refuse_replacing_another_kind(Path(folder) / name, _OURS[name], "a facerec report file", "--report")
 

@@ -12,6 +12,8 @@ from ..wording import counted
 from .enrolment_checks import left_out_strays, quality_problem
 from .protocol import person_name
 
+NO_USABLE_FACE = "no usable face; not enrolled"  # the note of a person none of whose photos helped
+
 
 def person_reference(files, known: np.ndarray) -> np.ndarray | None:
     """What a person looks like, to pick their face in a group photo: the mean of their
@@ -57,8 +59,10 @@ def enrol_people(gallery, pipeline, people, progress: bool = True, replace: bool
     for name, _ in people:  # every name before any photo is embedded
         person_name(name)
     for name, paths in people:
+        # Kept as absolute paths, so a rerun from another folder knows a photo already enrolled.
+        paths = [_same_file_key(p) for p in paths]
         known, enrolled = (np.zeros((0, 1)), set()) if replace else _enrolled(gallery, name)
-        new = [p for p in paths if _same_file_key(p) not in enrolled]
+        new = [p for p in paths if p not in enrolled]
         if len(new) < len(paths):
             notes.append(f"{name}: {counted(len(paths) - len(new), 'photo')} already enrolled; not added again")
         if not new:
@@ -70,7 +74,7 @@ def enrol_people(gallery, pipeline, people, progress: bool = True, replace: bool
         chosen, sources, masked, strays = left_out_strays(name, chosen, sources, masked, known, pipeline.embedder)
         notes += found + strays
         if not chosen:
-            notes.append(f"{name}: no usable face; not enrolled")
+            notes.append(f"{name}: {NO_USABLE_FACE}")
             continue
         (gallery.enrol if replace else gallery.add)(name, np.stack(chosen), sources, np.stack(masked))
     return notes

@@ -39,7 +39,7 @@ EVENT_KEYS = ("type", "camera", "appearance", "track", "name", "probability", "d
 
 def looks_like_events(head: bytes) -> bool:
     """Whether a file's first bytes are an events log's (a log is added to; a document is not)."""
-    return head.startswith(b'{"type": ')
+    return head.startswith(b'{"type": ') and b'"appearance": ' in head.split(b"\n", 1)[0]
 
 
 class Appearances:

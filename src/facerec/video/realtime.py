@@ -39,9 +39,11 @@ class RunStats:
 
 
 def looks_like_video(head: bytes) -> bool:
-    """Whether a file's first bytes are a video container's (MP4/MOV, AVI, Matroska): an earlier
-    annotated video may be replaced, a document under that name may not."""
-    return head[4:8] == b"ftyp" or (head[:4] == b"RIFF" and head[8:12] == b"AVI ") or head[:4] == b"\x1aE\xdf\xa3"
+    """Whether a file's first bytes are a video container's (MP4/MOV, AVI, Matroska, MPEG program
+    and transport streams): an earlier annotated video may be replaced, a document under that name
+    may not.  A video of the user's cannot be told from one by its first bytes."""
+    return (head[4:8] == b"ftyp" or (head[:4] == b"RIFF" and head[8:12] == b"AVI ") or head[:4] == b"\x1aE\xdf\xa3"
+            or head[:4] == b"\x00\x00\x01\xba" or (len(head) > 188 and head[0] == head[188] == 0x47))
 
 
 class AnnotatedVideo:
