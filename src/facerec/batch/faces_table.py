@@ -203,12 +203,9 @@ def read_files(path, embedder=None):
         emb = t.column("embedding").combine_chunks()
         dim = emb.type.list_size
         models = set(t.column("model").to_pylist()) - {None}
-        cols = {c: t.column(c).to_pylist() for c in ("path", "face", "error")}
-        boxes = t.column("box").to_pylist()
-        marks = t.column("landmarks").to_pylist()
-        scores = t.column("score").to_pylist()
-        masked, sharpness = ([None] * t.num_rows if c not in t.column_names else t.column(c).to_pylist()
-                             for c in ("masked", "sharpness"))
+        cols = {c: t.column(c).to_pylist() for c in ("path", "face", "error", "box", "landmarks", "score")}
+        cols.update({c: [None] * t.num_rows if c not in t.column_names else t.column(c).to_pylist()
+                     for c in ("masked", "sharpness")})  # files from before these columns
         vectors = np.asarray(emb.flatten(), np.float32).reshape(-1, dim)  # the non-null rows only
         valid = np.asarray(emb.is_valid())
         at = np.cumsum(valid) - 1  # a row's place among them
@@ -226,17 +223,20 @@ def read_files(path, embedder=None):
         if any(broken[i] for i in rows):
             files.append(FileFaces.failed(p, dim, "its embedding in the faces file is not a finite unit vector"))
             continue
-        rows = [i for i in rows if cols["face"][i] is not None and valid[i]]
-        if not rows:
-            files.append(FileFaces.failed(p, dim, cols["error"][by_path[p][0]] or "no face found"))
-            continue
-        rows.sort(key=lambda i: cols["face"][i])
-        files.append(FileFaces(p, np.asarray([boxes[i] for i in rows], np.float32),
-                               np.asarray([marks[i] for i in rows], np.float32).reshape(-1, 5, 2),
-                               vectors[at[rows]],
-                               scores=np.asarray([np.nan if scores[i] is None else scores[i] for i in rows],
-                                                 np.float32),
-                               masked=np.asarray([masked[i] or 0.0 for i in rows], np.float32),
-                               sharpness=np.asarray([np.nan if sharpness[i] is None else sharpness[i] for i in rows],
-                                                    np.float32)))
+        faces = sorted((i for i in rows if cols["face"][i] is not None and valid[i]), key=lambda i: cols["face"][i])
+        files.append(_file_faces(p, faces, cols, vectors[at[faces]]) if faces else
+                     FileFaces.failed(p, dim, cols["error"][rows[0]] or "no face found"))
     return files, models
+
+
+def _file_faces(path, rows: list, cols: dict, vectors: np.ndarray):
+    """One photo's FileFaces from its rows of the table's columns; a value not measured is NaN."""
+    from ..pipeline import FileFaces
+
+    def measured(column):
+        return np.asarray([np.nan if cols[column][i] is None else cols[column][i] for i in rows], np.float32)
+
+    return FileFaces(path, np.asarray([cols["box"][i] for i in rows], np.float32),
+                     np.asarray([cols["landmarks"][i] for i in rows], np.float32).reshape(-1, 5, 2), vectors,
+                     scores=measured("score"), masked=np.asarray([cols["masked"][i] or 0.0 for i in rows], np.float32),
+                     sharpness=measured("sharpness"))
