@@ -237,4 +237,14 @@ def test_a_pipe_as_an_output_is_written_to_not_read(tmp_path):
 
     fifo = tmp_path / "events.fifo"
     os.mkfifo(fifo)
-    refuse_replacing_another_kind(fifo, lambda head: False, "an events log", "--log")
+    # A writer with bytes waiting: a check that read the pipe would get them at once and refuse
+    # (not hang), so this fails rather than stalls if the pipe is ever read again.
+    reader = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
+    writer = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
+    try:
+        os.write(writer, b"x" * 8192)
+        refuse_replacing_another_kind(fifo, lambda head: False, "an events log", "--log")
+        assert os.read(reader, 8192) == b"x" * 8192  # nothing of it was taken
+    finally:
+        os.close(writer)
+        os.close(reader)
