@@ -4,6 +4,8 @@ photo's only face; in a photo of several, the one closest to the person's other 
 single-face photos and what is already enrolled), else the photo's subject."""
 from __future__ import annotations
 
+import os
+
 import numpy as np
 
 from ..errors import FacerecError
@@ -60,7 +62,7 @@ def enrol_people(gallery, pipeline, people, progress: bool = True, replace: bool
         person_name(name)
     for name, paths in people:
         # Kept as absolute paths, so a rerun from another folder knows a photo already enrolled.
-        paths = [_same_file_key(p) for p in paths]
+        paths = [os.path.abspath(p) for p in paths]
         known, enrolled = (np.zeros((0, 1)), set()) if replace else _enrolled(gallery, name)
         new = [p for p in paths if p not in enrolled]
         if len(new) < len(paths):
@@ -81,16 +83,9 @@ def enrol_people(gallery, pipeline, people, progress: bool = True, replace: bool
 
 
 def _enrolled(gallery, name: str) -> tuple[np.ndarray, set]:
-    """A person's enrolled faces (K x D) and the photos they came from (as _same_file_key)."""
+    """A person's enrolled faces (K x D) and the photos they came from, as absolute paths."""
     faces, sources = gallery.person(name)
-    return faces, {_same_file_key(s) for s in sources}
-
-
-def _same_file_key(path) -> str:
-    """One key for a photo however its path was written (relative, absolute, with ..)."""
-    import os
-
-    return os.path.normcase(os.path.abspath(str(path)))
+    return faces, {os.path.abspath(s) for s in sources}
 
 
 def filmed_faces(pipeline, name: str, capture, source: str, known: np.ndarray) -> tuple:
@@ -161,8 +156,6 @@ def enrol_named_faces(gallery, files, named) -> list[str]:
     """Enrol faces already embedded (FileFaces from a faces file) by a list of (path, face, name):
     face None means the photo's face (its only one, or by far its largest).  Each face is added to what its person has; one
     person's faces and a hundred thousand people's go in one step.  Returns notes."""
-    import os
-
     by_path = {ff.path: ff for ff in files}
     # A path as typed for facerec embed (relative to where it ran) finds its photo either way.
     by_path.update({os.path.abspath(p): ff for p, ff in list(by_path.items()) if os.path.abspath(p) not in by_path})
