@@ -56,6 +56,8 @@ def main(argv=None):
         if who is None:
             stranger_apps += 1
             strangers_named += e["name"] != "Unknown"
+            if e["name"] != "Unknown":
+                print(f"  a stranger named {e['name']} ({e['probability']:.2f}) at {e['start_s']:.1f}-{e['end_s']:.1f} s")
         else:
             right += e["name"] == who
             wrong += e["name"] not in (who, "Unknown")

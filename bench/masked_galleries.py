@@ -1,9 +1,10 @@
 """Masked faces against galleries enrolled bare: known people named right, strangers named.
 
 Galleries of 12 and 86 lfw-dev people (their first 3 photos, bare; the 86 split into 7 galleries
-of 12, and one of all); probes: each person's other photos and lfw-unknown's 200 strangers, bare
-and masked (`facerec mask` copies, seed 0).  Each probe is its photo's subject face as the
-detector finds it in that photo.  For every probe set:
+of 12, and one of all); probes: each person's other photos and 1,200 strangers (lfw-unknown's 200
+and lfw-singles' 1,000: one in a hundred is a dozen faces), bare and masked (`facerec mask`
+copies, seed 0).  Each probe is its photo's subject face as the detector finds it in that photo.
+For every probe set:
 - "compared bare": masked faces matched against the enrolled faces as they are (before);
 - "masked path": faces the mask check calls masked matched against the enrolled faces rendered
   masked, with the model's masked statistics (Gallery.identify's masked path; what identify,
@@ -47,12 +48,12 @@ def main(argv=None):
     from facerec.people_folders import read_people
     from facerec.pipeline import FacePipeline
 
-    for part in ("lfw-dev", "lfw-unknown"):
+    for part in ("lfw-dev", "lfw-unknown", "lfw-singles"):
         mask_folder(SHARED / part, HERE / "out" / f"masked-{part}", seed=0)
     emb = load_embedder("default")
     pipe = FacePipeline(emb)
     people = [(n, [Path(p) for p in ps]) for n, ps in read_people(SHARED / "lfw-dev") if len(ps) >= 4]
-    strangers = [Path(p) for _, ps in read_people(SHARED / "lfw-unknown") for p in ps]
+    strangers = [Path(p) for part in ("lfw-unknown", "lfw-singles") for _, ps in read_people(SHARED / part) for p in ps]
     known = [(n, p) for n, ps in people for p in ps[3:]]
     sets = {}
     for look, twin in (("bare", lambda p: p), ("masked", masked_twin)):

@@ -86,6 +86,24 @@ def test_a_masked_stranger_is_unknown(gallery, default_embedder):
         assert [(f.name, f.masked) for f in faces] == [("Unknown", True)], kind
 
 
+def test_masked_faces_are_compared_through_the_masked_statistics_projection(gallery, default_embedder):
+    """The masked side, verify and the statistics measure one distance: through the projection the
+    masked statistics ship with (bench/masked_calibration.py), on the enrolled renderings."""
+    from facerec.identity.openset import shipped
+    from facerec.pipeline import FacePipeline
+    from facerec.verification import verify_with
+
+    stats = shipped(f"{default_embedder.name}-masked")
+    assert stats.projection is not None
+    probe = _masked(sample("obama3.jpg"), "surgical")[0]
+    x = FacePipeline(default_embedder).faces(probe).embeddings[:1]
+    through = np.linalg.norm(stats.project(x) - stats.project(gallery.masked_embeddings), axis=1).min()
+    assert gallery.identify(x, masked=[True]).distances[0] == pytest.approx(through, abs=1e-4)
+    assert through != pytest.approx(np.linalg.norm(x - gallery.masked_embeddings, axis=1).min(), abs=1e-3)
+    checked = verify_with(FacePipeline(default_embedder), sample("obama3.jpg"), probe)
+    assert checked.masked_b and checked.same
+
+
 def test_a_gallery_without_renderings_compares_masked_faces_as_bare(gallery):
     """A gallery enrolled before renderings (or from a faces file) still answers for masked faces."""
     old = gallery.copy()

@@ -1,4 +1,6 @@
 """Impostor and genuine distance statistics, and the acceptance distance for a gallery size."""
+import json
+
 import numpy as np
 import pytest
 
@@ -45,6 +47,23 @@ def test_calibration_file_round_trip_and_bad_files(rng):
             DistanceStats.from_json(bad)
     with pytest.raises(FacerecError, match="two people"):
         measure(x[:3], y[:3], "toy")
+
+
+def test_statistics_measured_through_a_projection_keep_it_and_compare_through_it(rng):
+    x, y = _people(rng)
+    squash = np.diag(np.r_[np.full(16, 0.1), np.ones(16)]).astype(np.float32)  # half the directions count less
+    s = measure(x, y, "toy", projection=squash)
+    p = s.project(x)
+    assert np.allclose(np.linalg.norm(p, axis=1), 1, atol=1e-5) and not np.allclose(p, x)
+    d = np.linalg.norm(p[:, None] - p[None], axis=2)[np.triu_indices(len(x), 1)]
+    same = (y[:, None] == y[None])[np.triu_indices(len(x), 1)]
+    i = int(np.searchsorted(GRID, 0.8))
+    assert s.impostor_cdf[i] == pytest.approx(np.mean(d[~same] <= GRID[i]), abs=1e-9)
+    back = DistanceStats.from_json(s.to_json())
+    assert np.allclose(back.project(x), p, atol=1e-4)
+    assert np.array_equal(measure(x, y, "toy").project(x), x.astype(np.float32))  # none: as embedded
+    with pytest.raises(FacerecError, match="projection"):
+        DistanceStats.from_json(json.dumps(dict(json.loads(s.to_json()), projection=[[1, 2, 3], [4, 5, 6]])))
 
 
 def test_the_default_models_figures_ship_with_the_package():

@@ -3,7 +3,8 @@
 The distance decides by default (the model's same-person distance, or max_distance); threshold P
 decides on the chance instead.  The chance is Bayes' rule over "one person" and "two people" with
 even odds before looking, from the model's measured genuine and impostor distances (identity.odds),
-masked faces from its masked statistics, soft ones (too blurred to enrol) from its soft ones.
+masked faces from its masked statistics (and compared through their projection), soft ones (too
+blurred to enrol) from its soft ones.
 """
 from __future__ import annotations
 
@@ -80,6 +81,17 @@ def chance_same(embedder, distance: float, kind: str = "") -> float:
     return float(person[0, 0])
 
 
+def _distance(embedder, ea, eb, kind: str) -> float:
+    """Two faces' distance as the model's statistics of that kind compare them (through their
+    projection, where they have one: openset.DistanceStats.project)."""
+    from .identity.openset import shipped
+
+    stats = shipped(f"{embedder.name}-{kind}") if kind else None
+    if stats is not None:
+        ea, eb = stats.project(np.stack([ea, eb]))
+    return float(np.linalg.norm(np.asarray(ea, np.float32) - np.asarray(eb, np.float32)))
+
+
 def check_decision(threshold, max_distance) -> None:
     """One way to decide, each in range; raised before any work."""
     if threshold is not None and max_distance is not None:
@@ -106,8 +118,8 @@ def verify_with(pipeline, a, b, threshold: float | None = None, max_distance: fl
     sa, sb = (bool(soft_faces(pipeline.embedder.name, f.sharpness[j:j + 1])[0]) for f, j in ((fa, ja), (fb, jb)))
     ea = _rendered(pipeline, a, fa, ja) if mb and not ma else fa.embeddings[ja]
     eb = _rendered(pipeline, b, fb, jb) if ma and not mb else fb.embeddings[jb]
-    d = float(np.linalg.norm(ea - eb))
     kind = "masked" if ma or mb else "soft" if sa or sb else ""
+    d = _distance(pipeline.embedder, ea, eb, kind)
     p_same = chance_same(pipeline.embedder, d, kind)
     if threshold is not None:
         same, limit = p_same >= float(threshold), None

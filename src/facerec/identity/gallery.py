@@ -329,7 +329,8 @@ class Gallery:
     def masked_side(self) -> "Gallery":
         """The gallery masked faces are named by: each enrolled face rendered masked (rows enrolled
         without their photos are left out), weighed with the model's masked-face statistics, so a
-        probability and the default floor mean what they mean for bare faces."""
+        probability and the default floor mean what they mean for bare faces, and compared through
+        their projection (bench/masked_calibration.py: the directions a mask moves a face count less)."""
         from ..embedding.vectors import rendered_rows
 
         # A model facerec has not measured masked, or someone enrolled before renderings (or from a
@@ -360,10 +361,12 @@ class Gallery:
             from .openset import shipped
 
             view = Gallery(self.embedder_info, self.embeddings.shape[1], self.false_accept)
-            view.embeddings, view.labels, view.sources = embeddings, list(self.labels), list(self.sources)
+            view._stats = shipped(f"{self.embedder_info.get('name', '')}-{kind}")
+            # Faces are compared as the statistics were measured: through their projection, if any.
+            view.embeddings = embeddings if view._stats is None else view._stats.project(embeddings)
+            view.labels, view.sources = list(self.labels), list(self.sources)
             view.masked_embeddings = self.masked_embeddings
             view.index_threshold = None
-            view._stats = shipped(f"{self.embedder_info.get('name', '')}-{kind}")
             self._views[kind] = view if view._stats is not None and usable else self
         view = self._views[kind]
         view.threshold = self.threshold
@@ -377,6 +380,7 @@ class Gallery:
         distances to their nearest photos (inf: none), nearest first."""
         from .odds import nearest_people
 
+        X = self.stats.project(X)  # as the enrolled faces are kept (_side)
         people = self._people()
         index = self.index_keeper.ready(self.embeddings, self.index_library) if self._index_wanted() else None
         if index is None:

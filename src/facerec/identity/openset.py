@@ -32,7 +32,9 @@ def looks_like_statistics(head: bytes) -> bool:
 @dataclass
 class DistanceStats:
     """A model's distances between faces: cumulative shares at each GRID distance of impostor
-    pairs (different people) and genuine pairs (one person, two photos)."""
+    pairs (different people) and genuine pairs (one person, two photos).  projection (D, D): the
+    linear map faces are compared through for these statistics (None: as embedded); the distances
+    were measured after it, so it travels in the same file and cannot go out of step with them."""
 
     model: str
     impostor_cdf: np.ndarray
@@ -41,6 +43,11 @@ class DistanceStats:
     genuine_pairs: int
     identities: int
     faces: int
+    projection: np.ndarray | None = None
+
+    def project(self, vectors) -> np.ndarray:
+        """Embeddings (N, D) as these statistics compare them (projected())."""
+        return projected(vectors, self.projection)
 
     def acceptance_distance(self, gallery_faces: int, false_accept: float = 0.01) -> float:
         """The largest distance at which a stranger face is named with probability at most
@@ -67,11 +74,14 @@ class DistanceStats:
         return float(np.interp(distance, GRID, self.genuine_cdf))
 
     def to_json(self) -> str:
-        return json.dumps({"format": FORMAT, "version": 1, "model": self.model,
-                           "impostor_pairs": self.impostor_pairs, "genuine_pairs": self.genuine_pairs,
-                           "identities": self.identities, "faces": self.faces, "grid_step": 0.0025,
-                           "impostor_cdf": [float(f"{v:.3g}") for v in self.impostor_cdf],
-                           "genuine_cdf": [round(float(v), 5) for v in self.genuine_cdf]})
+        d = {"format": FORMAT, "version": 1, "model": self.model,
+             "impostor_pairs": self.impostor_pairs, "genuine_pairs": self.genuine_pairs,
+             "identities": self.identities, "faces": self.faces, "grid_step": 0.0025,
+             "impostor_cdf": [float(f"{v:.3g}") for v in self.impostor_cdf],
+             "genuine_cdf": [round(float(v), 5) for v in self.genuine_cdf]}
+        if self.projection is not None:
+            d["projection"] = [[float(f"{v:.5g}") for v in row] for row in self.projection]
+        return json.dumps(d)
 
     @classmethod
     def from_json(cls, text: str, source="calibration file") -> "DistanceStats":
@@ -83,8 +93,13 @@ class DistanceStats:
             if imp.shape != GRID.shape or gen.shape != GRID.shape or not (np.all(np.diff(imp) >= 0)
                                                                           and np.all(np.diff(gen) >= 0)):
                 raise ValueError("its distributions are malformed")
+            projection = d.get("projection")
+            if projection is not None:
+                projection = np.asarray(projection, np.float32)
+                if projection.ndim != 2 or projection.shape[0] != projection.shape[1] or not np.isfinite(projection).all():
+                    raise ValueError("its projection is not a square matrix of numbers")
             return cls(str(d["model"]), imp, gen, int(d["impostor_pairs"]), int(d["genuine_pairs"]),
-                       int(d["identities"]), int(d["faces"]))
+                       int(d["identities"]), int(d["faces"]), projection)
         except (ValueError, KeyError, TypeError) as exc:
             raise FacerecError(f"{source}: {exc}") from exc
 
@@ -94,12 +109,24 @@ def chances(people: int, faces: int) -> float:
     return float(np.sqrt(max(1, people) * max(1, faces)))
 
 
-def measure(embeddings: np.ndarray, labels, model: str, against: np.ndarray | None = None) -> DistanceStats:
+def projected(vectors, projection: np.ndarray | None) -> np.ndarray:
+    """Embeddings (N, D) through a projection (D, D), back on the unit sphere (distances stay within
+    0-2, and dot products stay cosines); as given without one."""
+    x = np.asarray(vectors, np.float32)
+    if projection is None:
+        return x
+    y = x @ projection
+    return (y / np.maximum(np.linalg.norm(y, axis=-1, keepdims=True), 1e-12)).astype(np.float32)
+
+
+def measure(embeddings: np.ndarray, labels, model: str, against: np.ndarray | None = None,
+            projection: np.ndarray | None = None) -> DistanceStats:
     """Distance statistics from embeddings (N, D) of identities labels (N,): every pair of
     faces, in blocks so memory stays small.  against (N, D): the same photos seen another way (the
-    enrolled faces rendered masked, say): then every face is paired with every other photo's."""
-    x = np.asarray(embeddings, np.float32)
-    ref = x if against is None else np.asarray(against, np.float32)
+    enrolled faces rendered masked, say): then every face is paired with every other photo's.
+    projection (D, D): faces compared through it (DistanceStats.project), and kept with the result."""
+    x = projected(embeddings, projection)
+    ref = x if against is None else projected(against, projection)
     _, y = np.unique(np.asarray(labels), return_inverse=True)
     if len(np.unique(y)) < 2:
         raise FacerecError("calibration needs faces of at least two people")
@@ -117,7 +144,7 @@ def measure(embeddings: np.ndarray, labels, model: str, against: np.ndarray | No
         gen += np.bincount(bins[later & same], minlength=len(GRID) + 1)
     n_imp, n_gen = int(imp.sum()), int(gen.sum())
     return DistanceStats(model, np.cumsum(imp)[:-1] / max(n_imp, 1), np.cumsum(gen)[:-1] / max(n_gen, 1),
-                         n_imp, n_gen, int(len(np.unique(y))), int(len(x)))
+                         n_imp, n_gen, int(len(np.unique(y))), int(len(x)), projection)
 
 
 def equally_strict(distance: float, scale: DistanceStats, other: DistanceStats) -> float:
