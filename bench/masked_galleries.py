@@ -7,8 +7,8 @@ copies, seed 0).  Each probe is its photo's subject face as the detector finds i
 For every probe set:
 - "compared bare": masked faces matched against the enrolled faces as they are (before);
 - "masked path": faces the mask check calls masked matched against the enrolled faces rendered
-  masked, with the model's masked statistics (Gallery.identify's masked path; what identify,
-  realtime and serve do now).
+  masked, with the model's masked statistics, and those it is unsure of weighed both ways
+  (Gallery.identify given the mask check's chances; what identify, realtime and serve do now).
 Usage: python bench/masked_galleries.py
 """
 from __future__ import annotations
@@ -84,8 +84,9 @@ def _measure(full, groups, known, probe_sets, masked_path: bool, masked_at: floa
         g = full.copy()
         g.forget([n for n in set(g.labels) if n not in group])
         mine = np.array([known[k][0] in group for k in kk], bool)
-        flags_k = km[mine] >= masked_at if masked_path else None
-        flags_s = sm >= masked_at if masked_path else None
+        # the mask check's chances, as the front ends pass them (a face it is unsure of is weighed both ways)
+        flags_k = km[mine].astype(float) if masked_path else None
+        flags_s = sm.astype(float) if masked_path else None
         names_k = g.identify(ke[mine], masked=flags_k).names
         names_s = g.identify(se, masked=flags_s).names
         truth = [known[k][0] for k, m in zip(kk, mine) if m]

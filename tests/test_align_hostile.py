@@ -238,9 +238,11 @@ def test_ctrl_c_says_so_in_one_line_and_keeps_the_failures_list(tmp_path):
         _jpeg(src / f"p{i}.jpg", np.roll(astronaut(), i * 3, axis=1))
     _jpeg(src / "wall.jpg", np.full((200, 300, 3), 90, np.uint8))  # no face: a failure to list
     out = tmp_path / "out"
+    # A cache of its own: with these photos' faces cached from an earlier run the whole job ends
+    # before three crops are seen, and there is nothing left to interrupt.
     p = subprocess.Popen([sys.executable, str(REPO / "align" / "align_dataset.py"), str(tmp_path / "in"),
                           str(out), "--workers", "2"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                         start_new_session=True)
+                         start_new_session=True, env={**os.environ, "FACEREC_CACHE": str(tmp_path / "cache")})
     deadline = time.time() + 300
     while len(list(out.glob("Eileen/*.png"))) < 3 and time.time() < deadline and p.poll() is None:
         time.sleep(0.05)

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from faces import astronaut, sample
+from facerec import FacerecError
 
 
 def _masked(image, kind="cloth"):
@@ -102,6 +103,28 @@ def test_masked_faces_are_compared_through_the_masked_statistics_projection(gall
     assert through != pytest.approx(np.linalg.norm(x - gallery.masked_embeddings, axis=1).min(), abs=1e-3)
     checked = verify_with(FacePipeline(default_embedder), sample("obama3.jpg"), probe)
     assert checked.masked_b and checked.same
+
+
+def test_a_face_the_mask_check_is_unsure_of_is_weighed_both_ways(gallery, default_embedder):
+    """A bare face the mask check half believes masked was compared only with the renderings and
+    called Unknown at 0.99+ though enrolled; weighed over both states, the bare one explains it."""
+    from facerec.pipeline import FacePipeline
+
+    pipe = FacePipeline(default_embedder)
+    bare = pipe.faces(sample("obama3.jpg")).embeddings[:1]
+    masked = pipe.faces(_masked(sample("obama3.jpg"), "surgical")[0]).embeddings[:1]
+    stranger = pipe.faces(astronaut()).embeddings[:1]
+    cut = gallery.identify(bare, masked=[True])
+    assert cut.names == ["Unknown"] and cut.probabilities[0] > 0.9  # what the cut alone did
+    for chance in (0.3, 0.6, 0.75):
+        named = gallery.identify(np.concatenate([bare, masked, stranger]), masked=[chance, 1 - chance + 0.05, chance])
+        assert named.names == ["Barack_Obama", "Barack_Obama", "Unknown"], chance
+        assert ((named.probabilities > 0.5) & (named.probabilities <= 1)).all()
+    # Outside the unsure band the cut decides, as before; booleans are chances of 0 and 1.
+    assert gallery.identify(bare, masked=[0.9]).names == cut.names
+    assert gallery.identify(bare, masked=[0.1]).names == gallery.identify(bare).names == ["Barack_Obama"]
+    with pytest.raises(FacerecError, match="masked flags"):
+        gallery.identify(bare, masked=[0.5, 0.5])
 
 
 def test_a_gallery_without_renderings_compares_masked_faces_as_bare(gallery):

@@ -100,7 +100,8 @@ class Recognizer:
 
     def identify(self, vectors, masked=None, soft=None):
         """Identities (names, probabilities, distances) of embeddings, from the identifier;
-        masked (N,) bool: the faces seen masked; soft (N,) bool: those too blurred to enrol."""
+        masked (N,): the faces seen masked (bools), or the mask check's chances (a gallery weighs
+        a face it is unsure of both ways); soft (N,) bool: those too blurred to enrol."""
         if self.identifier is None:
             raise FacerecError("this Recognizer has no gallery or classifier to name faces with")
         return self.identifier.identify(vectors, masked, soft)
@@ -110,7 +111,8 @@ class Recognizer:
         from .identity.odds import soft_faces
 
         masked, soft = np.asarray(masked_chances) >= MASKED, soft_faces(self.embedder.name, sharpness)
-        names, probs, dists = self.identify(vectors, masked, soft)
+        # The chances, not the cut: a gallery weighs a face the mask check is unsure of both ways.
+        names, probs, dists = self.identify(vectors, np.asarray(masked_chances, np.float64), soft)
         return [RecognizedFace(boxes[i], landmarks[i], names[i], float(probs[i]), float(dists[i]), vectors[i],
                                bool(masked[i]), bool(soft[i])) for i in range(len(names))]
 

@@ -10,10 +10,9 @@ from .results_file import box_cell
 
 def _named(gallery, ff, model_name: str) -> list:
     """The names a gallery gives a photo's faces, masked and soft ones weighed as identify weighs them."""
-    from ..detection.mask_check import MASKED
     from ..identity.odds import soft_faces
 
-    return gallery.identify(ff.embeddings, ff.masked >= MASKED, soft_faces(model_name, ff.sharpness)).names
+    return gallery.identify(ff.embeddings, np.asarray(ff.masked, np.float64), soft_faces(model_name, ff.sharpness)).names
 
 
 def cluster_files(files, model_name: str, gallery=None, pair_rate: float | None = None) -> list[dict]:

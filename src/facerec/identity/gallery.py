@@ -34,8 +34,14 @@ def check_false_accept(value) -> None:
 
 
 def masked_flags(masked, n: int, what: str = "masked") -> np.ndarray:
-    """identify()'s masked (or soft) argument as n booleans (None: none)."""
-    flags = np.zeros(n, bool) if masked is None else np.asarray(masked, bool).reshape(-1)
+    """identify()'s masked (or soft) argument as n booleans (None: none); the mask check's
+    chances count from its cut (mask_check.MASKED)."""
+    flags = np.zeros(n, bool) if masked is None else np.asarray(masked).reshape(-1)
+    if flags.dtype.kind == "f":
+        from ..detection.mask_check import MASKED
+
+        flags = flags >= MASKED
+    flags = flags.astype(bool)
     if len(flags) != n:
         raise FacerecError(f"identify: {len(flags)} {what} flags for {n} faces")
     return flags
@@ -298,9 +304,17 @@ class Gallery:
         (identity.odds); distance to the nearest enrolled face.  masked (N,) bool: faces seen
         masked, compared with the enrolled faces rendered masked (masked_side()); soft (N,) bool:
         faces too blurred to enrol, weighed with the model's soft-face statistics
-        (soft_side()).  A face both masked and soft is weighed as masked."""
+        (soft_side()).  A face both masked and soft is weighed as masked.  masked may be the
+        mask check's chances instead: a face it is unsure of is weighed both ways (mask_state)."""
+        from .mask_state import MASKED, answered_either_way, mask_chances, unsure
+
         X = np.asarray(X, np.float32).reshape(-1, self.embeddings.shape[1])
-        masked, soft = masked_flags(masked, len(X)), masked_flags(soft, len(X), "soft")
+        chance, soft = mask_chances(masked, len(X)), masked_flags(soft, len(X), "soft")
+        doubt = unsure(chance)
+        if doubt.any() and len(self.labels) and self.masked_side() is not self:
+            return Identities.merged(doubt, answered_either_way(self, X[doubt], chance[doubt]),
+                                     self.identify(X[~doubt], chance[~doubt] >= MASKED, soft[~doubt]))
+        masked = chance >= MASKED
         side = self.masked_side() if masked.any() and len(X) else self
         if side is not self:
             return Identities.merged(masked, side.identify(X[masked]), self.identify(X[~masked], soft=soft[~masked]))
@@ -325,6 +339,19 @@ class Gallery:
                 >= sharp.probability_floor()
         names = [people.names[codes[i, b]] if named[i] else UNKNOWN for i, b in enumerate(best)]
         return Identities(names, np.where(named, p_best, p_stranger), dist[:, 0])
+
+    def log_weights(self, X) -> tuple[np.ndarray, np.ndarray, float, np.ndarray]:
+        """For faces X (N, D): their candidate people's codes (N, K; -1: none), each one's
+        log(prior x likelihood ratio) and the stranger's (AnswerOdds.log_weights), and the
+        distance to the nearest enrolled face (N,): the chances before they are normalised."""
+        people = self._people()
+        codes, dist = self._nearest_people(np.asarray(X, np.float32))
+        weights, stranger = self.odds.log_weights(dist, people.photos[np.maximum(codes, 0)], len(people.names))
+        return codes, np.where(codes >= 0, weights, -np.inf), stranger, dist[:, 0]
+
+    def person_names(self) -> list:
+        """The enrolled people's names, in the order of log_weights' codes."""
+        return list(self._people().names)
 
     def masked_side(self) -> "Gallery":
         """The gallery masked faces are named by: each enrolled face rendered masked (rows enrolled

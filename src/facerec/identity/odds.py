@@ -74,11 +74,15 @@ class AnswerOdds:
         """For faces' candidates (N, K): distances to each candidate person's nearest photo (inf
         for none) and their photo counts, in a gallery of ``people``: P(the face is each candidate)
         (N, K) and P(a stranger) (N,).  People beyond the K nearest are taken to add nothing."""
+        weights, stranger = self.log_weights(distances, photos, people)
+        total = np.logaddexp(stranger, np.logaddexp.reduce(weights, axis=1))
+        return np.exp(weights - total[:, None]), np.exp(stranger - total)
+
+    def log_weights(self, distances, photos, people: int) -> tuple[np.ndarray, float]:
+        """chances() before normalising: log(prior x likelihood ratio) of each candidate (N, K),
+        and the stranger's, log(prior) (the ratio of a stranger's distances to themselves is 1)."""
         prior = np.log((1 - self.stranger_share) / max(1, people))
-        weights = prior + self.person_evidence(distances, photos)
-        stranger = np.full((len(weights), 1), np.log(self.stranger_share))
-        total = np.logaddexp.reduce(np.concatenate([stranger, weights], axis=1), axis=1)
-        return np.exp(weights - total[:, None]), np.exp(stranger[:, 0] - total)
+        return prior + self.person_evidence(distances, photos), float(np.log(self.stranger_share))
 
     def strangers_named(self, floor: float, photos) -> float:
         """Expected share of stranger faces that some person of a gallery (photos: each person's

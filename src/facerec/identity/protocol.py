@@ -57,7 +57,7 @@ class Identifier(Protocol):
     @property
     def model_spec(self) -> str: ...  # how to load the model its faces came from ('default' or a path)
 
-    def identify(self, X, masked=None, soft=None) -> Identities: ...  # (N,) bools: faces seen masked, soft
+    def identify(self, X, masked=None, soft=None) -> Identities: ...  # (N,): seen masked (bools or chances), soft
 
     def check_model(self, embedder, source: str = ...) -> None: ...
 

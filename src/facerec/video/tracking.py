@@ -59,7 +59,12 @@ class Track:
         """Whether the track's faces are, on the whole, masked (compared then as masked faces)."""
         from ..detection.mask_check import MASKED
 
-        return self.count > 0 and self.masked_total / self.count >= MASKED
+        return self.count > 0 and self.masked_chance >= MASKED
+
+    @property
+    def masked_chance(self) -> float:
+        """The mean of its faces' chances of being masked (what it is named with: mask_state)."""
+        return self.masked_total / self.count if self.count else 0.0
 
     @property
     def soft(self) -> bool:
@@ -251,8 +256,8 @@ class FaceTracker:
             t.add(e, m, soft)
             t.last_embedded = index
         fresh = [t for t in self.tracks.tracks if t.last_embedded == index]
-        names, probs, dists = rec.identify(np.stack([t.embedding for t in fresh]), [t.masked for t in fresh],
-                                           [t.soft for t in fresh])
+        names, probs, dists = rec.identify(np.stack([t.embedding for t in fresh]),
+                                           np.array([t.masked_chance for t in fresh]), [t.soft for t in fresh])
         for t, name, p, d in zip(fresh, names, probs, dists):
             t.name, t.probability, t.distance = name, float(p), float(d)
 
