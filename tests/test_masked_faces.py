@@ -123,8 +123,15 @@ def test_a_face_the_mask_check_is_unsure_of_is_weighed_both_ways(gallery, defaul
     # Outside the unsure band the cut decides, as before; booleans are chances of 0 and 1.
     assert gallery.identify(bare, masked=[0.9]).names == cut.names
     assert gallery.identify(bare, masked=[0.1]).names == gallery.identify(bare).names == ["Barack_Obama"]
+    # The distance reported is the state's that answered: the bare face's to the bare photos.
+    assert gallery.identify(bare, masked=[0.6]).distances[0] == pytest.approx(gallery.identify(bare).distances[0])
+    # A soft face keeps the soft statistics' rule and the cut.
+    assert gallery.identify(bare, masked=[0.6], soft=[True]).names == cut.names
     with pytest.raises(FacerecError, match="masked flags"):
         gallery.identify(bare, masked=[0.5, 0.5])
+    for bad in ([1.5], [float("nan")], ["yes"]):
+        with pytest.raises(FacerecError, match="masked"):
+            gallery.identify(bare, masked=bad)
 
 
 def test_a_gallery_without_renderings_compares_masked_faces_as_bare(gallery):

@@ -306,11 +306,12 @@ class Gallery:
         faces too blurred to enrol, weighed with the model's soft-face statistics
         (soft_side()).  A face both masked and soft is weighed as masked.  masked may be the
         mask check's chances instead: a face it is unsure of is weighed both ways (mask_state)."""
-        from .mask_state import MASKED, answered_either_way, mask_chances, unsure
+        from ..detection.mask_check import MASKED
+        from .mask_state import answered_either_way, mask_chances, unsure
 
         X = np.asarray(X, np.float32).reshape(-1, self.embeddings.shape[1])
         chance, soft = mask_chances(masked, len(X)), masked_flags(soft, len(X), "soft")
-        doubt = unsure(chance)
+        doubt = unsure(chance) & ~soft  # a soft face keeps the soft statistics' rule, and the cut
         if doubt.any() and len(self.labels) and self.masked_side() is not self:
             return Identities.merged(doubt, answered_either_way(self, X[doubt], chance[doubt]),
                                      self.identify(X[~doubt], chance[~doubt] >= MASKED, soft[~doubt]))
@@ -325,6 +326,11 @@ class Gallery:
             return Identities.empty()
         if not len(self.labels):
             return Identities.nobody(len(X))
+        return self._answer(X)
+
+    def _answer(self, X: np.ndarray) -> Identities:
+        """identify() for faces all weighed on this side: the likeliest person, named when their
+        chance reaches the floor."""
         people = self._people()
         codes, dist = self._nearest_people(X)
         photos = people.photos[np.maximum(codes, 0)]
@@ -341,17 +347,13 @@ class Gallery:
         return Identities(names, np.where(named, p_best, p_stranger), dist[:, 0])
 
     def log_weights(self, X) -> tuple[np.ndarray, np.ndarray, float, np.ndarray]:
-        """For faces X (N, D): their candidate people's codes (N, K; -1: none), each one's
-        log(prior x likelihood ratio) and the stranger's (AnswerOdds.log_weights), and the
-        distance to the nearest enrolled face (N,): the chances before they are normalised."""
+        """For faces X (N, D): their candidate people's codes (N, K; -1: none, codes index
+        class_names), each one's log(prior x likelihood ratio) and the stranger's
+        (AnswerOdds.log_weights), and their distances (N, K): the chances before they are normalised."""
         people = self._people()
         codes, dist = self._nearest_people(np.asarray(X, np.float32))
         weights, stranger = self.odds.log_weights(dist, people.photos[np.maximum(codes, 0)], len(people.names))
-        return codes, np.where(codes >= 0, weights, -np.inf), stranger, dist[:, 0]
-
-    def person_names(self) -> list:
-        """The enrolled people's names, in the order of log_weights' codes."""
-        return list(self._people().names)
+        return codes, weights, stranger, dist  # no candidate: distance inf, weight -inf
 
     def masked_side(self) -> "Gallery":
         """The gallery masked faces are named by: each enrolled face rendered masked (rows enrolled

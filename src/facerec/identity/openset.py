@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -115,6 +116,9 @@ def projected(vectors, projection: np.ndarray | None) -> np.ndarray:
     x = np.asarray(vectors, np.float32)
     if projection is None:
         return x
+    if x.shape[-1] != projection.shape[0]:
+        raise FacerecError(f"{x.shape[-1]}-d embeddings cannot go through a {projection.shape[0]}-d "
+                           f"projection: statistics of another model")
     y = x @ projection
     return (y / np.maximum(np.linalg.norm(y, axis=-1, keepdims=True), 1e-12)).astype(np.float32)
 
@@ -154,7 +158,9 @@ def equally_strict(distance: float, scale: DistanceStats, other: DistanceStats) 
     return float(GRID[max(0, int(np.searchsorted(other.impostor_cdf, rate, side="right")) - 1)])
 
 
+@lru_cache(maxsize=None)
 def shipped(model_name: str) -> DistanceStats | None:
-    """The statistics facerec ships for one of its own models (numbers, no photos), if any."""
+    """The statistics facerec ships for one of its own models (numbers, no photos), if any; read
+    once (the masked ones carry a projection, 8 ms to parse, and verify asks per pair)."""
     path = Path(__file__).with_name("calibration") / f"{model_name}.json"
     return DistanceStats.from_json(path.read_text(), path) if path.is_file() else None
