@@ -23,6 +23,7 @@ from ..errors import FacerecError
 from .holdout import nearest_distance
 from .svm import linear_svc, quiet_sklearn, restore_svc, svm_names
 from .gallery import masked_flags
+from .mask_state import seen_masked
 from .protocol import UNKNOWN, Identities, check_threshold
 
 
@@ -173,7 +174,7 @@ class FaceClassifier(ClassifierMixin, BaseEstimator):
         if len(X) == 0:
             return Identities.empty()
         X = self._checked(X)
-        masked, soft = masked_flags(masked, len(X)), masked_flags(soft, len(X), "soft")
+        masked, soft = seen_masked(masked, len(X)), masked_flags(soft, len(X), "soft")
         side = self.masked_side() if masked.any() else False
         if side:
             names, probs, dists = side.identify(X[masked])

@@ -34,14 +34,8 @@ def check_false_accept(value) -> None:
 
 
 def masked_flags(masked, n: int, what: str = "masked") -> np.ndarray:
-    """identify()'s masked (or soft) argument as n booleans (None: none); the mask check's
-    chances count from its cut (mask_check.MASKED)."""
-    flags = np.zeros(n, bool) if masked is None else np.asarray(masked).reshape(-1)
-    if flags.dtype.kind == "f":
-        from ..detection.mask_check import MASKED
-
-        flags = flags >= MASKED
-    flags = flags.astype(bool)
+    """identify()'s soft argument (or masked, given as booleans) as n booleans (None: none)."""
+    flags = np.zeros(n, bool) if masked is None else np.asarray(masked, bool).reshape(-1)
     if len(flags) != n:
         raise FacerecError(f"identify: {len(flags)} {what} flags for {n} faces")
     return flags

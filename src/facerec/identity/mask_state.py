@@ -37,6 +37,11 @@ def mask_chances(masked, n: int) -> np.ndarray:
     return chance
 
 
+def seen_masked(masked, n: int) -> np.ndarray:
+    """identify()'s masked argument (booleans or chances) as n booleans: the mask check's cut."""
+    return mask_chances(masked, n) >= MASKED
+
+
 def unsure(chance: np.ndarray) -> np.ndarray:
     """Which faces the mask check is unsure of (weighed both ways)."""
     return (chance > UNSURE[0]) & (chance < UNSURE[1])
